@@ -1,0 +1,273 @@
+#include "core/value.hpp"
+
+#include "core/error.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace ls {
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+// Decodes one UTF-8 sequence; invalid bytes come back as themselves (len 1).
+uint32_t decode(std::string_view s, size_t i, size_t* len) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    auto cont = [&](size_t k) { return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80; };
+    if (c < 0x80) { *len = 1; return c; }
+    if ((c & 0xE0) == 0xC0 && cont(1)) {
+        *len = 2;
+        return ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3Fu);
+    }
+    if ((c & 0xF0) == 0xE0 && cont(1) && cont(2)) {
+        *len = 3;
+        return ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(s[i + 1]) & 0x3Fu) << 6) |
+               (static_cast<unsigned char>(s[i + 2]) & 0x3Fu);
+    }
+    *len = 1;
+    return 0xFFFFFFFFu;  // pass the byte through untouched
+}
+
+uint32_t fold_cp(uint32_t cp) {
+    if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 32;
+    if ((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177)) return cp | 1u;
+    if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E)) return (cp & 1u) ? cp + 1 : cp;
+    if (cp == 0x178) return 0xFF;
+    if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) return cp + 32;
+    if (cp >= 0x410 && cp <= 0x42F) return cp + 32;
+    if (cp >= 0x400 && cp <= 0x40F) return cp + 80;
+    return cp;
+}
+
+void encode(uint32_t cp, std::string* out) {
+    if (cp < 0x80) {
+        out->push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+        out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+        out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+        out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+        out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+}
+
+bool is_ascii(std::string_view s) {
+    for (char c : s)
+        if (static_cast<unsigned char>(c) >= 0x80) return false;
+    return true;
+}
+
+char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+}  // namespace
+
+bool parse_number(std::string_view s, double* out) {
+    s = trim(s);
+    if (s.empty()) return false;
+    if (s.front() == '+') {
+        s.remove_prefix(1);
+        if (s.empty() || s.front() == '-' || s.front() == '+') return false;
+    }
+    double v = 0;
+    auto res = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
+    if (res.ec == std::errc::result_out_of_range) {
+        // Like float8in, a literal beyond double's range is not a usable number.
+        return false;
+    }
+    if (res.ec != std::errc() || res.ptr != s.data() + s.size()) return false;
+    *out = v;
+    return true;
+}
+
+std::string fold_case(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size();) {
+        size_t len = 1;
+        uint32_t cp = decode(s, i, &len);
+        if (cp == 0xFFFFFFFFu || len == 3 && cp < 0x800) {
+            out.append(s.data() + i, len);
+        } else if (cp < 0x80) {
+            out.push_back(lower_ascii(static_cast<char>(cp)));
+        } else {
+            encode(fold_cp(cp), &out);
+        }
+        i += len;
+    }
+    return out;
+}
+
+bool equals_folded(std::string_view s, std::string_view folded) {
+    if (is_ascii(s)) {
+        if (s.size() != folded.size()) return false;
+        for (size_t i = 0; i < s.size(); ++i)
+            if (lower_ascii(s[i]) != folded[i]) return false;
+        return true;
+    }
+    return fold_case(s) == folded;
+}
+
+bool contains_folded(std::string_view haystack, std::string_view needle) {
+    if (needle.empty()) return true;
+    if (is_ascii(haystack)) {
+        if (needle.size() > haystack.size()) return false;
+        const size_t last = haystack.size() - needle.size();
+        for (size_t i = 0; i <= last; ++i) {
+            size_t k = 0;
+            while (k < needle.size() && lower_ascii(haystack[i + k]) == needle[k]) ++k;
+            if (k == needle.size()) return true;
+        }
+        return false;
+    }
+    return fold_case(haystack).find(needle) != std::string::npos;
+}
+
+namespace {
+
+enum class Unit { Micro, Milli, Second, Minute, Hour, Day, Week, Month, Year, Decade, Century, Millennium, None };
+
+Unit unit_of(std::string_view u) {
+    std::string s(u);
+    for (char& c : s) c = lower_ascii(c);
+    static const struct { const char* name; Unit unit; } table[] = {
+        {"microsecond", Unit::Micro}, {"microseconds", Unit::Micro}, {"us", Unit::Micro}, {"usec", Unit::Micro},
+        {"usecs", Unit::Micro}, {"usecond", Unit::Micro}, {"useconds", Unit::Micro},
+        {"millisecond", Unit::Milli}, {"milliseconds", Unit::Milli}, {"ms", Unit::Milli}, {"msec", Unit::Milli},
+        {"msecs", Unit::Milli}, {"msecond", Unit::Milli}, {"mseconds", Unit::Milli},
+        {"s", Unit::Second}, {"sec", Unit::Second}, {"secs", Unit::Second}, {"second", Unit::Second},
+        {"seconds", Unit::Second},
+        {"m", Unit::Minute}, {"min", Unit::Minute}, {"mins", Unit::Minute}, {"minute", Unit::Minute},
+        {"minutes", Unit::Minute},
+        {"h", Unit::Hour}, {"hr", Unit::Hour}, {"hrs", Unit::Hour}, {"hour", Unit::Hour}, {"hours", Unit::Hour},
+        {"d", Unit::Day}, {"day", Unit::Day}, {"days", Unit::Day},
+        {"w", Unit::Week}, {"week", Unit::Week}, {"weeks", Unit::Week},
+        {"mon", Unit::Month}, {"mons", Unit::Month}, {"month", Unit::Month}, {"months", Unit::Month},
+        {"y", Unit::Year}, {"yr", Unit::Year}, {"yrs", Unit::Year}, {"year", Unit::Year}, {"years", Unit::Year},
+        {"dec", Unit::Decade}, {"decs", Unit::Decade}, {"decade", Unit::Decade}, {"decades", Unit::Decade},
+        {"c", Unit::Century}, {"cent", Unit::Century}, {"century", Unit::Century}, {"centuries", Unit::Century},
+        {"mil", Unit::Millennium}, {"mils", Unit::Millennium}, {"millennium", Unit::Millennium},
+        {"millennia", Unit::Millennium},
+    };
+    for (const auto& e : table)
+        if (s == e.name) return e.unit;
+    return Unit::None;
+}
+
+[[noreturn]] void bad_interval(std::string_view text, const std::string& why) {
+    throw Error(ErrorCode::InvalidParameter,
+                "invalid interval \"" + std::string(text) + "\": " + why);
+}
+
+}  // namespace
+
+double interval_seconds(std::string_view text) {
+    // PostgreSQL keeps an interval as (months, days, microseconds) and
+    // extract(epoch) turns months into 365.25-day years plus 30-day months; the
+    // same bookkeeping here gives the same seconds for fractional units too.
+    int64_t months = 0;
+    double days = 0, secs = 0;
+    bool any = false, ago = false;
+
+    std::vector<std::string_view> tok;
+    {
+        std::string_view s = trim(text);
+        size_t i = 0;
+        while (i < s.size()) {
+            while (i < s.size() && is_space(s[i])) ++i;
+            size_t j = i;
+            while (j < s.size() && !is_space(s[j])) ++j;
+            if (j > i) tok.push_back(s.substr(i, j - i));
+            i = j;
+        }
+    }
+    if (tok.empty()) bad_interval(text, "it is empty");
+    if (!tok.empty() && tok.front() == "@") tok.erase(tok.begin());
+    if (!tok.empty()) {
+        std::string last(tok.back());
+        for (char& c : last) c = lower_ascii(c);
+        if (last == "ago") { ago = true; tok.pop_back(); }
+    }
+    if (!tok.empty() && (tok.front()[0] == 'P' || tok.front()[0] == 'p') && tok.front().size() > 1 &&
+        std::isdigit(static_cast<unsigned char>(tok.front()[1])) == 0 && tok.front()[1] != '-')
+        bad_interval(text, "ISO 8601 intervals are not supported; write e.g. '30 days'");
+
+    for (size_t t = 0; t < tok.size(); ++t) {
+        std::string_view w = tok[t];
+        if (w.find(':') != std::string_view::npos) {
+            // [-]hh:mm[:ss[.frac]]
+            bool neg = false;
+            if (w[0] == '-' || w[0] == '+') { neg = w[0] == '-'; w.remove_prefix(1); }
+            double parts[3] = {0, 0, 0};
+            int n = 0;
+            size_t start = 0;
+            for (size_t k = 0; k <= w.size(); ++k) {
+                if (k == w.size() || w[k] == ':') {
+                    if (n == 3) bad_interval(text, "too many ':' in a time");
+                    double v;
+                    std::string_view part = w.substr(start, k - start);
+                    if (part.empty() || part[0] == '-' || part[0] == '+' || !parse_number(part, &v) || !std::isfinite(v))
+                        bad_interval(text, "bad time \"" + std::string(tok[t]) + "\"");
+                    parts[n++] = v;
+                    start = k + 1;
+                }
+            }
+            double s = parts[0] * 3600 + parts[1] * 60 + parts[2];
+            secs += neg ? -s : s;
+            any = true;
+            continue;
+        }
+        // A number, with its unit attached ("10s", "1.5h") or in the next token.
+        size_t k = 0;
+        if (k < w.size() && (w[k] == '-' || w[k] == '+')) ++k;
+        while (k < w.size() && (std::isdigit(static_cast<unsigned char>(w[k])) || w[k] == '.')) ++k;
+        // allow an exponent only when followed by digits ("1e3"), not "1 s"
+        std::string_view numtxt = w.substr(0, k);
+        std::string_view unittxt = w.substr(k);
+        double val;
+        if (numtxt.empty() || !parse_number(numtxt, &val) || !std::isfinite(val))
+            bad_interval(text, "expected a number, got \"" + std::string(w) + "\"");
+        if (unittxt.empty() && t + 1 < tok.size() && tok[t + 1].find(':') == std::string_view::npos &&
+            unit_of(tok[t + 1]) != Unit::None) {
+            unittxt = tok[++t];
+        }
+        Unit u = unittxt.empty() ? Unit::Second : unit_of(unittxt);
+        if (u == Unit::None) bad_interval(text, "unknown unit \"" + std::string(unittxt) + "\"");
+        double ip = std::trunc(val), fp = val - ip;
+        if (std::fabs(val) > 1e15) bad_interval(text, "out of range");
+        switch (u) {
+            case Unit::Micro: secs += val * 1e-6; break;
+            case Unit::Milli: secs += val * 1e-3; break;
+            case Unit::Second: secs += val; break;
+            case Unit::Minute: secs += val * 60; break;
+            case Unit::Hour: secs += val * 3600; break;
+            case Unit::Day: days += val; break;
+            case Unit::Week: days += val * 7; break;
+            case Unit::Month: months += static_cast<int64_t>(ip); days += fp * 30; break;
+            case Unit::Year: months += static_cast<int64_t>(ip) * 12 + static_cast<int64_t>(std::rint(fp * 12)); break;
+            case Unit::Decade: months += static_cast<int64_t>(ip) * 120 + static_cast<int64_t>(std::rint(fp * 120)); break;
+            case Unit::Century: months += static_cast<int64_t>(ip) * 1200 + static_cast<int64_t>(std::rint(fp * 1200)); break;
+            case Unit::Millennium: months += static_cast<int64_t>(ip) * 12000 + static_cast<int64_t>(std::rint(fp * 12000)); break;
+            case Unit::None: break;
+        }
+        any = true;
+    }
+    if (!any) bad_interval(text, "no quantity");
+    double epoch = 365.25 * 86400.0 * static_cast<double>(months / 12) +
+                   30.0 * 86400.0 * static_cast<double>(months % 12) + days * 86400.0 + secs;
+    return ago ? -epoch : epoch;
+}
+
+}  // namespace ls
