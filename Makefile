@@ -26,7 +26,7 @@ endif
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql results regression.diffs regression.out output_iso tmp_check
 
 PG_CPPFLAGS = -I$(srcdir)/src
-PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register -Wno-unused-parameter -fvisibility=hidden
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register -Wno-unused-parameter
 SHLIB_LINK = -lre2 -lstdc++
 
 # The JIT would inline bitcode of C++ that may throw; we ship no bitcode.

@@ -98,7 +98,7 @@ std::string fold_case(std::string_view s) {
     for (size_t i = 0; i < s.size();) {
         size_t len = 1;
         uint32_t cp = decode(s, i, &len);
-        if (cp == 0xFFFFFFFFu || len == 3 && cp < 0x800) {
+        if (cp == 0xFFFFFFFFu || (len == 3 && cp < 0x800)) {
             out.append(s.data() + i, len);
         } else if (cp < 0x80) {
             out.push_back(lower_ascii(static_cast<char>(cp)));
@@ -268,6 +268,41 @@ double interval_seconds(std::string_view text) {
     double epoch = 365.25 * 86400.0 * static_cast<double>(months / 12) +
                    30.0 * 86400.0 * static_cast<double>(months % 12) + days * 86400.0 + secs;
     return ago ? -epoch : epoch;
+}
+
+}  // namespace ls
+
+namespace ls {
+
+void append_json_string(std::string* out, std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    out->push_back('"');
+    for (char ch : s) {
+        unsigned char c = static_cast<unsigned char>(ch);
+        switch (c) {
+            case '"': out->append("\\\""); break;
+            case '\\': out->append("\\\\"); break;
+            case '\n': out->append("\\n"); break;
+            case '\r': out->append("\\r"); break;
+            case '\t': out->append("\\t"); break;
+            default:
+                if (c < 0x20) {
+                    out->append("\\u00");
+                    out->push_back(hex[c >> 4]);
+                    out->push_back(hex[c & 15]);
+                } else {
+                    out->push_back(ch);
+                }
+        }
+    }
+    out->push_back('"');
+}
+
+void append_json_number(std::string* out, double v) {
+    if (!std::isfinite(v)) { out->append("null"); return; }
+    char buf[64];
+    auto res = std::to_chars(buf, buf + sizeof buf, v);
+    out->append(buf, static_cast<size_t>(res.ptr - buf));
 }
 
 }  // namespace ls

@@ -44,3 +44,10 @@ bool contains_folded(std::string_view haystack, std::string_view folded_needle);
 double interval_seconds(std::string_view text);
 
 }  // namespace ls
+
+namespace ls {
+// JSON text helpers for results built in C++ (breakdowns): a quoted, escaped
+// string, and a number (non-finite values become null: JSON has no NaN).
+void append_json_string(std::string* out, std::string_view s);
+void append_json_number(std::string* out, double v);
+}  // namespace ls

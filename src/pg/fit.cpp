@@ -1,0 +1,94 @@
+// SQL entry points for model validation and fit scoring (DESIGN.md §2, §3).
+#include "core/fit.hpp"
+#include "core/spec.hpp"
+#include "core/value.hpp"
+
+#include "pg/glue.hpp"
+#include "pg/attributes.hpp"
+#include "pg/model_cache.hpp"
+
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/jsonb.h"
+}
+
+using ls::pg::CallSite;
+
+namespace {
+
+// Builds the jsonb result from JSON text made in C++; the string is copied to
+// PostgreSQL memory before any PostgreSQL call that could fail.
+Datum jsonb_result(const std::string& json) {
+    char* volatile c = ls::pg::pg_strdup(json.data(), json.size());
+    Datum volatile out = 0;
+    ls::pg::pg_call([&] { out = DirectFunctionCall1(jsonb_in, CStringGetDatum(c)); });
+    return out;
+}
+
+}  // namespace
+
+LS_FUNCTION(ls_validate_model) {
+    CallSite* cs = ls::pg::call_site(fcinfo);
+    // Validation goes through the same cache as scoring: a spec validated by the
+    // CHECK constraint is already compiled when it is first used.
+    ls::pg::model_datum(cs, JSONBOID, PG_GETARG_DATUM(0), false);
+    PG_RETURN_BOOL(true);
+}
+
+LS_FUNCTION(ls_fit_score) {
+    const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
+    CallSite* cs = ls::pg::call_site(fcinfo);
+    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
+    ls::pg::attributes_from_jsonb(*m, PG_GETARG_JSONB_P(1), vals);
+    PG_RETURN_FLOAT8(ls::fit_score(*m, vals));
+}
+
+LS_FUNCTION(ls_fit_score_text) {
+    const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
+    CallSite* cs = ls::pg::call_site(fcinfo);
+    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
+    ls::pg::attributes_from_jsonb(*m, ls::pg::jsonb_from_text(PG_GETARG_TEXT_PP(1)), vals);
+    PG_RETURN_FLOAT8(ls::fit_score(*m, vals));
+}
+
+LS_FUNCTION(ls_fit_score_row) {
+    const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
+    Oid t = get_fn_expr_argtype(fcinfo->flinfo, 1);
+    if (!type_is_rowtype(t))
+        ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                        errmsg("fit_score expects a table row or jsonb attributes, got %s", format_type_be(t))));
+    CallSite* cs = ls::pg::call_site(fcinfo);
+    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
+    ls::pg::attributes_from_row(cs, *m, PG_GETARG_HEAPTUPLEHEADER(1), vals);
+    PG_RETURN_FLOAT8(ls::fit_score(*m, vals));
+}
+
+LS_FUNCTION(ls_fit_breakdown) {
+    const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
+    CallSite* cs = ls::pg::call_site(fcinfo);
+    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
+    ls::pg::attributes_from_jsonb(*m, PG_GETARG_JSONB_P(1), vals);
+    std::vector<int> matched;
+    ls::fit_matches(*m, vals, &matched);
+    std::string out = "[";
+    for (size_t k = 0; k < matched.size(); ++k) {
+        const ls::Rule& r = m->fit.rules[matched[k]];
+        if (k) out += ", ";
+        out += "{\"rule\": ";
+        out += std::to_string(matched[k]);
+        out += ", \"field\": ";
+        ls::append_json_string(&out, r.field);
+        out += ", \"label\": ";
+        if (r.label.empty()) out += "null"; else ls::append_json_string(&out, r.label);
+        out += ", \"points\": ";
+        ls::append_json_number(&out, r.points);
+        out += "}";
+    }
+    out += "]";
+    return jsonb_result(out);
+}

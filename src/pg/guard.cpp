@@ -1,0 +1,76 @@
+#include "core/error.hpp"
+
+#include "pg/glue.hpp"
+
+#include <cstring>
+
+extern "C" {
+#include "utils/errcodes.h"
+}
+
+namespace ls::pg {
+
+namespace {
+// One message at a time per backend: filled inside a catch block, raised right
+// after it. A static buffer means no allocation (and so no longjmp) in the catch.
+char g_message[2048];
+
+void copy_message(const char* what) noexcept {
+    std::strncpy(g_message, what ? what : "", sizeof g_message - 1);
+    g_message[sizeof g_message - 1] = '\0';
+}
+}  // namespace
+
+int sqlstate_of(ls::ErrorCode code) {
+    switch (code) {
+        case ls::ErrorCode::InvalidParameter: return ERRCODE_INVALID_PARAMETER_VALUE;
+        case ls::ErrorCode::NullValue: return ERRCODE_NULL_VALUE_NOT_ALLOWED;
+        case ls::ErrorCode::DataCorrupted: return ERRCODE_DATA_CORRUPTED;
+        case ls::ErrorCode::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
+        case ls::ErrorCode::ProgramLimit: return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+        case ls::ErrorCode::Internal: return ERRCODE_INTERNAL_ERROR;
+    }
+    return ERRCODE_INTERNAL_ERROR;
+}
+
+void capture_exception(PendingError* out) noexcept {
+    out->pending = true;
+    try {
+        throw;
+    } catch (const PgError& e) {
+        out->edata = e.edata;
+    } catch (const ls::Error& e) {
+        out->sqlerrcode = sqlstate_of(e.code());
+        copy_message(e.what());
+    } catch (const std::bad_alloc&) {
+        out->sqlerrcode = ERRCODE_OUT_OF_MEMORY;
+        copy_message("out of memory in lead_scoring");
+    } catch (const std::length_error& e) {
+        out->sqlerrcode = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+        copy_message(e.what());
+    } catch (const std::exception& e) {
+        out->sqlerrcode = ERRCODE_INTERNAL_ERROR;
+        copy_message(e.what());
+    } catch (...) {
+        out->sqlerrcode = ERRCODE_INTERNAL_ERROR;
+        copy_message("unknown C++ exception in lead_scoring");
+    }
+}
+
+void raise_pending(const PendingError& e) {
+    if (e.edata) ReThrowError(e.edata);
+    ereport(ERROR, (errcode(e.sqlerrcode), errmsg("%s", g_message)));
+    pg_unreachable();
+}
+
+char* pg_strdup(const char* s, size_t len) {
+    char* volatile out = nullptr;
+    pg_call([&] {
+        out = static_cast<char*>(palloc(len + 1));
+        memcpy(out, s, len);
+        out[len] = '\0';
+    });
+    return out;
+}
+
+}  // namespace ls::pg
