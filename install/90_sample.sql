@@ -61,11 +61,11 @@ BEGIN
     IF leads < 0 THEN
         RAISE EXCEPTION 'generate_sample_crm: leads must be >= 0, got %', leads USING ERRCODE = '22023';
     END IF;
-    IF events_per_lead < 0 OR events_per_lead = 'Infinity'::float8 OR events_per_lead <> events_per_lead THEN
+    IF events_per_lead < 0 OR events_per_lead IN ('Infinity'::float8, 'NaN'::float8) THEN
         RAISE EXCEPTION 'generate_sample_crm: events_per_lead must be a finite number >= 0, got %', events_per_lead
             USING ERRCODE = '22023';
     END IF;
-    IF seed IN ('Infinity'::float8, '-Infinity'::float8) OR seed <> seed THEN
+    IF seed IN ('Infinity'::float8, '-Infinity'::float8, 'NaN'::float8) THEN
         RAISE EXCEPTION 'generate_sample_crm: seed must be finite' USING ERRCODE = '22023';
     END IF;
     IF as_of IN ('infinity'::timestamptz, '-infinity'::timestamptz) THEN
