@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# The main job, end to end: build and install lead_scoring, start a throwaway
+# PostgreSQL server, generate a sample CRM (20,000 leads, 300,000 events), create
+# a scoring model named 'demo' and print the ten best leads with their fit and
+# activity scores and why they scored so.
+#
+#   bash scripts/demo.sh            # server is stopped at the end
+#   bash scripts/demo.sh --keep     # leave the server running to explore
+#   PG_CONFIG=/path/to/pg_config bash scripts/demo.sh
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PG_CONFIG=${PG_CONFIG:-pg_config}
+KEEP=0
+[[ ${1:-} == --keep ]] && KEEP=1
+AS_OF='2026-01-01 00:00:00+00'   # the generator's default as_of; scores are evaluated there
+
+PGTMP=""
+stop_server() { if [[ -n "$PGTMP" ]]; then scripts/pg_tmp.sh stop "$PGTMP" || true; PGTMP=""; fi; }
+on_exit() { if [[ $KEEP -eq 1 && -n "$PGTMP" ]]; then return; fi; stop_server; }
+trap on_exit EXIT
+trap 'echo "demo.sh: interrupted" >&2; KEEP=0; exit 130' INT TERM
+
+echo "== dependencies"
+bash scripts/deps.sh
+
+echo "== build and install ($PG_CONFIG)"
+make -s -j"$(nproc 2>/dev/null || echo 2)" PG_CONFIG="$PG_CONFIG"
+make -s PG_CONFIG="$PG_CONFIG" install
+
+echo "== throwaway server"
+eval "$(scripts/pg_tmp.sh start)"
+PGTMP=$LS_PGTMP
+PSQL=("$("$PG_CONFIG" --bindir)/psql" -X -q -v ON_ERROR_STOP=1 -v as_of="$AS_OF")
+echo "server on port $PGPORT"
+
+echo "== sample CRM: lead_scoring.generate_sample_crm('crm', 20000, 15, 0.42, '$AS_OF')"
+"${PSQL[@]}" -At <<'SQL'
+CREATE EXTENSION lead_scoring;
+\timing on
+SELECT lead_scoring.generate_sample_crm('crm', 20000, 15, 0.42, :'as_of');
+SQL
+
+# Which parts of the SQL API this build has (some are still being merged).
+have() { "${PSQL[@]}" -At -c "SELECT $1 IS NOT NULL"; }
+missing=()
+[[ $(have "to_regclass('lead_scoring.model')") == t ]] || missing+=("table lead_scoring.model")
+for f in "fit_score(text,jsonb)" "fit_breakdown(text,jsonb)" \
+         "activity_score(text,text,timestamptz,timestamptz)" "activity_breakdown(text,text,timestamptz,timestamptz)"; do
+  [[ $(have "to_regprocedure('lead_scoring.$f')") == t ]] || missing+=("lead_scoring.$f")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo
+  echo "demo.sh: this build of lead_scoring lacks:" >&2
+  for m in "${missing[@]}"; do echo "  - $m" >&2; done
+  echo "demo.sh: the sample data was generated, but the scoring part of the demo needs these (DESIGN.md §2-§4)." >&2
+  exit 1
+fi
+
+echo "== model 'demo'"
+"${PSQL[@]}" <<'SQL'
+INSERT INTO lead_scoring.model (name, description, spec) VALUES ('demo',
+  'Demo model for the sample CRM: firmographic fit plus decaying activity',
+  $spec$
+  {
+    "fit": {
+      "rules": [
+        {"field": "industry", "in": ["Software", "Finance", "Healthcare"], "points": 15, "label": "target industry"},
+        {"field": "industry", "in": ["Government", "Education", "Nonprofit"], "points": -5, "label": "low-fit industry"},
+        {"field": "job_title", "matches": "^(ceo|cto|cfo|founder|vp )", "points": 20, "label": "executive"},
+        {"field": "job_title", "matches": "(director|head of)", "points": 12, "label": "director"},
+        {"field": "job_title", "contains": "manager", "points": 6, "label": "manager"},
+        {"field": "job_title", "in": ["student", "intern"], "points": -15, "label": "student or intern"},
+        {"field": "company_size", "between": [50, 5000], "points": 15, "label": "mid-market company"},
+        {"field": "company_size", "gt": 5000, "points": 10, "label": "enterprise company"},
+        {"field": "company_size", "lt": 10, "points": -5, "label": "very small company"},
+        {"field": "country", "in": ["US", "CA", "GB", "DE", "FR", "NL"], "points": 10, "label": "served country"},
+        {"field": "email", "matches": "@(gmail|yahoo|hotmail|outlook|icloud|aol|protonmail|gmx|mail|qq)\\.", "points": -10, "label": "free-mail address"},
+        {"field": "plan_interest", "eq": "enterprise", "points": 5, "label": "wants the enterprise plan"}
+      ],
+      "min": 0, "max": 100
+    },
+    "activity": {
+      "events": {
+        "page_view":    {"points": 1,   "cap": 15},
+        "pricing_page": {"points": 5,   "cap": 25},
+        "download":     {"points": 4,   "cap": 16},
+        "email_open":   {"points": 0.5, "cap": 5},
+        "email_click":  {"points": 2,   "cap": 10},
+        "webinar":      {"points": 6,   "cap": 18},
+        "form_submit":  {"points": 5,   "cap": 15},
+        "demo_request": {"points": 25,  "cap": 50},
+        "unsubscribe":  {"points": -10},
+        "email_bounce": {"points": -5},
+        "complaint":    {"points": -30}
+      },
+      "decay": {"kind": "exponential", "half_life": "30 days"},
+      "window": "365 days",
+      "min": 0, "max": 100
+    }
+  }
+  $spec$);
+SQL
+echo "inserted"
+
+echo "== top 10 leads as of $AS_OF (score = fit + activity)"
+"${PSQL[@]}" <<'SQL'
+CREATE TEMP TABLE scored AS
+SELECT l.id,
+       lead_scoring.fit_score('demo', to_jsonb(l) - 'props' || coalesce(l.props, '{}')) AS fit,
+       coalesce(a.activity, 0) AS activity
+  FROM crm.leads l
+  LEFT JOIN (SELECT e.lead_id, lead_scoring.activity_score('demo', e.event_type, e.occurred_at, :'as_of') AS activity
+               FROM crm.events e
+              GROUP BY e.lead_id) a ON a.lead_id = l.id;
+
+CREATE TEMP TABLE top10 AS
+SELECT rank() OVER (ORDER BY s.fit + s.activity DESC, s.id) AS rank, s.*
+  FROM scored s
+ ORDER BY s.fit + s.activity DESC, s.id
+ LIMIT 10;
+
+SELECT t.rank, l.id, l.email, l.company, l.job_title, l.industry, l.company_size AS size, l.country,
+       round(t.fit::numeric, 1) AS fit, round(t.activity::numeric, 1) AS activity,
+       round((t.fit + t.activity)::numeric, 1) AS score,
+       EXISTS (SELECT 1 FROM crm.deals d WHERE d.lead_id = l.id) AS won
+  FROM top10 t JOIN crm.leads l ON l.id = t.id
+ ORDER BY t.rank;
+
+\echo 'Why: matched fit rules (lead_scoring.fit_breakdown) and activity points per event type (lead_scoring.activity_breakdown)'
+SELECT t.rank, l.id,
+       (SELECT string_agg(coalesce(r->>'label', r->>'field') || ' ' || CASE WHEN (r->>'points')::float8 >= 0 THEN '+' ELSE '' END || (r->>'points'), ', ')
+          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(fb) = 'array' THEN fb ELSE '[]' END) r) AS fit_why,
+       CASE jsonb_typeof(ab)
+         WHEN 'object' THEN (SELECT string_agg(k || ' ' || CASE WHEN jsonb_typeof(v) = 'object' AND v ? 'count' AND v ? 'capped'
+                                                          THEN 'x' || (v->>'count') || ' = ' || round((v->>'capped')::numeric, 1)
+                                                          ELSE v::text END, ', ' ORDER BY k)
+                               FROM jsonb_each(ab) AS x(k, v))
+         ELSE ab::text END AS activity_why
+  FROM top10 t
+  JOIN crm.leads l ON l.id = t.id
+  CROSS JOIN LATERAL (SELECT lead_scoring.fit_breakdown('demo', to_jsonb(l) - 'props' || coalesce(l.props, '{}')) AS fb) f
+  CROSS JOIN LATERAL (SELECT lead_scoring.activity_breakdown('demo', e.event_type, e.occurred_at, :'as_of') AS ab
+                        FROM crm.events e WHERE e.lead_id = t.id) a
+ ORDER BY t.rank;
+
+\echo 'Does the score find the buyers? Conversion rate (crm.deals) by score decile:'
+SELECT decile, count(*) AS leads, round(avg(won::int), 3) AS conversion_rate
+  FROM (SELECT ntile(10) OVER (ORDER BY s.fit + s.activity DESC, s.id) AS decile,
+               EXISTS (SELECT 1 FROM crm.deals d WHERE d.lead_id = s.id) AS won
+          FROM scored s) x
+ GROUP BY decile ORDER BY decile;
+SQL
+
+if [[ $KEEP -eq 1 ]]; then
+  echo
+  echo "Server left running. Connect with:"
+  echo "  export PGHOST='$PGHOST' PGPORT='$PGPORT' PGUSER=postgres PGDATABASE=postgres; psql"
+  echo "Stop it with:"
+  echo "  PG_CONFIG='$PG_CONFIG' scripts/pg_tmp.sh stop '$PGTMP'"
+fi

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Runs every test of lead_scoring and ends with the line "N passed, M failed",
+# counting suites: unit (CMake + GoogleTest via ctest), regress (pg_regress),
+# isolation (pg_isolation_regress) and tap (prove). A suite with no test files
+# yet is reported as skipped and not counted. Exit status is non-zero when any
+# suite (or the build) fails.
+#
+#   bash scripts/test.sh                 # uses pg_config from PATH
+#   PG_CONFIG=/path/to/pg_config bash scripts/test.sh
+#
+# It installs the extension into the PostgreSQL that PG_CONFIG names (as root
+# with the default pg_config: the system one), starts a throwaway server on a
+# free port (scripts/pg_tmp.sh) and always stops it on exit or interruption.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export PG_CONFIG=${PG_CONFIG:-pg_config}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+passed=0
+failed=0
+results=()
+PGTMP=""
+TAPDIR=""
+
+cleanup() {
+  if [[ -n "$PGTMP" ]]; then scripts/pg_tmp.sh stop "$PGTMP" || true; PGTMP=""; fi
+  if [[ -n "$TAPDIR" ]]; then rm -rf "$TAPDIR"; TAPDIR=""; fi
+}
+trap cleanup EXIT
+trap 'echo "test.sh: interrupted" >&2; exit 130' INT TERM
+
+record() {  # record SUITE STATUS(0=pass) [note]
+  if [[ $2 -eq 0 ]]; then
+    passed=$((passed + 1)); results+=("$1: passed${3:+ ($3)}")
+  else
+    failed=$((failed + 1)); results+=("$1: FAILED${3:+ ($3)}")
+  fi
+}
+skip() { results+=("$1: skipped ($2)"); }
+
+summary() {
+  echo
+  echo "== summary"
+  for r in "${results[@]}"; do echo "  $r"; done
+  echo "$passed passed, $failed failed"
+}
+
+show_diffs() {  # show_diffs FILE
+  if [[ -s "$1" ]]; then
+    echo "---- $1 ----"
+    cat "$1"
+    echo "---- end of $1 ----"
+  fi
+}
+
+echo "== dependencies"
+if ! bash scripts/deps.sh; then
+  echo "test.sh: missing dependencies (see above)" >&2
+  exit 1
+fi
+command -v "$PG_CONFIG" >/dev/null 2>&1 || { echo "test.sh: $PG_CONFIG not found; set PG_CONFIG" >&2; exit 1; }
+echo "using $("$PG_CONFIG" --version) from $("$PG_CONFIG" --bindir)"
+
+# --- unit: the PostgreSQL-free C++ core -------------------------------------
+echo "== unit (CMake + GoogleTest)"
+if compgen -G "test/unit/*.cpp" >/dev/null; then
+  out=$(mktemp)
+  make unit 2>&1 | tee "$out"
+  st=${PIPESTATUS[0]}
+  if grep -q "No tests were found" "$out"; then
+    echo "test.sh: WARNING: ctest found no tests" >&2
+    record unit "$st" "ctest found no tests"
+  else
+    record unit "$st"
+  fi
+  rm -f "$out"
+else
+  skip unit "no test/unit/*.cpp yet"
+fi
+
+# --- build and install the extension ----------------------------------------
+echo "== build and install ($PG_CONFIG)"
+if ! make -j"$JOBS" PG_CONFIG="$PG_CONFIG" || ! make PG_CONFIG="$PG_CONFIG" install; then
+  echo "test.sh: build or install failed" >&2
+  for s in regress isolation tap; do record "$s" 1 "build/install failed"; done
+  summary
+  exit 1
+fi
+
+has_regress=$(compgen -G "sql/*.sql" >/dev/null && echo 1 || true)
+has_iso=$(compgen -G "test/specs/*.spec" >/dev/null && echo 1 || true)
+has_tap=$(compgen -G "test/t/*.pl" >/dev/null && echo 1 || true)
+
+# --- pg_regress and isolation against a throwaway server ---------------------
+if [[ -n "$has_regress" || -n "$has_iso" ]]; then
+  echo "== throwaway server"
+  if ! env_line=$(scripts/pg_tmp.sh start); then
+    echo "test.sh: could not start a throwaway server" >&2
+    [[ -n "$has_regress" ]] && record regress 1 "no server"
+    [[ -n "$has_iso" ]] && record isolation 1 "no server"
+  else
+    eval "$env_line"
+    PGTMP=$LS_PGTMP
+    echo "server on port $PGPORT ($PGTMP)"
+
+    if [[ -n "$has_regress" ]]; then
+      echo "== regress (pg_regress)"
+      rm -f regression.diffs
+      make PG_CONFIG="$PG_CONFIG" installcheck ISOLATION= TAP_TESTS=
+      st=$?
+      [[ $st -ne 0 ]] && show_diffs regression.diffs
+      record regress "$st"
+    else
+      skip regress "no sql/*.sql yet"
+    fi
+
+    if [[ -n "$has_iso" ]]; then
+      echo "== isolation (pg_isolation_regress)"
+      rm -f output_iso/regression.diffs
+      make PG_CONFIG="$PG_CONFIG" installcheck REGRESS= TAP_TESTS=
+      st=$?
+      [[ $st -ne 0 ]] && show_diffs output_iso/regression.diffs
+      record isolation "$st"
+    else
+      skip isolation "no test/specs/*.spec yet"
+    fi
+
+    scripts/pg_tmp.sh stop "$PGTMP"; PGTMP=""
+  fi
+else
+  skip regress "no sql/*.sql yet"
+  skip isolation "no test/specs/*.spec yet"
+fi
+
+# --- TAP: each test starts its own clusters; initdb refuses root -------------
+if [[ -n "$has_tap" ]]; then
+  echo "== tap (prove)"
+  (
+    unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP
+    if [[ $(id -u) -eq 0 ]]; then
+      # Run as the unprivileged 'postgres' user on a copy of the tree it owns.
+      TAPDIR=$(mktemp -d /tmp/ls_tap.XXXXXX)
+      trap 'rm -rf "$TAPDIR"' EXIT
+      tar -C "$ROOT" --exclude=./build --exclude=./.git --exclude=./tmp_check -cf - . | tar -C "$TAPDIR" -xf -
+      chown -R postgres: "$TAPDIR"
+      chmod 755 "$TAPDIR"
+      cd "$TAPDIR" && runuser -u postgres -- make PG_CONFIG="$PG_CONFIG" installcheck REGRESS= ISOLATION=
+    else
+      make PG_CONFIG="$PG_CONFIG" installcheck REGRESS= ISOLATION=
+    fi
+    st=$?
+    if [[ $st -ne 0 ]]; then
+      for f in tmp_check/log/regress_log_*; do
+        [[ -f $f ]] && { echo "---- last 80 lines of $f ----"; tail -n 80 "$f"; }
+      done
+    fi
+    exit $st
+  )
+  record tap $?
+else
+  skip tap "no test/t/*.pl yet"
+fi
+
+summary
+[[ $failed -eq 0 ]]
