@@ -88,6 +88,8 @@ bool parse_number(std::string_view s, double* out) {
         return false;
     }
     if (res.ec != std::errc() || res.ptr != s.data() + s.size()) return false;
+    // "NaN", "inf" and "Infinity" are not amounts a numeric predicate can compare.
+    if (!std::isfinite(v)) return false;
     *out = v;
     return true;
 }
@@ -180,6 +182,13 @@ double interval_seconds(std::string_view text) {
     int64_t months = 0;
     double days = 0, secs = 0;
     bool any = false, ago = false;
+    unsigned seen = 0;  // units already given: PostgreSQL rejects "1 day 2 days"
+    auto once = [&](unsigned bits, std::string_view what) {
+        if (seen & bits) bad_interval(text, "\"" + std::string(what) + "\" repeats a field given earlier");
+        seen |= bits;
+    };
+    constexpr unsigned kClockBits = (1u << static_cast<int>(Unit::Hour)) | (1u << static_cast<int>(Unit::Minute)) |
+                                    (1u << static_cast<int>(Unit::Second));
 
     std::vector<std::string_view> tok;
     {
@@ -224,6 +233,7 @@ double interval_seconds(std::string_view text) {
                     start = k + 1;
                 }
             }
+            once(kClockBits, tok[t]);
             double s = parts[0] * 3600 + parts[1] * 60 + parts[2];
             secs += neg ? -s : s;
             any = true;
@@ -245,8 +255,16 @@ double interval_seconds(std::string_view text) {
         }
         Unit u = unittxt.empty() ? Unit::Second : unit_of(unittxt);
         if (u == Unit::None) bad_interval(text, "unknown unit \"" + std::string(unittxt) + "\"");
+        once(1u << static_cast<int>(u), unittxt);
         double ip = std::trunc(val), fp = val - ip;
         if (std::fabs(val) > 1e15) bad_interval(text, "out of range");
+        // Whole months of a month-or-longer unit, computed in double so that a
+        // huge quantity is reported as out of range instead of overflowing.
+        auto add_months = [&](double per_unit) {
+            double mo = ip * per_unit + (per_unit == 1 ? 0.0 : std::rint(fp * per_unit));
+            if (std::fabs(static_cast<double>(months) + mo) > 2147483647.0) bad_interval(text, "out of range");
+            months += static_cast<int64_t>(mo);
+        };
         switch (u) {
             case Unit::Micro: secs += val * 1e-6; break;
             case Unit::Milli: secs += val * 1e-3; break;
@@ -255,16 +273,18 @@ double interval_seconds(std::string_view text) {
             case Unit::Hour: secs += val * 3600; break;
             case Unit::Day: days += val; break;
             case Unit::Week: days += val * 7; break;
-            case Unit::Month: months += static_cast<int64_t>(ip); days += fp * 30; break;
-            case Unit::Year: months += static_cast<int64_t>(ip) * 12 + static_cast<int64_t>(std::rint(fp * 12)); break;
-            case Unit::Decade: months += static_cast<int64_t>(ip) * 120 + static_cast<int64_t>(std::rint(fp * 120)); break;
-            case Unit::Century: months += static_cast<int64_t>(ip) * 1200 + static_cast<int64_t>(std::rint(fp * 1200)); break;
-            case Unit::Millennium: months += static_cast<int64_t>(ip) * 12000 + static_cast<int64_t>(std::rint(fp * 12000)); break;
+            case Unit::Month: add_months(1); days += fp * 30; break;
+            case Unit::Year: add_months(12); break;
+            case Unit::Decade: add_months(120); break;
+            case Unit::Century: add_months(1200); break;
+            case Unit::Millennium: add_months(12000); break;
             case Unit::None: break;
         }
         any = true;
     }
     if (!any) bad_interval(text, "no quantity");
+    // PostgreSQL's interval holds days in an int32 and time in int64 microseconds.
+    if (std::fabs(days) > 2147483647.0 || std::fabs(secs) > 9223372036854.0) bad_interval(text, "out of range");
     double epoch = 365.25 * 86400.0 * static_cast<double>(months / 12) +
                    30.0 * 86400.0 * static_cast<double>(months % 12) + days * 86400.0 + secs;
     return ago ? -epoch : epoch;

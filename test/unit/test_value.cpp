@@ -1,0 +1,165 @@
+// ls::parse_number, case folding, interval_seconds and the JSON text helpers.
+// Interval expectations are derived by hand from PostgreSQL's rules for
+// extract(epoch from interval) (1 mon = 30 days, 1 year = 365.25 days, months
+// beyond whole years count 30 days each) and were confirmed against a
+// PostgreSQL 15 server with SELECT extract(epoch from interval '...').
+#include "core/error.hpp"
+#include "core/value.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+using ls::interval_seconds;
+using ls::parse_number;
+
+namespace {
+
+constexpr double kDay = 86400.0;
+constexpr double kMon = 30 * kDay;        // 2 592 000
+constexpr double kYear = 365.25 * kDay;   // 31 557 600
+
+double num(const char* s) {
+    double v = -12345;
+    EXPECT_TRUE(parse_number(s, &v)) << s;
+    return v;
+}
+
+bool is_num(const char* s) {
+    double v;
+    return parse_number(s, &v);
+}
+
+void bad_interval(const char* s) {
+    try {
+        interval_seconds(s);
+        ADD_FAILURE() << "accepted \"" << s << "\"";
+    } catch (const ls::Error& e) {
+        EXPECT_EQ(e.code(), ls::ErrorCode::InvalidParameter) << s;
+        EXPECT_NE(std::string(e.what()).find("invalid interval"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
+
+TEST(ParseNumber, Accepts) {
+    EXPECT_EQ(num("250"), 250);
+    EXPECT_EQ(num(" 2.5e2 "), 250);
+    EXPECT_EQ(num("-3.5"), -3.5);
+    EXPECT_EQ(num("+7"), 7);
+    EXPECT_EQ(num("\t42\n"), 42);
+    EXPECT_EQ(num("1E3"), 1000);
+    EXPECT_EQ(num(".5"), 0.5);
+    EXPECT_EQ(num("0"), 0);
+}
+
+TEST(ParseNumber, Rejects) {
+    for (const char* s : {"", " ", "abc", "250abc", "25 0", "1,000", "+-1", "++1", "+", "-", "0x10", "1e",
+                          "1e400", "NaN", "nan", "inf", "-Infinity", "infinity", "e5", "1.2.3", "$5"})
+        EXPECT_FALSE(is_num(s)) << s;
+}
+
+TEST(FoldCase, AsciiAndLatin) {
+    EXPECT_EQ(ls::fold_case("SoftWare"), "software");
+    EXPECT_EQ(ls::fold_case("ÄRZTE"), "ärzte");
+    EXPECT_EQ(ls::fold_case("ÉCOLE ÑANDÚ"), "école ñandú");
+    EXPECT_EQ(ls::fold_case("ŁÓDŹ"), "łódź");
+    EXPECT_EQ(ls::fold_case("ΑΘΗΝΑ"), "αθηνα");
+    EXPECT_EQ(ls::fold_case("МОСКВА ЁЖ"), "москва ёж");
+    EXPECT_EQ(ls::fold_case("×"), "×");  // U+00D7 is not a letter
+    EXPECT_EQ(ls::fold_case("ß"), "ß");
+    EXPECT_EQ(ls::fold_case("日本"), "日本");
+    EXPECT_EQ(ls::fold_case("😀A"), "😀a");  // 4-byte sequences pass through
+    std::string bad = "A\xff" "B";
+    EXPECT_EQ(ls::fold_case(bad), "a\xff" "b");  // invalid UTF-8 is kept byte for byte
+}
+
+TEST(FoldCase, EqualsAndContains) {
+    EXPECT_TRUE(ls::equals_folded("ÄRZTE", "ärzte"));
+    EXPECT_TRUE(ls::equals_folded("ärzte", "ärzte"));
+    EXPECT_TRUE(ls::equals_folded("Software", "software"));
+    EXPECT_FALSE(ls::equals_folded("Software", "softwar"));
+    EXPECT_FALSE(ls::equals_folded("", "a"));
+    EXPECT_TRUE(ls::equals_folded("", ""));
+    EXPECT_TRUE(ls::contains_folded("Chief Technology Officer", "technology"));
+    EXPECT_TRUE(ls::contains_folded("DIE ÄRZTE GMBH", "ärzte"));
+    EXPECT_FALSE(ls::contains_folded("CTO", "chief"));
+    EXPECT_TRUE(ls::contains_folded("anything", ""));
+    EXPECT_TRUE(ls::contains_folded("", ""));
+    EXPECT_FALSE(ls::contains_folded("", "a"));
+}
+
+TEST(Interval, Units) {
+    EXPECT_DOUBLE_EQ(interval_seconds("1 mon"), 2592000);
+    EXPECT_DOUBLE_EQ(interval_seconds("1 year"), 31557600);
+    EXPECT_DOUBLE_EQ(interval_seconds("13 mons"), 34149600);  // 1 year + 1 mon
+    EXPECT_DOUBLE_EQ(interval_seconds("1 week"), 604800);
+    EXPECT_DOUBLE_EQ(interval_seconds("90 days"), 7776000);
+    EXPECT_DOUBLE_EQ(interval_seconds("30 days"), 2592000);
+    EXPECT_DOUBLE_EQ(interval_seconds("3 mins 20 secs"), 200);
+    EXPECT_DOUBLE_EQ(interval_seconds("100 ms"), 0.1);
+    EXPECT_DOUBLE_EQ(interval_seconds("250 us"), 0.00025);
+    EXPECT_DOUBLE_EQ(interval_seconds("10"), 10);
+    EXPECT_DOUBLE_EQ(interval_seconds("10s"), 10);
+    EXPECT_DOUBLE_EQ(interval_seconds("1.5h"), 5400);
+    EXPECT_DOUBLE_EQ(interval_seconds("2 hours"), 7200);
+    EXPECT_DOUBLE_EQ(interval_seconds("1 DAY"), kDay);
+    EXPECT_DOUBLE_EQ(interval_seconds("1 decade"), 315576000);
+    EXPECT_DOUBLE_EQ(interval_seconds("1 millennium"), 31557600000.0);
+    EXPECT_DOUBLE_EQ(interval_seconds("2 centuries"), 200 * kYear);
+}
+
+TEST(Interval, Fractions) {
+    // 1.5 years = 1 year 6 mons
+    EXPECT_DOUBLE_EQ(interval_seconds("1.5 years"), 47109600);
+    EXPECT_DOUBLE_EQ(interval_seconds("1.5 years"), kYear + 6 * kMon);
+    // fractional years round to whole months: 0.7*12 = 8.4 -> 8, 0.04*12 = 0.48 -> 0
+    EXPECT_DOUBLE_EQ(interval_seconds("1.7 years"), 52293600);
+    EXPECT_DOUBLE_EQ(interval_seconds("1.04 years"), 31557600);
+    EXPECT_DOUBLE_EQ(interval_seconds("-1.5 years"), -47109600);
+    EXPECT_DOUBLE_EQ(interval_seconds("1.5 decades"), 473364000);   // 15 years
+    EXPECT_DOUBLE_EQ(interval_seconds("0.5 century"), 1577880000);  // 50 years
+    // fractional months, weeks and days spill into days and seconds
+    EXPECT_DOUBLE_EQ(interval_seconds("1.5 months"), 3888000);  // 1 mon 15 days
+    EXPECT_DOUBLE_EQ(interval_seconds("0.3 mon"), 777600);      // 9 days
+    EXPECT_DOUBLE_EQ(interval_seconds("1.5 weeks"), 907200);    // 10 days 12:00
+    EXPECT_DOUBLE_EQ(interval_seconds("2.5 days"), 216000);
+}
+
+TEST(Interval, ClockAgoAndAt) {
+    EXPECT_DOUBLE_EQ(interval_seconds("10:30:15.5"), 37815.5);
+    EXPECT_DOUBLE_EQ(interval_seconds("1:30"), 5400);  // hh:mm
+    EXPECT_DOUBLE_EQ(interval_seconds("-01:30"), -5400);
+    EXPECT_DOUBLE_EQ(interval_seconds("1 day -00:30"), 84600);
+    EXPECT_DOUBLE_EQ(interval_seconds("-1 day +2 hours"), -79200);
+    EXPECT_DOUBLE_EQ(interval_seconds("1 y 2 mons 3 d 04:05:06"), 37015506);
+    EXPECT_DOUBLE_EQ(interval_seconds("@ 1 hour ago"), -3600);
+    EXPECT_DOUBLE_EQ(interval_seconds("1 day ago"), -86400);
+    EXPECT_DOUBLE_EQ(interval_seconds("@ 2 days"), 2 * kDay);
+    EXPECT_DOUBLE_EQ(interval_seconds("  7 days  "), 7 * kDay);
+}
+
+TEST(Interval, Errors) {
+    for (const char* s : {"", "   ", "@", "ago", "days", "abc", "1 fortnight", "1 day 2 parsecs", "P1D", "PT1H",
+                          "1:2:3:4", "1:xx", "1e3 seconds", ". days", "1 year 1 year", "1 day 2 days",
+                          "999999999999999 millennia", "99999999999 years", "1e400"})
+        bad_interval(s);
+}
+
+TEST(JsonText, StringsAndNumbers) {
+    std::string out;
+    ls::append_json_string(&out, "a\"b\\c\nd\x01" "é");
+    EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\u0001é\"");
+    out.clear();
+    ls::append_json_number(&out, 2.5);
+    out += ",";
+    ls::append_json_number(&out, -10);
+    out += ",";
+    ls::append_json_number(&out, 0.1);
+    out += ",";
+    ls::append_json_number(&out, NAN);
+    out += ",";
+    ls::append_json_number(&out, INFINITY);
+    EXPECT_EQ(out, "2.5,-10,0.1,null,null");
+}
