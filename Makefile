@@ -13,7 +13,8 @@ DATA = $(wildcard install/updates/*--*--*.sql)
 
 # pg_regress suites are discovered, not listed.
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --load-extension=$(EXTENSION) --timezone=PST8PDT
+# pg_regress itself runs every test with PGTZ=PST8PDT and PGDATESTYLE="Postgres, MDY".
+REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
 ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
