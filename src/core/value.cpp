@@ -247,6 +247,8 @@ double interval_seconds(std::string_view text) {
         std::string_view numtxt = w.substr(0, k);
         std::string_view unittxt = w.substr(k);
         double val;
+        if (numtxt.empty() && unit_of(w) == Unit::None && std::isalpha(static_cast<unsigned char>(w[0])))
+            bad_interval(text, "unknown unit \"" + std::string(w) + "\"");
         if (numtxt.empty() || !parse_number(numtxt, &val) || !std::isfinite(val))
             bad_interval(text, "expected a number, got \"" + std::string(w) + "\"");
         if (unittxt.empty() && t + 1 < tok.size() && tok[t + 1].find(':') == std::string_view::npos &&

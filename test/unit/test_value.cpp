@@ -163,3 +163,21 @@ TEST(JsonText, StringsAndNumbers) {
     ls::append_json_number(&out, INFINITY);
     EXPECT_EQ(out, "2.5,-10,0.1,null,null");
 }
+
+TEST(Interval, MessagesNameTheProblem) {
+    auto msg = [](const char* s) {
+        try {
+            interval_seconds(s);
+        } catch (const ls::Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    EXPECT_EQ(msg("1 fortnight"), "invalid interval \"1 fortnight\": unknown unit \"fortnight\"");
+    EXPECT_EQ(msg("1 parsec"), "invalid interval \"1 parsec\": unknown unit \"parsec\"");
+    EXPECT_EQ(msg("5x"), "invalid interval \"5x\": unknown unit \"x\"");
+    EXPECT_EQ(msg(""), "invalid interval \"\": it is empty");
+    EXPECT_EQ(msg("1 day 2 days"), "invalid interval \"1 day 2 days\": \"days\" repeats a field given earlier");
+    EXPECT_EQ(msg("178956971 years"), "invalid interval \"178956971 years\": out of range");
+    EXPECT_DOUBLE_EQ(interval_seconds("178956970 years"), 5647452476472000.0);  // the largest PostgreSQL takes
+}
