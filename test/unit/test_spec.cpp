@@ -75,6 +75,9 @@ TEST(SpecErrors, FitRules) {
     rejects(fit_rule(R"({"field": "a", "matches": "(", "points": 1})"), "$.fit.rules[0].matches",
             "invalid regular expression");
     rejects(fit_rule(R"({"field": "a", "matches": "", "points": 1})"), "$.fit.rules[0].matches", "non-empty");
+    // a pattern whose compiled program would be huge is refused, not compiled
+    rejects(fit_rule(R"J({"field": "a", "matches": "((((a{100}){100}){100}){100})", "points": 1})J"),
+            "$.fit.rules[0].matches", "invalid regular expression");
 }
 
 TEST(SpecErrors, Between) {

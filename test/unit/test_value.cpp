@@ -108,6 +108,7 @@ TEST(Interval, Units) {
     EXPECT_DOUBLE_EQ(interval_seconds("1 decade"), 315576000);
     EXPECT_DOUBLE_EQ(interval_seconds("1 millennium"), 31557600000.0);
     EXPECT_DOUBLE_EQ(interval_seconds("2 centuries"), 200 * kYear);
+    EXPECT_DOUBLE_EQ(interval_seconds("1 week 1 day"), 691200);  // different fields: allowed
 }
 
 TEST(Interval, Fractions) {
