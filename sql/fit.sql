@@ -117,6 +117,15 @@ INSERT INTO fit_plain VALUES ('SAAS', 5000.5, 1), ('software', 50, NULL);
 SELECT lead_scoring.fit_score('fit_demo', p) AS "25, then 20+10-5 = 25" FROM fit_plain p;
 SELECT lead_scoring.fit_score('fit_demo', r) AS "record: 20 -5"
   FROM (SELECT 'software'::text AS industry) r;
+-- timestamptz columns are read in UTC whatever TimeZone says; infinite dates as 'infinity'
+SET TimeZone = 'Asia/Tokyo';
+SELECT lead_scoring.fit_score('{"fit": {"rules": [
+           {"field": "seen", "matches": "^2024-03-01T23:30:00", "points": 1},
+           {"field": "since", "eq": "infinity", "points": 10},
+           {"field": "day", "eq": "2024-02-29", "points": 100}]}}'::jsonb, r) AS "111"
+  FROM (SELECT '2024-03-01 23:30:00+00'::timestamptz AS seen, 'infinity'::date AS since,
+               '2024-02-29 12:00'::timestamp::date AS day) r;
+RESET TimeZone;
 
 -- Errors
 SELECT pg_temp.try($$SELECT lead_scoring.fit_score('fit_demo', '[1, 2]'::jsonb)$$) AS array_attrs;
