@@ -117,6 +117,16 @@ INSERT INTO fit_plain VALUES ('SAAS', 5000.5, 1), ('software', 50, NULL);
 SELECT lead_scoring.fit_score('fit_demo', p) AS "25, then 20+10-5 = 25" FROM fit_plain p;
 SELECT lead_scoring.fit_score('fit_demo', r) AS "record: 20 -5"
   FROM (SELECT 'software'::text AS industry) r;
+-- dropped columns are not fields; columns added later read their default
+CREATE TABLE fit_altered (a int, junk text, b text);
+INSERT INTO fit_altered VALUES (1, 'x', 'software');
+ALTER TABLE fit_altered DROP COLUMN junk;
+ALTER TABLE fit_altered ADD COLUMN c int DEFAULT 7;
+SELECT lead_scoring.fit_score('{"fit": {"rules": [{"field": "b", "eq": "SOFTWARE", "points": 1},
+           {"field": "c", "eq": 7, "points": 10}, {"field": "junk", "exists": false, "points": 100}]}}'::jsonb, t)
+       AS "111"
+  FROM fit_altered t;
+DROP TABLE fit_altered;
 -- timestamptz columns are read in UTC whatever TimeZone says; infinite dates as 'infinity'
 SET TimeZone = 'Asia/Tokyo';
 SELECT lead_scoring.fit_score('{"fit": {"rules": [
