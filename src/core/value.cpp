@@ -187,10 +187,13 @@ double interval_seconds(std::string_view text) {
         if (seen & bits) bad_interval(text, "\"" + std::string(what) + "\" repeats a field given earlier");
         seen |= bits;
     };
-    constexpr unsigned kClockBits = (1u << static_cast<int>(Unit::Hour)) | (1u << static_cast<int>(Unit::Minute)) |
-                                    (1u << static_cast<int>(Unit::Second));
+    auto bit = [](Unit u) { return 1u << static_cast<int>(u); };
+    // Like PostgreSQL, fractional seconds claim the millisecond and microsecond
+    // fields too, and a clock time claims every field from hours down.
+    const unsigned kAllSecs = bit(Unit::Second) | bit(Unit::Milli) | bit(Unit::Micro);
+    const unsigned kClockBits = bit(Unit::Hour) | bit(Unit::Minute) | kAllSecs;
 
-    std::vector<std::string_view> tok;
+    std::vector<std::string> tok;
     {
         std::string_view s = trim(text);
         size_t i = 0;
@@ -198,12 +201,19 @@ double interval_seconds(std::string_view text) {
             while (i < s.size() && is_space(s[i])) ++i;
             size_t j = i;
             while (j < s.size() && !is_space(s[j])) ++j;
-            if (j > i) tok.push_back(s.substr(i, j - i));
+            std::string w(s.substr(i, j - i));
             i = j;
+            if (!w.empty() && w[0] == '@') w.erase(0, 1);  // "@" may stand anywhere, "@1 day" too
+            if (w.empty()) continue;
+            // a sign standing alone belongs to the number after it ("- 1 day")
+            if (!tok.empty() && (tok.back() == "-" || tok.back() == "+")) {
+                tok.back() += w;
+                continue;
+            }
+            tok.push_back(std::move(w));
         }
     }
     if (tok.empty()) bad_interval(text, "it is empty");
-    if (!tok.empty() && tok.front() == "@") tok.erase(tok.begin());
     if (!tok.empty()) {
         std::string last(tok.back());
         for (char& c : last) c = lower_ascii(c);
@@ -216,7 +226,7 @@ double interval_seconds(std::string_view text) {
     for (size_t t = 0; t < tok.size(); ++t) {
         std::string_view w = tok[t];
         if (w.find(':') != std::string_view::npos) {
-            // [-]hh:mm[:ss[.frac]]
+            // [-]hh:mm[:ss[.frac]], or [-]mm:ss.frac when the second part has a fraction
             bool neg = false;
             if (w[0] == '-' || w[0] == '+') { neg = w[0] == '-'; w.remove_prefix(1); }
             double parts[3] = {0, 0, 0};
@@ -233,6 +243,12 @@ double interval_seconds(std::string_view text) {
                     start = k + 1;
                 }
             }
+            if (n == 2 && w.substr(w.find(':')).find('.') != std::string_view::npos) {
+                parts[2] = parts[1];  // "1:30.5" is 1 minute 30.5 seconds
+                parts[1] = parts[0];
+                parts[0] = 0;
+            }
+            if (parts[1] >= 60 || parts[2] > 60) bad_interval(text, "field out of range in \"" + tok[t] + "\"");
             once(kClockBits, tok[t]);
             double s = parts[0] * 3600 + parts[1] * 60 + parts[2];
             secs += neg ? -s : s;
@@ -251,14 +267,24 @@ double interval_seconds(std::string_view text) {
             bad_interval(text, "unknown unit \"" + std::string(w) + "\"");
         if (numtxt.empty() || !parse_number(numtxt, &val) || !std::isfinite(val))
             bad_interval(text, "expected a number, got \"" + std::string(w) + "\"");
-        if (unittxt.empty() && t + 1 < tok.size() && tok[t + 1].find(':') == std::string_view::npos &&
-            unit_of(tok[t + 1]) != Unit::None) {
+        Unit u = Unit::None;
+        if (!unittxt.empty()) {
+            u = unit_of(unittxt);
+        } else if (t + 1 == tok.size()) {
+            u = Unit::Second;  // a bare number at the end: seconds
+        } else if (tok[t + 1].find(':') != std::string::npos) {
+            u = Unit::Day;  // "10 01:02" is 10 days 1 hour 2 minutes
+        } else if (unit_of(tok[t + 1]) != Unit::None) {
             unittxt = tok[++t];
+            u = unit_of(unittxt);
+        } else if (std::isalpha(static_cast<unsigned char>(tok[t + 1][0]))) {
+            bad_interval(text, "unknown unit \"" + tok[t + 1] + "\"");
+        } else {
+            bad_interval(text, "expected a unit after \"" + std::string(w) + "\"");
         }
-        Unit u = unittxt.empty() ? Unit::Second : unit_of(unittxt);
         if (u == Unit::None) bad_interval(text, "unknown unit \"" + std::string(unittxt) + "\"");
-        once(1u << static_cast<int>(u), unittxt);
         double ip = std::trunc(val), fp = val - ip;
+        once(u == Unit::Second && fp != 0 ? kAllSecs : bit(u), unittxt.empty() ? w : unittxt);
         if (std::fabs(val) > 1e15) bad_interval(text, "out of range");
         // Whole months of a month-or-longer unit, computed in double so that a
         // huge quantity is reported as out of range instead of overflowing.
