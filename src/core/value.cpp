@@ -41,13 +41,32 @@ uint32_t decode(std::string_view s, size_t i, size_t* len) {
 }
 
 uint32_t fold_cp(uint32_t cp) {
-    if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 32;
+    if (cp < 0x100) {
+        if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 32;
+        return cp;
+    }
+    if (cp == 0x130) return 'i';  // İ: simple lowercase is plain i
     if ((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177)) return cp | 1u;
     if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E)) return (cp & 1u) ? cp + 1 : cp;
     if (cp == 0x178) return 0xFF;
-    if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) return cp + 32;
+    if (cp == 0x1A0 || cp == 0x1AF) return cp + 1;  // Ơ Ư (Vietnamese)
+    // Greek: capitals with and without tonos/dialytika; final sigma folds to sigma
+    if (cp >= 0x391 && cp <= 0x3AB && cp != 0x3A2) return cp + 32;
+    if (cp == 0x386) return 0x3AC;
+    if (cp >= 0x388 && cp <= 0x38A) return cp + 37;
+    if (cp == 0x38C) return 0x3CC;
+    if (cp == 0x38E || cp == 0x38F) return cp + 63;
+    if (cp == 0x3C2) return 0x3C3;
+    // Cyrillic, including the extended letters of Ukrainian, Kazakh, Tatar, ...
     if (cp >= 0x410 && cp <= 0x42F) return cp + 32;
     if (cp >= 0x400 && cp <= 0x40F) return cp + 80;
+    if ((cp >= 0x460 && cp <= 0x481) || (cp >= 0x48A && cp <= 0x4BF) || (cp >= 0x4D0 && cp <= 0x52F))
+        return cp | 1u;
+    if (cp == 0x4C0) return 0x4CF;
+    if (cp >= 0x4C1 && cp <= 0x4CE) return (cp & 1u) ? cp + 1 : cp;
+    if (cp == 0x1E9E) return 0xDF;  // capital sharp s
+    // Latin Extended Additional (Vietnamese and others), in upper/lower pairs
+    if (cp >= 0x1E00 && cp <= 0x1EFF && !(cp >= 0x1E96 && cp <= 0x1E9F)) return cp | 1u;
     return cp;
 }
 

@@ -75,6 +75,19 @@ TEST(FoldCase, AsciiAndLatin) {
     EXPECT_EQ(ls::fold_case(bad), "a\xff" "b");  // invalid UTF-8 is kept byte for byte
 }
 
+// Found by comparing fold_case with Unicode's simple lowercase mapping for every
+// code point of the scripts it claims.
+TEST(FoldCase, MoreScripts) {
+    EXPECT_EQ(ls::fold_case("ΑΘΉΝΑ ΌΡΟΣ ΎΔΡΑ Ώρα Ϊ"), "αθήνα όροσ ύδρα ώρα ϊ");  // tonos, dialytika
+    EXPECT_TRUE(ls::equals_folded("ΟΔΟΣ", ls::fold_case("οδος")));   // final sigma
+    EXPECT_TRUE(ls::equals_folded("ҐАНОК", ls::fold_case("ґанок")));  // Ukrainian
+    EXPECT_TRUE(ls::equals_folded("ҚАЗАҚСТАН ӨСКЕМЕН", ls::fold_case("қазақстан өскемен")));  // Kazakh
+    EXPECT_TRUE(ls::equals_folded("İSTANBUL", ls::fold_case("istanbul")));  // dotted capital I
+    EXPECT_TRUE(ls::equals_folded("VIỆT NAM ƠN ƯỚC", ls::fold_case("việt nam ơn ước")));  // Vietnamese
+    EXPECT_TRUE(ls::equals_folded("STRAẞE", ls::fold_case("straße")));
+    EXPECT_EQ(ls::fold_case("ı"), "ı");  // dotless i has no capital to fold from
+}
+
 TEST(FoldCase, EqualsAndContains) {
     EXPECT_TRUE(ls::equals_folded("ÄRZTE", "ärzte"));
     EXPECT_TRUE(ls::equals_folded("ärzte", "ärzte"));
