@@ -41,6 +41,7 @@ TEST(SpecErrors, Root) {
     rejects(R"({"page view": 1})", R"($."page view")", "unknown key");
     rejects(R"({"description": 5})", "$.description", "expected a string, got number");
     rejects(R"({"default_stage": ""})", "$.default_stage", "non-empty string");
+    rejects(R"({"default_stage": "disqualified"})", "$.default_stage", "reserved");
 }
 
 TEST(SpecErrors, FitRules) {
