@@ -13,7 +13,7 @@ DATA = $(wildcard install/updates/*--*--*.sql)
 
 # pg_regress suites are discovered, not listed.
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-# pg_regress itself runs every test with PGTZ=PST8PDT and PGDATESTYLE="Postgres, MDY".
+# pg_regress itself sets PGTZ=PST8PDT (it has no --timezone option).
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
