@@ -37,6 +37,8 @@ BEGIN
     NEW.updated_at := now();
     RETURN NEW;
 END $$;
+COMMENT ON FUNCTION lead_scoring._model_touch() IS
+    'Internal: sets lead_scoring.model.updated_at on every update';
 CREATE TRIGGER model_touch BEFORE UPDATE ON lead_scoring.model
     FOR EACH ROW EXECUTE FUNCTION lead_scoring._model_touch();
 

@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <charconv>
 #include <cmath>
 #include <string>
 
@@ -49,11 +50,15 @@ bool text_of(const Value& v, std::string_view* out, std::string* buf) {
     if (v.kind == Value::String) { *out = v.str; return true; }
     if (v.kind == Value::Bool) { *out = v.b ? "true" : "false"; return true; }
     if (v.kind == Value::Number) {
-        char tmp[64];
-        int n = std::isfinite(v.num) && v.num == std::trunc(v.num) && std::fabs(v.num) < 1e15
-                    ? std::snprintf(tmp, sizeof tmp, "%.0f", v.num)
-                    : std::snprintf(tmp, sizeof tmp, "%.17g", v.num);
-        buf->assign(tmp, static_cast<size_t>(n));
+        // Plain decimal, the shortest that reads back as the same double (how
+        // jsonb writes 2.3 or 1e20), never a %.17g artefact like 2.2999999999999998.
+        char tmp[400];
+        if (!std::isfinite(v.num)) {
+            buf->assign(std::isnan(v.num) ? "NaN" : v.num > 0 ? "Infinity" : "-Infinity");
+        } else {
+            auto res = std::to_chars(tmp, tmp + sizeof tmp, v.num, std::chars_format::fixed);
+            buf->assign(tmp, static_cast<size_t>(res.ptr - tmp));
+        }
         *out = *buf;
         return true;
     }

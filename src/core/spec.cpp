@@ -15,9 +15,12 @@ namespace ls {
 using json = nlohmann::json;
 
 std::string path_key(const std::string& parent, std::string_view key) {
-    bool ident = !key.empty() && (std::isalpha(static_cast<unsigned char>(key[0])) || key[0] == '_');
+    // ASCII only: <cctype> would follow the backend's LC_CTYPE, and a path in an
+    // error message must not depend on the server's locale.
+    auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+    bool ident = !key.empty() && alpha(key[0]);
     for (char c : key)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) ident = false;
+        if (!(alpha(c) || (c >= '0' && c <= '9'))) ident = false;
     if (ident) return parent + "." + std::string(key);
     std::string q = parent + ".\"";
     for (char c : key) {
@@ -528,7 +531,11 @@ std::shared_ptr<const Model> parse_model(std::string_view text) {
     }
     if (const json* v = member(j, "grades")) b.grades(*v, path_key(root, "grades"));
     if (const json* v = member(j, "stages")) b.stages(*v, path_key(root, "stages"));
-    if (const json* v = member(j, "default_stage")) m->default_stage = string(*v, path_key(root, "default_stage"));
+    if (const json* v = member(j, "default_stage")) {
+        m->default_stage = string(*v, path_key(root, "default_stage"));
+        if (m->default_stage == "disqualified")
+            fail(path_key(root, "default_stage"), "\"disqualified\" is reserved for disqualified leads");
+    }
     if (const json* v = member(j, "bant")) b.bant(*v, path_key(root, "bant"));
     if (const json* v = member(j, "rfm")) b.rfm(*v, path_key(root, "rfm"));
     if (const json* v = member(j, "source")) b.source(*v, path_key(root, "source"));

@@ -41,13 +41,32 @@ uint32_t decode(std::string_view s, size_t i, size_t* len) {
 }
 
 uint32_t fold_cp(uint32_t cp) {
-    if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 32;
+    if (cp < 0x100) {
+        if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 32;
+        return cp;
+    }
+    if (cp == 0x130) return 'i';  // İ: simple lowercase is plain i
     if ((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177)) return cp | 1u;
     if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E)) return (cp & 1u) ? cp + 1 : cp;
     if (cp == 0x178) return 0xFF;
-    if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) return cp + 32;
+    if (cp == 0x1A0 || cp == 0x1AF) return cp + 1;  // Ơ Ư (Vietnamese)
+    // Greek: capitals with and without tonos/dialytika; final sigma folds to sigma
+    if (cp >= 0x391 && cp <= 0x3AB && cp != 0x3A2) return cp + 32;
+    if (cp == 0x386) return 0x3AC;
+    if (cp >= 0x388 && cp <= 0x38A) return cp + 37;
+    if (cp == 0x38C) return 0x3CC;
+    if (cp == 0x38E || cp == 0x38F) return cp + 63;
+    if (cp == 0x3C2) return 0x3C3;
+    // Cyrillic, including the extended letters of Ukrainian, Kazakh, Tatar, ...
     if (cp >= 0x410 && cp <= 0x42F) return cp + 32;
     if (cp >= 0x400 && cp <= 0x40F) return cp + 80;
+    if ((cp >= 0x460 && cp <= 0x481) || (cp >= 0x48A && cp <= 0x4BF) || (cp >= 0x4D0 && cp <= 0x52F))
+        return cp | 1u;
+    if (cp == 0x4C0) return 0x4CF;
+    if (cp >= 0x4C1 && cp <= 0x4CE) return (cp & 1u) ? cp + 1 : cp;
+    if (cp == 0x1E9E) return 0xDF;  // capital sharp s
+    // Latin Extended Additional (Vietnamese and others), in upper/lower pairs
+    if (cp >= 0x1E00 && cp <= 0x1EFF && !(cp >= 0x1E96 && cp <= 0x1E9F)) return cp | 1u;
     return cp;
 }
 
@@ -88,6 +107,8 @@ bool parse_number(std::string_view s, double* out) {
         return false;
     }
     if (res.ec != std::errc() || res.ptr != s.data() + s.size()) return false;
+    // "NaN", "inf" and "Infinity" are not amounts a numeric predicate can compare.
+    if (!std::isfinite(v)) return false;
     *out = v;
     return true;
 }
@@ -180,8 +201,18 @@ double interval_seconds(std::string_view text) {
     int64_t months = 0;
     double days = 0, secs = 0;
     bool any = false, ago = false;
+    unsigned seen = 0;  // units already given: PostgreSQL rejects "1 day 2 days"
+    auto once = [&](unsigned bits, std::string_view what) {
+        if (seen & bits) bad_interval(text, "\"" + std::string(what) + "\" repeats a field given earlier");
+        seen |= bits;
+    };
+    auto bit = [](Unit u) { return 1u << static_cast<int>(u); };
+    // Like PostgreSQL, fractional seconds claim the millisecond and microsecond
+    // fields too, and a clock time claims every field from hours down.
+    const unsigned kAllSecs = bit(Unit::Second) | bit(Unit::Milli) | bit(Unit::Micro);
+    const unsigned kClockBits = bit(Unit::Hour) | bit(Unit::Minute) | kAllSecs;
 
-    std::vector<std::string_view> tok;
+    std::vector<std::string> tok;
     {
         std::string_view s = trim(text);
         size_t i = 0;
@@ -189,12 +220,19 @@ double interval_seconds(std::string_view text) {
             while (i < s.size() && is_space(s[i])) ++i;
             size_t j = i;
             while (j < s.size() && !is_space(s[j])) ++j;
-            if (j > i) tok.push_back(s.substr(i, j - i));
+            std::string w(s.substr(i, j - i));
             i = j;
+            if (!w.empty() && w[0] == '@') w.erase(0, 1);  // "@" may stand anywhere, "@1 day" too
+            if (w.empty()) continue;
+            // a sign standing alone belongs to the number after it ("- 1 day")
+            if (!tok.empty() && (tok.back() == "-" || tok.back() == "+")) {
+                tok.back() += w;
+                continue;
+            }
+            tok.push_back(std::move(w));
         }
     }
     if (tok.empty()) bad_interval(text, "it is empty");
-    if (!tok.empty() && tok.front() == "@") tok.erase(tok.begin());
     if (!tok.empty()) {
         std::string last(tok.back());
         for (char& c : last) c = lower_ascii(c);
@@ -207,7 +245,7 @@ double interval_seconds(std::string_view text) {
     for (size_t t = 0; t < tok.size(); ++t) {
         std::string_view w = tok[t];
         if (w.find(':') != std::string_view::npos) {
-            // [-]hh:mm[:ss[.frac]]
+            // [-]hh:mm[:ss[.frac]], or [-]mm:ss.frac when the second part has a fraction
             bool neg = false;
             if (w[0] == '-' || w[0] == '+') { neg = w[0] == '-'; w.remove_prefix(1); }
             double parts[3] = {0, 0, 0};
@@ -224,6 +262,13 @@ double interval_seconds(std::string_view text) {
                     start = k + 1;
                 }
             }
+            if (n == 2 && w.substr(w.find(':')).find('.') != std::string_view::npos) {
+                parts[2] = parts[1];  // "1:30.5" is 1 minute 30.5 seconds
+                parts[1] = parts[0];
+                parts[0] = 0;
+            }
+            if (parts[1] >= 60 || parts[2] > 60) bad_interval(text, "field out of range in \"" + tok[t] + "\"");
+            once(kClockBits, tok[t]);
             double s = parts[0] * 3600 + parts[1] * 60 + parts[2];
             secs += neg ? -s : s;
             any = true;
@@ -237,16 +282,36 @@ double interval_seconds(std::string_view text) {
         std::string_view numtxt = w.substr(0, k);
         std::string_view unittxt = w.substr(k);
         double val;
+        if (numtxt.empty() && unit_of(w) == Unit::None && std::isalpha(static_cast<unsigned char>(w[0])))
+            bad_interval(text, "unknown unit \"" + std::string(w) + "\"");
         if (numtxt.empty() || !parse_number(numtxt, &val) || !std::isfinite(val))
             bad_interval(text, "expected a number, got \"" + std::string(w) + "\"");
-        if (unittxt.empty() && t + 1 < tok.size() && tok[t + 1].find(':') == std::string_view::npos &&
-            unit_of(tok[t + 1]) != Unit::None) {
+        Unit u = Unit::None;
+        if (!unittxt.empty()) {
+            u = unit_of(unittxt);
+        } else if (t + 1 == tok.size()) {
+            u = Unit::Second;  // a bare number at the end: seconds
+        } else if (tok[t + 1].find(':') != std::string::npos) {
+            u = Unit::Day;  // "10 01:02" is 10 days 1 hour 2 minutes
+        } else if (unit_of(tok[t + 1]) != Unit::None) {
             unittxt = tok[++t];
+            u = unit_of(unittxt);
+        } else if (std::isalpha(static_cast<unsigned char>(tok[t + 1][0]))) {
+            bad_interval(text, "unknown unit \"" + tok[t + 1] + "\"");
+        } else {
+            bad_interval(text, "expected a unit after \"" + std::string(w) + "\"");
         }
-        Unit u = unittxt.empty() ? Unit::Second : unit_of(unittxt);
         if (u == Unit::None) bad_interval(text, "unknown unit \"" + std::string(unittxt) + "\"");
         double ip = std::trunc(val), fp = val - ip;
+        once(u == Unit::Second && fp != 0 ? kAllSecs : bit(u), unittxt.empty() ? w : unittxt);
         if (std::fabs(val) > 1e15) bad_interval(text, "out of range");
+        // Whole months of a month-or-longer unit, computed in double so that a
+        // huge quantity is reported as out of range instead of overflowing.
+        auto add_months = [&](double per_unit) {
+            double mo = ip * per_unit + (per_unit == 1 ? 0.0 : std::rint(fp * per_unit));
+            if (std::fabs(static_cast<double>(months) + mo) > 2147483647.0) bad_interval(text, "out of range");
+            months += static_cast<int64_t>(mo);
+        };
         switch (u) {
             case Unit::Micro: secs += val * 1e-6; break;
             case Unit::Milli: secs += val * 1e-3; break;
@@ -255,16 +320,18 @@ double interval_seconds(std::string_view text) {
             case Unit::Hour: secs += val * 3600; break;
             case Unit::Day: days += val; break;
             case Unit::Week: days += val * 7; break;
-            case Unit::Month: months += static_cast<int64_t>(ip); days += fp * 30; break;
-            case Unit::Year: months += static_cast<int64_t>(ip) * 12 + static_cast<int64_t>(std::rint(fp * 12)); break;
-            case Unit::Decade: months += static_cast<int64_t>(ip) * 120 + static_cast<int64_t>(std::rint(fp * 120)); break;
-            case Unit::Century: months += static_cast<int64_t>(ip) * 1200 + static_cast<int64_t>(std::rint(fp * 1200)); break;
-            case Unit::Millennium: months += static_cast<int64_t>(ip) * 12000 + static_cast<int64_t>(std::rint(fp * 12000)); break;
+            case Unit::Month: add_months(1); days += fp * 30; break;
+            case Unit::Year: add_months(12); break;
+            case Unit::Decade: add_months(120); break;
+            case Unit::Century: add_months(1200); break;
+            case Unit::Millennium: add_months(12000); break;
             case Unit::None: break;
         }
         any = true;
     }
     if (!any) bad_interval(text, "no quantity");
+    // PostgreSQL's interval holds days in an int32 and time in int64 microseconds.
+    if (std::fabs(days) > 2147483647.0 || std::fabs(secs) > 9223372036854.0) bad_interval(text, "out of range");
     double epoch = 365.25 * 86400.0 * static_cast<double>(months / 12) +
                    30.0 * 86400.0 * static_cast<double>(months % 12) + days * 86400.0 + secs;
     return ago ? -epoch : epoch;

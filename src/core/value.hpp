@@ -33,7 +33,8 @@ struct Value {
 bool parse_number(std::string_view s, double* out);
 
 // Case folding used by every case-insensitive comparison: ASCII plus the Latin-1,
-// Latin Extended-A, Greek and Cyrillic capitals (simple one-to-one folding).
+// Latin Extended-A, Latin Extended Additional (Vietnamese), Greek (with tonos;
+// final sigma folds to sigma) and Cyrillic capitals (simple one-to-one folding).
 std::string fold_case(std::string_view s);
 bool equals_folded(std::string_view s, std::string_view folded);
 bool contains_folded(std::string_view haystack, std::string_view folded_needle);

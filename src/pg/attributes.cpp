@@ -10,6 +10,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/typcache.h"
@@ -27,9 +28,12 @@ struct ValuesBuf {
 // Per call site: how the fields of one model map onto one row type.
 struct RowMap {
     const ls::Model* model;
+    uint64 epoch;     // CallSite::epoch when built: a model address may be reused later
     Oid type;
     int32 typmod;
-    TupleDesc desc;   // copy in fn_mcxt
+    int natts;
+    Datum* dvals;     // one deformed row, natts entries
+    bool* dnulls;
     int nfields;
     int* attnum;      // 0: not a column
     Oid* atttype;
@@ -98,21 +102,27 @@ void attributes_from_row(CallSite* cs, const ls::Model& m, HeapTupleHeader th, l
     int32 typmod = HeapTupleHeaderGetTypMod(th);
     RowMap* rm = u->row;
     MemoryContext mcxt = GetMemoryChunkContext(cs);
-    if (!rm || rm->model != &m || rm->type != type || rm->typmod != typmod) {
-        TupleDesc td = lookup_rowtype_tupdesc(type, typmod);
+    // The row is deformed with the type cache's own descriptor, looked up for
+    // every row as PostgreSQL's record functions do: a copied descriptor lacks
+    // what the server needs to read the datum (its attribute versions).
+    TupleDesc td = lookup_rowtype_tupdesc(type, typmod);
+    if (!rm || rm->model != &m || rm->epoch != cs->epoch || rm->type != type || rm->typmod != typmod ||
+        rm->natts != td->natts) {
         rm = static_cast<RowMap*>(MemoryContextAllocZero(mcxt, sizeof(RowMap)));
         rm->model = &m;
+        rm->epoch = cs->epoch;
         rm->type = type;
         rm->typmod = typmod;
-        rm->desc = CreateTupleDescCopy(td);
-        ReleaseTupleDesc(td);
+        rm->natts = td->natts;
+        rm->dvals = static_cast<Datum*>(MemoryContextAllocZero(mcxt, sizeof(Datum) * (td->natts + 1)));
+        rm->dnulls = static_cast<bool*>(MemoryContextAllocZero(mcxt, sizeof(bool) * (td->natts + 1)));
         rm->nfields = static_cast<int>(m.fields.size());
         rm->attnum = static_cast<int*>(MemoryContextAllocZero(mcxt, sizeof(int) * (rm->nfields + 1)));
         rm->atttype = static_cast<Oid*>(MemoryContextAllocZero(mcxt, sizeof(Oid) * (rm->nfields + 1)));
         rm->outfn = static_cast<FmgrInfo*>(MemoryContextAllocZero(mcxt, sizeof(FmgrInfo) * (rm->nfields + 1)));
         const std::string* props = m.source.leads.column("properties");
-        for (int a = 0; a < rm->desc->natts; ++a) {
-            Form_pg_attribute att = TupleDescAttr(rm->desc, a);
+        for (int a = 0; a < td->natts; ++a) {
+            Form_pg_attribute att = TupleDescAttr(td, a);
             if (att->attisdropped) continue;
             const char* name = NameStr(att->attname);
             if (props && *props == name && att->atttypid == JSONBOID) rm->props_attnum = a + 1;
@@ -123,6 +133,7 @@ void attributes_from_row(CallSite* cs, const ls::Model& m, HeapTupleHeader th, l
                     switch (att->atttypid) {
                         case TEXTOID: case VARCHAROID: case BPCHAROID: case NAMEOID: case INT2OID: case INT4OID:
                         case INT8OID: case FLOAT4OID: case FLOAT8OID: case NUMERICOID: case BOOLOID: case JSONBOID:
+                        case DATEOID: case TIMESTAMPOID: case TIMESTAMPTZOID:
                             break;
                         default: {
                             Oid outfunc;
@@ -141,12 +152,12 @@ void attributes_from_row(CallSite* cs, const ls::Model& m, HeapTupleHeader th, l
     ItemPointerSetInvalid(&tuple.t_self);
     tuple.t_tableOid = InvalidOid;
     tuple.t_data = th;
+    heap_deform_tuple(&tuple, td, rm->dvals, rm->dnulls);
+    ReleaseTupleDesc(td);
     Jsonb* props = nullptr;
-    if (rm->props_attnum) {
-        bool isnull;
-        Datum d = heap_getattr(&tuple, rm->props_attnum, rm->desc, &isnull);
-        if (!isnull) props = DatumGetJsonbP(d);
-        if (props && (!JB_ROOT_IS_OBJECT(props) || JB_ROOT_IS_SCALAR(props))) props = nullptr;
+    if (rm->props_attnum && !rm->dnulls[rm->props_attnum - 1]) {
+        props = DatumGetJsonbP(rm->dvals[rm->props_attnum - 1]);
+        if (!JB_ROOT_IS_OBJECT(props) || JB_ROOT_IS_SCALAR(props)) props = nullptr;
     }
     for (int f = 0; f < rm->nfields; ++f) {
         if (rm->attnum[f] == 0) {
@@ -158,9 +169,8 @@ void attributes_from_row(CallSite* cs, const ls::Model& m, HeapTupleHeader th, l
             }
             continue;
         }
-        bool isnull;
-        Datum d = heap_getattr(&tuple, rm->attnum[f], rm->desc, &isnull);
-        if (isnull) { values[f] = ls::Value::null(); continue; }
+        if (rm->dnulls[rm->attnum[f] - 1]) { values[f] = ls::Value::null(); continue; }
+        Datum d = rm->dvals[rm->attnum[f] - 1];
         switch (rm->atttype[f]) {
             case TEXTOID: case VARCHAROID: {
                 text* t = DatumGetTextPP(d);
@@ -190,6 +200,14 @@ void attributes_from_row(CallSite* cs, const ls::Model& m, HeapTupleHeader th, l
                     values[f] = value_from_jsonb(sv);
                 else
                     values[f] = ls::Value::other();
+                break;
+            }
+            case DATEOID: case TIMESTAMPOID: case TIMESTAMPTZOID: {
+                // ISO 8601 as to_jsonb writes it, whatever DateStyle says (the
+                // spec form is IMMUTABLE); timestamptz in UTC, whatever TimeZone says.
+                const int utc = 0;
+                char* s = JsonEncodeDateTime(nullptr, d, rm->atttype[f], rm->atttype[f] == TIMESTAMPTZOID ? &utc : nullptr);
+                values[f] = ls::Value::string(s);
                 break;
             }
             default: {
