@@ -318,3 +318,239 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION lead_scoring.attribute_lift(text, text, timestamptz, timestamptz) IS
     'Conversion rate, lift over the base rate and Wilson 95% interval per value of a lead field (a column of the leads table, else a key of its properties jsonb); numeric fields with more than 10 distinct values are bucketed at their deciles';
+
+-- suggest_model(model) ---------------------------------------------------------
+-- Learns points from won/lost history: features are each fit rule's indicator
+-- and each event type's decayed event count (DESIGN §4 weights, no points, no
+-- caps); labels are conversions after the feature date. Time-based split: the
+-- model is trained on features as of train_as_of with conversions in
+-- [train_as_of, holdout_as_of) and evaluated on features as of holdout_as_of
+-- with conversions from holdout_as_of on; leads converted before a period's
+-- date are left out of it.
+
+-- Decayed weight of an event of age `age` seconds under a spec's activity
+-- settings (DESIGN §4); NULL when the event does not count.
+CREATE FUNCTION lead_scoring._suggest_weight(activity jsonb, age float8) RETURNS float8
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+        WHEN age IS NULL OR age < 0 THEN NULL
+        WHEN activity ? 'window' AND age > extract(epoch FROM (activity->>'window')::interval)::float8 THEN NULL
+        ELSE CASE coalesce(activity->'decay'->>'kind', 'none')
+            WHEN 'exponential' THEN 2 ^ (-age / extract(epoch FROM (activity->'decay'->>'half_life')::interval)::float8)
+            WHEN 'linear' THEN greatest(0, 1 - age / extract(epoch FROM (activity->'decay'->>'lifetime')::interval)::float8)
+            WHEN 'step' THEN CASE WHEN age < extract(epoch FROM (activity->'decay'->>'expire_after')::interval)::float8
+                                  THEN 1 ELSE 0 END
+            ELSE 1 END
+    END $$;
+COMMENT ON FUNCTION lead_scoring._suggest_weight(jsonb, float8) IS
+    'Internal: decay weight of an event of the given age (seconds) under an activity spec; NULL when it does not count';
+
+-- Total score (DESIGN §5) from the fit score and per-slot decayed counts, where
+-- slots are `types` followed by the wildcard slot.
+CREATE FUNCTION lead_scoring._suggest_score(spec jsonb, fit float8, types text[], counts float8[]) RETURNS float8
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    WITH slot AS (
+        SELECT coalesce(spec->'activity'->'events'->(types[i]), spec->'activity'->'events'->'*') AS ev, counts[i] AS c
+        FROM generate_subscripts(types, 1) i
+        UNION ALL
+        SELECT spec->'activity'->'events'->'*', counts[cardinality(types) + 1]
+    ), act AS (
+        SELECT coalesce(sum(CASE WHEN ev ? 'cap' THEN greatest(-(ev->>'cap')::float8, least((ev->>'cap')::float8, p))
+                                 ELSE p END), 0) AS a
+        FROM (SELECT ev, coalesce((ev->>'points')::float8, 0) * coalesce(c, 0) AS p FROM slot) s
+    ), clamped AS (
+        SELECT greatest(coalesce((spec->'activity'->>'min')::float8, '-Infinity'),
+                        least(coalesce((spec->'activity'->>'max')::float8, 'Infinity'), a)) AS a
+        FROM act
+    )
+    SELECT greatest(coalesce((spec->'score'->>'min')::float8, '-Infinity'),
+                    least(coalesce((spec->'score'->>'max')::float8, 'Infinity'),
+                          coalesce((spec->'weights'->>'fit')::float8, 1) * fit
+                          + coalesce((spec->'weights'->>'activity')::float8, 1) * a))
+    FROM clamped $$;
+COMMENT ON FUNCTION lead_scoring._suggest_score(jsonb, float8, text[], float8[]) IS
+    'Internal: total score from a fit score and per-event-type decayed counts under a spec (caps, clamps, weights)';
+
+CREATE FUNCTION lead_scoring.suggest_model(model text, l2 float8 DEFAULT 1.0,
+                                           train_as_of timestamptz DEFAULT NULL,
+                                           holdout_as_of timestamptz DEFAULT NULL) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    spec jsonb := lead_scoring._eval_spec(model);
+    src jsonb := spec->'source';
+    leads_rel regclass;
+    id_col text := src->'leads'->>'id';
+    props_col text := src->'leads'->>'properties';
+    conv_rel regclass;
+    conv_lead text := src->'conversions'->>'lead_id';
+    conv_time text := src->'conversions'->>'time';
+    ev_rel regclass;
+    types text[];
+    has_wild boolean := coalesce(spec->'activity'->'events' ? '*', false);
+    nrules int := coalesce(jsonb_array_length(spec->'fit'->'rules'), 0);
+    attrs_sql text;
+    counts_sql text;
+    fit jsonb;
+    coef float8[];
+    k float8;
+    cur_max float8;
+    coef_max float8;
+    new_spec jsonb;
+    pts float8[];
+    auc_cur float8;
+    auc_new float8;
+    train_n bigint; train_k bigint; hold_n bigint; hold_k bigint;
+BEGIN
+    IF l2 IS NULL OR NOT (l2 >= 0) OR l2 = 'Infinity' THEN
+        RAISE EXCEPTION 'suggest_model: l2 must be a finite number >= 0' USING ERRCODE = '22023';
+    END IF;
+    leads_rel := lead_scoring._eval_relation(src->'leads'->>'table', '$.source.leads.table');
+    PERFORM lead_scoring._eval_column(leads_rel, id_col, '$.source.leads.id');
+    IF src->'conversions' IS NULL OR conv_time IS NULL THEN
+        RAISE EXCEPTION 'suggest_model needs conversion times: the model has no $.source.conversions.time'
+            USING ERRCODE = '22023';
+    END IF;
+    conv_rel := lead_scoring._eval_relation(src->'conversions'->>'table', '$.source.conversions.table');
+    PERFORM lead_scoring._eval_column(conv_rel, conv_lead, '$.source.conversions.lead_id');
+    PERFORM lead_scoring._eval_column(conv_rel, conv_time, '$.source.conversions.time');
+
+    -- Split dates: by default the 40% and 70% quantiles of the conversion times.
+    IF train_as_of IS NULL AND holdout_as_of IS NULL THEN
+        EXECUTE format('SELECT percentile_disc(0.4) WITHIN GROUP (ORDER BY c.%1$I), '
+                       'percentile_disc(0.7) WITHIN GROUP (ORDER BY c.%1$I) FROM %2$s c', conv_time, conv_rel)
+            INTO train_as_of, holdout_as_of;
+        IF train_as_of IS NULL OR train_as_of >= holdout_as_of THEN
+            RAISE EXCEPTION 'suggest_model: too few distinct conversion times to split history into train and holdout periods'
+                USING ERRCODE = '22023';
+        END IF;
+    ELSIF train_as_of IS NULL OR holdout_as_of IS NULL OR train_as_of >= holdout_as_of THEN
+        RAISE EXCEPTION 'suggest_model: give both train_as_of and holdout_as_of, train_as_of first' USING ERRCODE = '22023';
+    END IF;
+
+    -- Event types: the spec's named types in name order, then the wildcard slot.
+    SELECT coalesce(array_agg(t ORDER BY t), '{}') INTO types
+    FROM jsonb_object_keys(coalesce(spec->'activity'->'events', '{}')) t WHERE t <> '*';
+    IF src ? 'events' AND spec ? 'activity' THEN
+        ev_rel := lead_scoring._eval_relation(src->'events'->>'table', '$.source.events.table');
+        PERFORM lead_scoring._eval_column(ev_rel, src->'events'->>'lead_id', '$.source.events.lead_id');
+        PERFORM lead_scoring._eval_column(ev_rel, src->'events'->>'type', '$.source.events.type');
+        PERFORM lead_scoring._eval_column(ev_rel, src->'events'->>'time', '$.source.events.time');
+        -- per period, lead and slot: the decayed event count as of the period's date
+        counts_sql := format($q$
+            SELECT p.holdout, x.lead_id, jsonb_object_agg(x.slot, x.w) AS o
+            FROM period p,
+                 LATERAL (SELECT e.%1$I AS lead_id,
+                                 coalesce(array_position($2, e.%2$I::text), CASE WHEN $3 THEN cardinality($2) + 1 END) AS slot,
+                                 sum(lead_scoring._suggest_weight($4->'activity', extract(epoch FROM p.as_of - e.%3$I)::float8)) AS w
+                          FROM %4$s e WHERE e.%3$I <= p.as_of GROUP BY 1, 2) x
+            WHERE x.slot IS NOT NULL AND x.w IS NOT NULL
+            GROUP BY 1, 2$q$, src->'events'->>'lead_id', src->'events'->>'type', src->'events'->>'time', ev_rel);
+    ELSE
+        counts_sql := 'SELECT NULL::boolean AS holdout, NULL::int AS lead_id, NULL::jsonb AS o WHERE false';
+    END IF;
+    IF props_col IS NOT NULL THEN
+        PERFORM lead_scoring._eval_column(leads_rel, props_col, '$.source.leads.properties');
+        attrs_sql := format('coalesce(ls_lead.%1$I, ''{}'') || (to_jsonb(ls_lead) - %1$L)', props_col);
+    ELSE
+        attrs_sql := 'to_jsonb(ls_lead)';
+    END IF;
+
+    IF pg_catalog.to_regclass('pg_temp._ls_suggest') IS NOT NULL THEN
+        DROP TABLE pg_temp._ls_suggest;
+    END IF;
+    CREATE TEMP TABLE _ls_suggest (holdout boolean, attrs jsonb, counts float8[], x float8[], y boolean);
+    -- One row per lead and period: features as of the period's date, label =
+    -- first conversion inside the period; leads converted earlier are left out.
+    EXECUTE format($q$
+        WITH period(holdout, as_of, until) AS (VALUES (false, $1, $5), (true, $5, NULL::timestamptz)),
+        conv AS (SELECT c.%1$I AS lead_id, min(c.%2$I) AS first_at FROM %3$s c GROUP BY 1),
+        cnt AS (%7$s),
+        l AS (
+            SELECT p.holdout, ls_lead.%4$I AS lead_id, %5$s AS attrs,
+                   coalesce(cv.first_at >= p.as_of AND (p.until IS NULL OR cv.first_at < p.until), false) AS y
+            FROM period p CROSS JOIN %6$s ls_lead LEFT JOIN conv cv ON cv.lead_id = ls_lead.%4$I
+            WHERE cv.first_at IS NULL OR cv.first_at >= p.as_of
+        )
+        INSERT INTO pg_temp._ls_suggest
+        SELECT l.holdout, l.attrs, c.counts,
+               coalesce((SELECT array_agg(CASE WHEN b.m @> jsonb_build_array(jsonb_build_object('rule', i - 1))
+                                               THEN 1 ELSE 0 END::float8 ORDER BY i)
+                         FROM generate_series(1, $6) i), '{}') || c.counts,
+               l.y
+        FROM l
+        LEFT JOIN cnt ON cnt.holdout = l.holdout AND cnt.lead_id = l.lead_id
+        CROSS JOIN LATERAL (SELECT lead_scoring.fit_breakdown($4, l.attrs) AS m) b
+        CROSS JOIN LATERAL (SELECT ARRAY(SELECT coalesce((cnt.o->>s::text)::float8, 0)
+                                         FROM generate_series(1, cardinality($2) + 1) s) AS counts) c
+    $q$, conv_lead, conv_time, conv_rel, id_col, attrs_sql, leads_rel, counts_sql)
+    USING train_as_of, types, has_wild, spec, holdout_as_of, nrules;
+
+    SELECT count(*) FILTER (WHERE NOT holdout), count(*) FILTER (WHERE NOT holdout AND y),
+           count(*) FILTER (WHERE holdout), count(*) FILTER (WHERE holdout AND y)
+    INTO train_n, train_k, hold_n, hold_k FROM pg_temp._ls_suggest;
+    IF train_k = 0 OR train_k = train_n THEN
+        RAISE EXCEPTION 'suggest_model: the training period (% to %) needs both converted and unconverted leads',
+            train_as_of, holdout_as_of USING ERRCODE = '22023';
+    END IF;
+
+    SELECT lead_scoring.logistic_fit(x, y, l2) INTO fit FROM pg_temp._ls_suggest WHERE NOT holdout;
+    coef := ARRAY(SELECT c::float8 FROM jsonb_array_elements_text(fit->'coef') WITH ORDINALITY e(c, i) ORDER BY i);
+
+    -- Points on the current spec's scale: the largest learned effect gets as
+    -- many points as the current spec's largest |points| (10 points per
+    -- doubling of the odds when the spec has none).
+    SELECT max(abs(p)) INTO cur_max FROM (
+        SELECT (r->>'points')::float8 AS p FROM jsonb_array_elements(coalesce(spec->'fit'->'rules', '[]')) r
+        UNION ALL
+        SELECT (v->>'points')::float8 FROM jsonb_each(coalesce(spec->'activity'->'events', '{}')) e(t, v)) q;
+    SELECT max(abs(c)) INTO coef_max FROM unnest(coef) c;
+    k := CASE WHEN coalesce(cur_max, 0) > 0 AND coef_max > 0 THEN cur_max / coef_max ELSE 10 / ln(2) END;
+    pts := ARRAY(SELECT round(c * k)::float8 FROM unnest(coef) WITH ORDINALITY u(c, i) ORDER BY i);
+
+    -- The suggested spec: learned points; rules and event types worth 0 points
+    -- dropped; caps, clamps and weights removed (they were tuned to the old
+    -- points); everything else (decay, window, disqualify, grades, stages,
+    -- source) kept.
+    new_spec := ((((spec #- '{fit,min}'::text[]) #- '{fit,max}'::text[]) #- '{activity,min}'::text[])
+                 #- '{activity,max}'::text[]) - ARRAY['score', 'weights'];
+    IF spec ? 'fit' THEN
+        new_spec := jsonb_set(new_spec, '{fit,rules}', coalesce((
+            SELECT jsonb_agg(jsonb_set(r, '{points}', to_jsonb(pts[i])) ORDER BY i)
+            FROM jsonb_array_elements(spec->'fit'->'rules') WITH ORDINALITY e(r, i)
+            WHERE pts[i] <> 0), '[]'));
+    END IF;
+    IF spec->'activity' ? 'events' THEN
+        new_spec := jsonb_set(new_spec, '{activity,events}', coalesce((
+            SELECT jsonb_object_agg(t, (spec->'activity'->'events'->t) - 'cap' || jsonb_build_object('points', p))
+            FROM (SELECT types[j] AS t, pts[nrules + j] AS p FROM generate_subscripts(types, 1) j
+                  UNION ALL SELECT '*', pts[nrules + cardinality(types) + 1] WHERE has_wild) q
+            WHERE p <> 0), '{}'));
+    END IF;
+    PERFORM lead_scoring.validate_model(new_spec);
+
+    SELECT lead_scoring.auc(lead_scoring._suggest_score(spec, lead_scoring.fit_score(spec, attrs), types, counts), y),
+           lead_scoring.auc(lead_scoring._suggest_score(new_spec, lead_scoring.fit_score(new_spec, attrs), types, counts), y)
+    INTO auc_cur, auc_new
+    FROM pg_temp._ls_suggest WHERE holdout;
+    DROP TABLE pg_temp._ls_suggest;
+
+    RETURN jsonb_build_object(
+        'spec', new_spec,
+        'holdout_auc', jsonb_build_object('current', auc_cur, 'suggested', auc_new),
+        'dropped_rules', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('rule', i - 1, 'field', r->'field', 'label', r->'label',
+                                                'points', r->'points', 'coef', coef[i]) ORDER BY i)
+            FROM jsonb_array_elements(coalesce(spec->'fit'->'rules', '[]')) WITH ORDINALITY e(r, i)
+            WHERE pts[i] = 0), '[]'),
+        'dropped_events', coalesce((
+            SELECT jsonb_agg(t ORDER BY t)
+            FROM (SELECT types[j] AS t, pts[nrules + j] AS p FROM generate_subscripts(types, 1) j
+                  UNION ALL SELECT '*', pts[nrules + cardinality(types) + 1] WHERE has_wild) q
+            WHERE p = 0), '[]'),
+        'points_per_logit', k,
+        'train', jsonb_build_object('as_of', train_as_of, 'until', holdout_as_of, 'leads', train_n, 'converted', train_k),
+        'holdout', jsonb_build_object('as_of', holdout_as_of, 'leads', hold_n, 'converted', hold_k),
+        'fit', fit);
+END $$;
+COMMENT ON FUNCTION lead_scoring.suggest_model(text, float8, timestamptz, timestamptz) IS
+    'Learns points from won/lost history (logistic regression on fit-rule indicators and decayed event counts, time-based train/holdout split): {"spec": insertable spec, "holdout_auc": {"current", "suggested"}, "dropped_rules", "dropped_events", "fit", ...}';
