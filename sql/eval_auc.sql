@@ -1,13 +1,8 @@
 -- lead_scoring.auc(score, converted): exact ROC AUC (DESIGN.md §9), checked
 -- against a brute-force pairwise count and the rank-sum formula in plain SQL.
 SET extra_float_digits = 0;
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+-- Errors are shown with their SQLSTATE (psql's LAST_ERROR_SQLSTATE).
+\set SHOW_CONTEXT never
 
 -- A few hundred rows with many ties, in 4 groups; group 3 has no converted
 -- rows and group 4 only converted rows.
@@ -52,7 +47,8 @@ SELECT lead_scoring.auc(s, y) IS NULL AS only_nulls FROM (VALUES (NULL::float8, 
 SELECT lead_scoring.auc(s, y) IS NULL AS one_class FROM (VALUES (1, true), (2, true)) v(s, y);
 
 -- NaN is not a score.
-SELECT pg_temp.err($$SELECT lead_scoring.auc(s, y) FROM (VALUES (1::float8, true), ('NaN', false)) v(s, y)$$);
+SELECT lead_scoring.auc(s, y) FROM (VALUES (1::float8, true), ('NaN', false)) v(s, y);
+\echo :LAST_ERROR_SQLSTATE
 
 -- More distinct scores than the initial state holds (growth and compaction),
 -- against the rank-sum (Mann-Whitney U) formula, serial and forced parallel.
@@ -88,12 +84,17 @@ RESET parallel_leader_participation;
 CREATE SCHEMA eval_auc_test;
 CREATE FUNCTION eval_auc_test.deserialize(bytea, bytea) RETURNS bytea
     AS '$libdir/lead_scoring', 'ls_auc_deserialize' LANGUAGE C;
-SELECT pg_temp.err($$SELECT eval_auc_test.deserialize('\xdeadbeef', NULL)$$);
-SELECT pg_temp.err($$SELECT eval_auc_test.deserialize('\x4c534131000000000100000000000000', NULL)$$);
-SELECT pg_temp.err($$SELECT eval_auc_test.deserialize('\x4c534131000000000100000000000000' || '\x000000000000000000000000000000000000000000000000'::bytea, NULL)$$);
-SELECT pg_temp.err($$SELECT eval_auc_test.deserialize('\x4c534132000000000000000000000000', NULL)$$);
+SELECT eval_auc_test.deserialize('\xdeadbeef', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT eval_auc_test.deserialize('\x4c534131000000000100000000000000', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT eval_auc_test.deserialize('\x4c534131000000000100000000000000' || '\x000000000000000000000000000000000000000000000000'::bytea, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT eval_auc_test.deserialize('\x4c534132000000000000000000000000', NULL);
+\echo :LAST_ERROR_SQLSTATE
 -- Well-formed bytes outside an aggregate: refused after the check.
-SELECT pg_temp.err($$SELECT eval_auc_test.deserialize('\x4c534131000000000000000000000000', NULL)$$);
+SELECT eval_auc_test.deserialize('\x4c534131000000000000000000000000', NULL);
+\echo :LAST_ERROR_SQLSTATE
 DROP SCHEMA eval_auc_test CASCADE;
 
 DROP VIEW brute, ranksum;

@@ -1,13 +1,8 @@
 -- lead_scoring.logistic_fit(features, label, l2): L2-regularised logistic
 -- regression (DESIGN.md §9), checked against optima derived by hand.
 SET extra_float_digits = 0;
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+-- Errors are shown with their SQLSTATE (psql's LAST_ERROR_SQLSTATE).
+\set SHOW_CONTEXT never
 
 -- 1. Symmetric one-feature design: x = +1 has a = 9 converted and c = 4 not,
 -- x = -1 has 4 converted and 9 not. By symmetry b = 0, and setting the
@@ -110,32 +105,46 @@ RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 
 -- 8. Bad input.
-SELECT pg_temp.err($$SELECT lead_scoring.logistic_fit(ARRAY[1, NULL]::float8[], true)$$);
-SELECT pg_temp.err($$SELECT lead_scoring.logistic_fit(f, y) FROM (VALUES ('{1,2}'::float8[], true), ('{1}', false)) v(f, y)$$);
-SELECT pg_temp.err($$SELECT lead_scoring.logistic_fit('{{1,2},{3,4}}'::float8[], true)$$);
-SELECT pg_temp.err($$SELECT lead_scoring.logistic_fit(ARRAY[1, 'NaN']::float8[], true)$$);
-SELECT pg_temp.err($$SELECT lead_scoring.logistic_fit(ARRAY[1, 'Infinity']::float8[], true)$$);
-SELECT pg_temp.err($$SELECT lead_scoring.logistic_fit(ARRAY[1]::float8[], true, -1)$$);
-SELECT pg_temp.err($$SELECT lead_scoring.logistic_fit(ARRAY[1]::float8[], true, 'NaN')$$);
-SELECT pg_temp.err($$SELECT lead_scoring.logistic_fit(ARRAY[1]::float8[], true, NULL)$$);
-SELECT pg_temp.err($$SELECT lead_scoring.logistic_fit(ARRAY[x], true, x) FROM (VALUES (1.0::float8), (2)) v(x)$$);
-SELECT pg_temp.err($$SELECT lead_scoring.logistic_fit(array_fill(1.0::float8, ARRAY[1001]), true)$$);
+SELECT lead_scoring.logistic_fit(ARRAY[1, NULL]::float8[], true);
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_scoring.logistic_fit(f, y) FROM (VALUES ('{1,2}'::float8[], true), ('{1}', false)) v(f, y);
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_scoring.logistic_fit('{{1,2},{3,4}}'::float8[], true);
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_scoring.logistic_fit(ARRAY[1, 'NaN']::float8[], true);
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_scoring.logistic_fit(ARRAY[1, 'Infinity']::float8[], true);
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_scoring.logistic_fit(ARRAY[1]::float8[], true, -1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_scoring.logistic_fit(ARRAY[1]::float8[], true, 'NaN');
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_scoring.logistic_fit(ARRAY[1]::float8[], true, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_scoring.logistic_fit(ARRAY[x], true, x) FROM (VALUES (1.0::float8), (2)) v(x);
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_scoring.logistic_fit(array_fill(1.0::float8, ARRAY[1001]), true);
+\echo :LAST_ERROR_SQLSTATE
 
 -- 9. Deserializing garbage is an error (XX001), never a crash (reached through a
 -- bytea-typed alias of the C entry point: no SQL value has type internal).
 CREATE SCHEMA eval_logit_test;
 CREATE FUNCTION eval_logit_test.deserialize(bytea, bytea) RETURNS bytea
     AS '$libdir/lead_scoring', 'ls_logistic_deserialize' LANGUAGE C;
-SELECT pg_temp.err($$SELECT eval_logit_test.deserialize('\xdeadbeef', NULL)$$);
+SELECT eval_logit_test.deserialize('\xdeadbeef', NULL);
+\echo :LAST_ERROR_SQLSTATE
 -- header "LSL1", d = 1, l2 = 0, n = 1, then a row whose label is 2
-SELECT pg_temp.err($$SELECT eval_logit_test.deserialize('\x4c534c31010000000000000000000000' || '\x0100000000000000'::bytea
-    || '\x000000000000f03f0000000000000040'::bytea, NULL)$$);
+SELECT eval_logit_test.deserialize('\x4c534c31010000000000000000000000' || '\x0100000000000000'::bytea
+    || '\x000000000000f03f0000000000000040'::bytea, NULL);
+\echo :LAST_ERROR_SQLSTATE
 -- the same with label 1 but one byte short
-SELECT pg_temp.err($$SELECT eval_logit_test.deserialize('\x4c534c31010000000000000000000000' || '\x0100000000000000'::bytea
-    || '\x000000000000f03f000000000000f0'::bytea, NULL)$$);
+SELECT eval_logit_test.deserialize('\x4c534c31010000000000000000000000' || '\x0100000000000000'::bytea
+    || '\x000000000000f03f000000000000f0'::bytea, NULL);
+\echo :LAST_ERROR_SQLSTATE
 -- well-formed: refused only because it is not called by an aggregate
-SELECT pg_temp.err($$SELECT eval_logit_test.deserialize('\x4c534c31010000000000000000000000' || '\x0100000000000000'::bytea
-    || '\x000000000000f03f000000000000f03f'::bytea, NULL)$$);
+SELECT eval_logit_test.deserialize('\x4c534c31010000000000000000000000' || '\x0100000000000000'::bytea
+    || '\x000000000000f03f000000000000f03f'::bytea, NULL);
+\echo :LAST_ERROR_SQLSTATE
 DROP SCHEMA eval_logit_test CASCADE;
 
 DROP TABLE eval_logit_t;

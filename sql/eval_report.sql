@@ -2,13 +2,8 @@
 -- over a ranking table built by hand with the columns of DESIGN.md §8,
 -- checked against plain SQL over the same tables.
 SET extra_float_digits = 0;
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+-- Errors are shown with their SQLSTATE (psql's LAST_ERROR_SQLSTATE).
+\set SHOW_CONTEXT never
 
 CREATE SCHEMA crm;
 CREATE TABLE crm.leads (id int PRIMARY KEY, industry text, employees int, props jsonb);
@@ -134,25 +129,35 @@ SELECT count(*) AS visit_buckets FROM lead_scoring.attribute_lift('evalm', 'visi
 SELECT value, leads FROM lead_scoring.attribute_lift('evalm', 'no_such_property');
 
 -- Bad names and arguments: clear errors, nothing injected.
-SELECT pg_temp.err($$SELECT * FROM lead_scoring.evaluate('nope')$$);
-SELECT pg_temp.err($$SELECT * FROM lead_scoring.evaluate(NULL)$$);
-SELECT pg_temp.err($$SELECT * FROM lead_scoring.attribute_lift('evalm', NULL)$$);
+SELECT * FROM lead_scoring.evaluate('nope');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_scoring.evaluate(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_scoring.attribute_lift('evalm', NULL);
+\echo :LAST_ERROR_SQLSTATE
 INSERT INTO lead_scoring.model (name, spec) VALUES ('evalm_bad', '{
   "source": {"leads": {"table": "crm.leads; DROP TABLE crm.leads", "id": "id"},
              "conversions": {"table": "crm.deals", "lead_id": "lead_id"}}}');
-SELECT pg_temp.err($$SELECT * FROM lead_scoring.evaluate('evalm_bad')$$);
-SELECT pg_temp.err($$SELECT * FROM lead_scoring.attribute_lift('evalm_bad', 'industry')$$);
+SELECT * FROM lead_scoring.evaluate('evalm_bad');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_scoring.attribute_lift('evalm_bad', 'industry');
+\echo :LAST_ERROR_SQLSTATE
 UPDATE lead_scoring.model SET spec = '{
   "source": {"leads": {"table": "crm.leads", "id": "id\"; --"},
              "conversions": {"table": "crm.deals", "lead_id": "lead_id"}, "target": "crm.nope"}}' WHERE name = 'evalm_bad';
-SELECT pg_temp.err($$SELECT * FROM lead_scoring.evaluate('evalm_bad')$$);
-SELECT pg_temp.err($$SELECT * FROM lead_scoring.attribute_lift('evalm_bad', 'industry')$$);
-SELECT pg_temp.err($$SELECT * FROM lead_scoring.evaluate('evalm_bad', '2026-01-01 00:00+00')$$);
+SELECT * FROM lead_scoring.evaluate('evalm_bad');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_scoring.attribute_lift('evalm_bad', 'industry');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_scoring.evaluate('evalm_bad', '2026-01-01 00:00+00');
+\echo :LAST_ERROR_SQLSTATE
 UPDATE lead_scoring.model SET spec = '{
   "source": {"leads": {"table": "crm.leads", "id": "id"},
              "conversions": {"table": "crm.deals", "lead_id": "lead_id"}, "target": "lead_scoring.ranking_evalm"}}' WHERE name = 'evalm_bad';
-SELECT pg_temp.err($$SELECT * FROM lead_scoring.evaluate('evalm_bad', '2026-01-01 00:00+00')$$);
-SELECT pg_temp.err($$SELECT * FROM lead_scoring.attribute_lift('evalm_bad', 'country')$$);
+SELECT * FROM lead_scoring.evaluate('evalm_bad', '2026-01-01 00:00+00');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_scoring.attribute_lift('evalm_bad', 'country');
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS leads_still_there FROM crm.leads;
 
 DELETE FROM lead_scoring.model WHERE name IN ('evalm', 'evalm_bad');

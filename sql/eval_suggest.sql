@@ -2,13 +2,8 @@
 -- hand-set points are wrong: the suggestion validates, can be inserted, and
 -- its holdout AUC is at least the current model's.
 SET extra_float_digits = 0;
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+-- Errors are shown with their SQLSTATE (psql's LAST_ERROR_SQLSTATE).
+\set SHOW_CONTEXT never
 -- A deterministic pseudo-random number in [0, 1) per (i, salt).
 CREATE FUNCTION pg_temp.u(i int, salt int) RETURNS float8 LANGUAGE sql IMMUTABLE AS
     $$ SELECT (abs(hashint4(i * 7919 + salt)) % 100000) / 100000.0 $$;
@@ -102,11 +97,15 @@ INSERT INTO lead_scoring.model (name, spec) SELECT 'suggested', r->'spec' FROM s
 SELECT count(*) AS inserted FROM lead_scoring.model WHERE name = 'suggested';
 
 -- Errors.
-SELECT pg_temp.err($$SELECT lead_scoring.suggest_model('hand', -1)$$);
-SELECT pg_temp.err($$SELECT lead_scoring.suggest_model('hand', 1, '2025-06-01 00:00+00', '2025-01-01 00:00+00')$$);
-SELECT pg_temp.err($$SELECT lead_scoring.suggest_model('hand', 1, '2030-06-01 00:00+00', '2031-01-01 00:00+00')$$);
+SELECT lead_scoring.suggest_model('hand', -1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_scoring.suggest_model('hand', 1, '2025-06-01 00:00+00', '2025-01-01 00:00+00');
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_scoring.suggest_model('hand', 1, '2030-06-01 00:00+00', '2031-01-01 00:00+00');
+\echo :LAST_ERROR_SQLSTATE
 UPDATE lead_scoring.model SET spec = spec #- '{source,conversions,time}' WHERE name = 'suggested';
-SELECT pg_temp.err($$SELECT lead_scoring.suggest_model('suggested')$$);
+SELECT lead_scoring.suggest_model('suggested');
+\echo :LAST_ERROR_SQLSTATE
 
 DELETE FROM lead_scoring.model WHERE name IN ('hand', 'suggested');
 DROP SCHEMA crm2 CASCADE;
