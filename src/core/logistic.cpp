@@ -26,7 +26,7 @@ constexpr size_t kRowsPerInterrupt = 16384;
 struct Problem {
     const double* rows;
     size_t n, d;
-    std::vector<double> mu, sd;
+    std::vector<double> mu, sd, inv_sd;
     double l2;
     const std::function<void()>* interrupt;
 
@@ -49,7 +49,7 @@ struct Problem {
             t[0] = 1.0;
             double z = th[0];
             for (size_t j = 0; j < d; ++j) {
-                t[j + 1] = (r[j] - mu[j]) / sd[j];
+                t[j + 1] = (r[j] - mu[j]) * inv_sd[j];
                 z += th[j + 1] * t[j + 1];
             }
             double y = r[d];
@@ -139,7 +139,8 @@ LogisticResult logistic_fit(const double* rows, size_t n, size_t d, const Logist
     if (!(opt.l2 >= 0) || !std::isfinite(opt.l2))
         throw Error(ErrorCode::InvalidParameter, "logistic_fit: l2 must be a finite number >= 0");
     const size_t p = d + 1;
-    Problem pb{rows, n, d, std::vector<double>(d, 0.0), std::vector<double>(d, 0.0), opt.l2, &opt.interrupt};
+    Problem pb{rows, n, d, std::vector<double>(d, 0.0), std::vector<double>(d, 0.0), std::vector<double>(d, 1.0),
+               opt.l2, &opt.interrupt};
     // Column means and standard deviations (two passes for accuracy).
     for (size_t i = 0; i < n; ++i)
         for (size_t j = 0; j < d; ++j) pb.mu[j] += rows[i * p + j];
@@ -152,6 +153,7 @@ LogisticResult logistic_fit(const double* rows, size_t n, size_t d, const Logist
     for (size_t j = 0; j < d; ++j) {
         pb.sd[j] = std::sqrt(pb.sd[j] / static_cast<double>(n));
         if (!(pb.sd[j] > 1e-300) || !std::isfinite(pb.sd[j])) pb.sd[j] = 1.0;  // constant column
+        pb.inv_sd[j] = 1.0 / pb.sd[j];
     }
 
     std::vector<double> th(p, 0.0), g(p), h(p * p), th_new(p);
@@ -170,10 +172,17 @@ LogisticResult logistic_fit(const double* rows, size_t n, size_t d, const Logist
         // When the predicted decrease is below the rounding of f the full
         // Newton step is taken: the quadratic model is exact there.
         bool tiny = -slope < 1e-13 * (1.0 + std::fabs(f));
-        bool accepted = false;
+        // The full step is tried with the gradient and Hessian computed in the
+        // same pass (it is accepted almost always, saving a pass per
+        // iteration); shorter steps evaluate f alone.
+        std::vector<double> g_new(p), h_new(p * p);
+        double loss_new = 0;
+        bool accepted = false, have_derivatives = false;
         for (int ls = 0; ls < 60; ++ls) {
             for (size_t j = 0; j < p; ++j) th_new[j] = th[j] + step * dir[j];
-            f_new = pb.eval(th_new, nullptr, nullptr, nullptr);
+            have_derivatives = ls == 0;
+            f_new = have_derivatives ? pb.eval(th_new, &g_new, &h_new, &loss_new)
+                                     : pb.eval(th_new, nullptr, nullptr, nullptr);
             if (std::isfinite(f_new) && (f_new <= f + 1e-4 * step * slope || (tiny && f_new <= f + 1e-12 * (1.0 + std::fabs(f))))) {
                 accepted = true;
                 break;
@@ -183,7 +192,14 @@ LogisticResult logistic_fit(const double* rows, size_t n, size_t d, const Logist
         ++it;
         if (!accepted) break;
         th.swap(th_new);
-        f = pb.eval(th, &g, &h, &loss_sum);
+        if (have_derivatives) {
+            f = f_new;
+            g.swap(g_new);
+            h.swap(h_new);
+            loss_sum = loss_new;
+        } else {
+            f = pb.eval(th, &g, &h, &loss_sum);
+        }
         gnorm = pb.original_gradient_norm(g);
     }
     if (gnorm < opt.tolerance && gnorm > 0) {
