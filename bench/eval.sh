@@ -11,6 +11,7 @@
 # must already be installed for that PG_CONFIG.
 #   bash bench/eval.sh                      # full size
 #   AUC_ROWS=1000000 FIT_ROWS=100000 bash bench/eval.sh
+#   AUC_ROWS=0 bash bench/eval.sh           # logistic_fit only (FIT_ROWS=0: auc only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,10 @@ if [[ -z "${PGHOST:-}" ]]; then
   trap 'scripts/pg_tmp.sh stop "$started"' EXIT
 fi
 
-psql -X -q -v ON_ERROR_STOP=1 <<SQL
+run_auc=$([[ $AUC_ROWS -gt 0 ]] && echo true || echo false)
+run_fit=$([[ $FIT_ROWS -gt 0 ]] && echo true || echo false)
+
+psql -X -q -v ON_ERROR_STOP=1 -v run_auc="$run_auc" -v run_fit="$run_fit" <<SQL
 CREATE EXTENSION IF NOT EXISTS lead_scoring;
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS bench_eval_auc, bench_eval_fit;
@@ -42,6 +46,7 @@ BEGIN
     SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY r) INTO ms FROM unnest(runs) r;
 END \$\$;
 
+\if :run_auc
 SELECT setseed(0.42) \g /dev/null
 -- Scores with ties (about 100,000 distinct values), conversion more likely at high scores.
 CREATE UNLOGGED TABLE bench_eval_auc AS
@@ -71,6 +76,10 @@ SELECT 'plain SQL: rank-sum over GROUP BY score', round(ms::numeric), result FRO
               FROM bench_eval_auc GROUP BY score) g) w\$q\$);
 
 DROP TABLE bench_eval_auc;
+\endif
+
+\if :run_fit
+SELECT setseed(0.43) \g /dev/null
 
 -- Features: standard-normal-ish columns; labels from a known logistic model.
 CREATE UNLOGGED TABLE bench_eval_fit AS
@@ -91,4 +100,5 @@ FROM pg_temp.median_ms(\$q\$SELECT lead_scoring.logistic_fit(x, y, 1.0) FROM ben
      LATERAL (SELECT m.result::jsonb AS r) j;
 
 DROP TABLE bench_eval_fit;
+\endif
 SQL

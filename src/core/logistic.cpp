@@ -39,31 +39,40 @@ struct Problem {
     double eval(const std::vector<double>& th, std::vector<double>* g, std::vector<double>* h,
                 double* loss_sum) const {
         const size_t p = d + 1;
-        std::vector<double> t(p);
+        std::vector<double> tv(p);
         double loss = 0;
         if (g) std::fill(g->begin(), g->end(), 0.0);
         if (h) std::fill(h->begin(), h->end(), 0.0);
+        // Raw restrict pointers: PostgreSQL builds with -fno-strict-aliasing,
+        // under which every store through a double* could change a vector's
+        // own pointers, forcing reloads in the inner loops.
+        double* __restrict t = tv.data();
+        double* __restrict gp = g ? g->data() : nullptr;
+        double* __restrict hp = h ? h->data() : nullptr;
+        const double* __restrict thp = th.data();
+        const double* __restrict mup = mu.data();
+        const double* __restrict isp = inv_sd.data();
         for (size_t i = 0; i < n; ++i) {
             poll(i);
-            const double* r = rows + i * p;
+            const double* __restrict r = rows + i * p;
             t[0] = 1.0;
-            double z = th[0];
+            double z = thp[0];
             for (size_t j = 0; j < d; ++j) {
-                t[j + 1] = (r[j] - mu[j]) * inv_sd[j];
-                z += th[j + 1] * t[j + 1];
+                t[j + 1] = (r[j] - mup[j]) * isp[j];
+                z += thp[j + 1] * t[j + 1];
             }
             double y = r[d];
             loss += softplus(z) - y * z;
-            if (!g) continue;
+            if (!gp) continue;
             double pr = sigmoid(z);
             double e = pr - y;
-            for (size_t j = 0; j < p; ++j) (*g)[j] += e * t[j];
-            if (!h) continue;
+            for (size_t j = 0; j < p; ++j) gp[j] += e * t[j];
+            if (!hp) continue;
             double s = pr * (1.0 - pr);
             if (s == 0) continue;
             for (size_t j = 0; j < p; ++j) {
                 double sj = s * t[j];
-                double* hr = h->data() + j * p;
+                double* __restrict hr = hp + j * p;
                 for (size_t k = j; k < p; ++k) hr[k] += sj * t[k];
             }
         }
