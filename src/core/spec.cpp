@@ -528,7 +528,11 @@ std::shared_ptr<const Model> parse_model(std::string_view text) {
     }
     if (const json* v = member(j, "grades")) b.grades(*v, path_key(root, "grades"));
     if (const json* v = member(j, "stages")) b.stages(*v, path_key(root, "stages"));
-    if (const json* v = member(j, "default_stage")) m->default_stage = string(*v, path_key(root, "default_stage"));
+    if (const json* v = member(j, "default_stage")) {
+        m->default_stage = string(*v, path_key(root, "default_stage"));
+        if (m->default_stage == "disqualified")
+            fail(path_key(root, "default_stage"), "\"disqualified\" is reserved for disqualified leads");
+    }
     if (const json* v = member(j, "bant")) b.bant(*v, path_key(root, "bant"));
     if (const json* v = member(j, "rfm")) b.rfm(*v, path_key(root, "rfm"));
     if (const json* v = member(j, "source")) b.source(*v, path_key(root, "source"));
