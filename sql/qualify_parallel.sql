@@ -46,12 +46,12 @@ SELECT pg_temp.plan_has(:'q_flags', 'Partial') AS serial_has_partial;
 CREATE TEMP TABLE ser AS
 SELECT lead, lead_scoring.event_flags('qp', t, at, '2026-02-01+00') AS fl FROM ev_par GROUP BY lead;
 CREATE TEMP TABLE plain AS
-SELECT l.lead, coalesce((SELECT array_agg(t ORDER BY t COLLATE "C")
-                         FROM (SELECT DISTINCT t FROM ev_par e
-                               WHERE e.lead = l.lead AND t IN ('demo_request', 'webinar', 'complaint')
-                                 AND at <= '2026-02-01+00' AND at >= '2026-02-01+00'::timestamptz - interval '30 days') u),
-                        '{}') AS fl
-FROM (SELECT DISTINCT lead FROM ev_par) l;
+SELECT l.lead, coalesce(u.fl, '{}') AS fl
+FROM (SELECT DISTINCT lead FROM ev_par) l
+LEFT JOIN (SELECT lead, array_agg(DISTINCT t COLLATE "C" ORDER BY t COLLATE "C") AS fl FROM ev_par
+           WHERE t IN ('demo_request', 'webinar', 'complaint')
+             AND at <= '2026-02-01+00' AND at >= '2026-02-01+00'::timestamptz - interval '30 days'
+           GROUP BY lead) u USING (lead);
 SELECT (SELECT count(*) FROM ser) AS leads,
        :'par_flags' = (:q_flags) AS parallel_equals_serial,
        NOT EXISTS (SELECT * FROM ser FULL JOIN plain USING (lead) WHERE ser.fl IS DISTINCT FROM plain.fl) AS serial_equals_plain_sql,

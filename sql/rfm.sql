@@ -23,7 +23,7 @@ INSERT INTO d SELECT 'nulls', CASE WHEN i % 3 = 0 THEN NULL ELSE i END, CASE WHE
 INSERT INTO d VALUES ('single', 12.5, 3, 99.99);
 INSERT INTO d SELECT 'equal', 7, 7, 7 FROM generate_series(1, 50);
 INSERT INTO d SELECT 'random', round((random() * 365)::numeric, 2), floor(random() * random() * 40), random() * 10000 - 100
-              FROM generate_series(1, 3000);
+              FROM generate_series(1, 1000);
 INSERT INTO d SELECT 'no_money', i, i, NULL FROM generate_series(1, 9) i;
 INSERT INTO d VALUES ('two', 1, 1, 1), ('two', 2, 2, 2), ('neg', -5, 0, -1e6), ('neg', -0.5, 0, 1e-9), ('neg', 3, 0, 0);
 
