@@ -2,6 +2,7 @@
 #include "core/error.hpp"
 #include "core/qualify.hpp"
 #include "core/spec.hpp"
+#include "test_qualify_util.hpp"
 #include "core/value.hpp"
 
 #include <gtest/gtest.h>
@@ -197,14 +198,7 @@ TEST(Engagement, ImpossibleCounts) {
 }
 
 // Malformed qualification keys: each error names its JSON path.
-std::string spec_error(const std::string& spec) {
-    try {
-        ls::parse_model(spec);
-    } catch (const ls::SpecError& e) {
-        return e.what();
-    }
-    return "no error";
-}
+using qualify_test::spec_error;
 
 TEST(Spec, MalformedQualificationKeys) {
     EXPECT_EQ(spec_error(R"({"grades": {"grade": "A"}})"), "invalid model spec at $.grades: expected an array, got object");

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/rfm.hpp"
 #include "core/spec.hpp"
+#include "test_qualify_util.hpp"
 
 #include <gtest/gtest.h>
 
@@ -148,14 +149,7 @@ TEST(RfmScore, OtherBinsAndCustomMap) {
     EXPECT_FALSE(ls::rfm_score(8, 4, 501, b, nullptr, &s));
 }
 
-std::string spec_error(const std::string& spec) {
-    try {
-        ls::parse_model(spec);
-    } catch (const ls::SpecError& e) {
-        return e.what();
-    }
-    return "no error";
-}
+using qualify_test::spec_error;
 
 TEST(RfmSpec, Malformed) {
     EXPECT_EQ(spec_error(R"({"rfm": {"bins": 1}})"), "invalid model spec at $.rfm.bins: expected an integer from 2 to 100, got 1");
