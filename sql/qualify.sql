@@ -3,6 +3,7 @@
 -- the formulas and written in the test; the output is mostly "t".
 \set VERBOSITY terse
 SET client_min_messages = warning;
+SET jit = off;  -- JIT compilation would only slow these small queries down
 -- err(sql): the SQLSTATE and message of the error the statement raises.
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -12,7 +13,7 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 
-INSERT INTO lead_scoring.model(name, spec) VALUES ('q', '{
+INSERT INTO lead_scoring.model(name, spec) VALUES ('qual', '{
   "fit": {"rules": [{"field": "industry", "eq": "software", "points": 30}]},
   "activity": {"events": {"page_view": {"points": 1}, "demo_request": {"points": 20}}, "window": "90 days"},
   "disqualify": {"rules": [{"field": "email", "matches": "@competitor\\.com$"}, {"field": "status", "eq": "invalid"}],
@@ -27,57 +28,57 @@ INSERT INTO lead_scoring.model(name, spec) VALUES ('q', '{
              {"stage": "webinar", "event": "webinar"}],
   "default_stage": "cold"
 }');
-INSERT INTO lead_scoring.model(name, spec) VALUES ('q2', '{}');
+INSERT INTO lead_scoring.model(name, spec) VALUES ('qual2', '{}');
 -- The same spec, to check the IMMUTABLE spec form against the name form.
-CREATE TEMP TABLE spec AS SELECT spec AS s FROM lead_scoring.model WHERE name = 'q';
+CREATE TEMP TABLE spec AS SELECT spec AS s FROM lead_scoring.model WHERE name = 'qual';
 
 -- score = clamp(0.5 F + 2 A, 0, 100)
-SELECT lead_scoring.score('q', 40, 10) = 40 AS weighted,
-       lead_scoring.score('q', 100, 100) = 100 AS clamped_max,
-       lead_scoring.score('q', -100, 0) = 0 AS clamped_min,
+SELECT lead_scoring.score('qual', 40, 10) = 40 AS weighted,
+       lead_scoring.score('qual', 100, 100) = 100 AS clamped_max,
+       lead_scoring.score('qual', -100, 0) = 0 AS clamped_min,
        lead_scoring.score('{}'::jsonb, 12.5, -3) = 9.5 AS defaults,
-       lead_scoring.score('q', NULL, 1) IS NULL AS strict;
+       lead_scoring.score('qual', NULL, 1) IS NULL AS strict;
 
 -- grade: first entry with min_fit <= F
-SELECT lead_scoring.grade('q', 75) = 'A' AS exactly_at_a,
-       lead_scoring.grade('q', 74.999) = 'B' AS just_below_a,
-       lead_scoring.grade('q', 25) = 'C' AS exactly_at_c,
-       lead_scoring.grade('q', 24.9) IS NULL AS no_grade,
+SELECT lead_scoring.grade('qual', 75) = 'A' AS exactly_at_a,
+       lead_scoring.grade('qual', 74.999) = 'B' AS just_below_a,
+       lead_scoring.grade('qual', 25) = 'C' AS exactly_at_c,
+       lead_scoring.grade('qual', 24.9) IS NULL AS no_grade,
        lead_scoring.grade('{}'::jsonb, 1e9) IS NULL AS no_grades;
 
 -- stage: ordered first match, all given conditions
-SELECT lead_scoring.stage('q', 80, 0, 0, '{demo_request}') = 'SQL' AS score_exactly_80_with_event,
-       lead_scoring.stage('q', 80, 0, 0) = 'MQL3' AS without_event,
-       lead_scoring.stage('q', 79.99, 0, 0, '{demo_request}') = 'MQL3' AS below_80,
-       lead_scoring.stage('q', 30, 0, 5) = 'MQL2' AS score_and_activity,
-       lead_scoring.stage('q', 30, 0, 4.99) = 'cold' AS activity_short,
-       lead_scoring.stage('q', 30, 40, 4.99) = 'MQL1' AS fit_exactly_40,
-       lead_scoring.stage('q', 0, 0, 0, '{webinar}') = 'webinar' AS event_only_rule,
-       lead_scoring.stage('q', 0, 0, 0, '{page_view,NULL,other}') = 'cold' AS default_stage,
-       lead_scoring.stage('q', 0, 0, 0, NULL) = 'cold' AS null_events_are_none,
-       lead_scoring.stage('q', NULL, 0, 0) IS NULL AS null_score,
+SELECT lead_scoring.stage('qual', 80, 0, 0, '{demo_request}') = 'SQL' AS score_exactly_80_with_event,
+       lead_scoring.stage('qual', 80, 0, 0) = 'MQL3' AS without_event,
+       lead_scoring.stage('qual', 79.99, 0, 0, '{demo_request}') = 'MQL3' AS below_80,
+       lead_scoring.stage('qual', 30, 0, 5) = 'MQL2' AS score_and_activity,
+       lead_scoring.stage('qual', 30, 0, 4.99) = 'cold' AS activity_short,
+       lead_scoring.stage('qual', 30, 40, 4.99) = 'MQL1' AS fit_exactly_40,
+       lead_scoring.stage('qual', 0, 0, 0, '{webinar}') = 'webinar' AS event_only_rule,
+       lead_scoring.stage('qual', 0, 0, 0, '{page_view,NULL,other}') = 'cold' AS default_stage,
+       lead_scoring.stage('qual', 0, 0, 0, NULL) = 'cold' AS null_events_are_none,
+       lead_scoring.stage('qual', NULL, 0, 0) IS NULL AS null_score,
        lead_scoring.stage('{}'::jsonb, 1, 1, 1) = 'new' AS default_default_stage;
 -- a disqualifying event makes the stage 'disqualified'; attributes overload
-SELECT lead_scoring.stage('q', 99, 99, 99, '{demo_request,complaint}') = 'disqualified' AS by_event,
-       lead_scoring.stage('q', 99, 99, 99, '{demo_request}', '{"email": "Ann@Competitor.com"}') = 'disqualified' AS by_rule,
-       lead_scoring.stage('q', 99, 99, 99, '{demo_request}', '{"email": "ann@example.com"}') = 'SQL' AS not_disqualified,
-       lead_scoring.stage('q', 99, 99, 99, NULL, '{"status": "INVALID"}') = 'disqualified' AS rule_without_events;
+SELECT lead_scoring.stage('qual', 99, 99, 99, '{demo_request,complaint}') = 'disqualified' AS by_event,
+       lead_scoring.stage('qual', 99, 99, 99, '{demo_request}', '{"email": "Ann@Competitor.com"}') = 'disqualified' AS by_rule,
+       lead_scoring.stage('qual', 99, 99, 99, '{demo_request}', '{"email": "ann@example.com"}') = 'SQL' AS not_disqualified,
+       lead_scoring.stage('qual', 99, 99, 99, NULL, '{"status": "INVALID"}') = 'disqualified' AS rule_without_events;
 
 -- disqualified
-SELECT lead_scoring.disqualified('q', '{"email": "bob@competitor.com"}') AS competitor,
-       lead_scoring.disqualified('q', '{"status": "invalid"}') AS invalid,
-       NOT lead_scoring.disqualified('q', '{"email": "bob@example.com", "status": "ok"}') AS clean,
-       lead_scoring.disqualified('q', '{}', '{bounce}') AS bounce,
-       NOT lead_scoring.disqualified('q', '{}', '{demo_request, page_view}') AS other_events,
-       NOT lead_scoring.disqualified('q', '{}', NULL) AS null_events,
-       lead_scoring.disqualified('q', NULL) IS NULL AS null_attributes;
+SELECT lead_scoring.disqualified('qual', '{"email": "bob@competitor.com"}') AS competitor,
+       lead_scoring.disqualified('qual', '{"status": "invalid"}') AS invalid,
+       NOT lead_scoring.disqualified('qual', '{"email": "bob@example.com", "status": "ok"}') AS clean,
+       lead_scoring.disqualified('qual', '{}', '{bounce}') AS bounce,
+       NOT lead_scoring.disqualified('qual', '{}', '{demo_request, page_view}') AS other_events,
+       NOT lead_scoring.disqualified('qual', '{}', NULL) AS null_events,
+       lead_scoring.disqualified('qual', NULL) IS NULL AS null_attributes;
 
 -- name form and spec form agree on a grid of inputs
 SELECT count(*) AS cases,
-       count(*) FILTER (WHERE lead_scoring.score('q', f, a) = lead_scoring.score(s, f, a)
-                          AND lead_scoring.grade('q', f) IS NOT DISTINCT FROM lead_scoring.grade(s, f)
-                          AND lead_scoring.stage('q', f + a, f, a, ev) = lead_scoring.stage(s, f + a, f, a, ev)
-                          AND lead_scoring.disqualified('q', '{}', ev) = lead_scoring.disqualified(s, '{}', ev)) AS same
+       count(*) FILTER (WHERE lead_scoring.score('qual', f, a) = lead_scoring.score(s, f, a)
+                          AND lead_scoring.grade('qual', f) IS NOT DISTINCT FROM lead_scoring.grade(s, f)
+                          AND lead_scoring.stage('qual', f + a, f, a, ev) = lead_scoring.stage(s, f + a, f, a, ev)
+                          AND lead_scoring.disqualified('qual', '{}', ev) = lead_scoring.disqualified(s, '{}', ev)) AS same
 FROM spec, generate_series(0, 100, 10) f, generate_series(0, 20, 5) a,
      unnest(ARRAY['{}', '{demo_request}', '{complaint}', '{webinar,page_view}']::text[]) evs,
      LATERAL (SELECT evs::text[] AS ev) e;
@@ -117,21 +118,21 @@ INSERT INTO ev VALUES
   (2, 'bounce', '2026-01-01+00'),                 -- exactly 90 days: counted
   (3, NULL, '2026-03-01+00'), (3, 'webinar', NULL),
   (4, 'webinar', '2026-03-31+00'), (4, 'webinar', '2026-03-30+00'), (4, 'complaint', '2026-04-01+00');
-SELECT lead, lead_scoring.event_flags('q', t, at, '2026-04-01+00') AS flags,
-       lead_scoring.event_flags('q', t, at, '2026-04-01+00') = lead_scoring.event_flags(s, t, at, '2026-04-01+00') AS same_by_spec
+SELECT lead, lead_scoring.event_flags('qual', t, at, '2026-04-01+00') AS flags,
+       lead_scoring.event_flags('qual', t, at, '2026-04-01+00') = lead_scoring.event_flags(s, t, at, '2026-04-01+00') AS same_by_spec
 FROM ev, spec GROUP BY lead ORDER BY lead;
-SELECT lead_scoring.event_flags('q', t, at, '2026-04-01+00') = '{}' AS no_rows_is_empty FROM ev WHERE false;
+SELECT lead_scoring.event_flags('qual', t, at, '2026-04-01+00') = '{}' AS no_rows_is_empty FROM ev WHERE false;
 -- whole table in one query: stage from the flags
-SELECT lead, lead_scoring.stage('q', 90, 0, 0, lead_scoring.event_flags('q', t, at, '2026-04-01+00')) AS stage
+SELECT lead, lead_scoring.stage('qual', 90, 0, 0, lead_scoring.event_flags('qual', t, at, '2026-04-01+00')) AS stage
 FROM ev GROUP BY lead ORDER BY lead;
 -- errors
-SELECT pg_temp.err($q$SELECT lead_scoring.event_flags('q', t, at, CASE WHEN lead = 1 THEN '2026-04-01+00' ELSE '2026-04-02+00' END::timestamptz) FROM ev$q$);
-SELECT pg_temp.err($q$SELECT lead_scoring.event_flags(CASE WHEN lead = 1 THEN 'q' ELSE 'q2' END, t, at, '2026-04-01+00') FROM ev$q$);
+SELECT pg_temp.err($q$SELECT lead_scoring.event_flags('qual', t, at, CASE WHEN lead = 1 THEN '2026-04-01+00' ELSE '2026-04-02+00' END::timestamptz) FROM ev$q$);
+SELECT pg_temp.err($q$SELECT lead_scoring.event_flags(CASE WHEN lead = 1 THEN 'qual' ELSE 'qual2' END, t, at, '2026-04-01+00') FROM ev$q$);
 SELECT pg_temp.err($q$SELECT lead_scoring.event_flags(NULL::text, t, at, '2026-04-01+00') FROM ev$q$);
-SELECT pg_temp.err($q$SELECT lead_scoring.event_flags('q', t, at, NULL) FROM ev$q$);
+SELECT pg_temp.err($q$SELECT lead_scoring.event_flags('qual', t, at, NULL) FROM ev$q$);
 SELECT pg_temp.err($q$SELECT lead_scoring.stage('nope', 1, 1, 1)$q$);
 SELECT pg_temp.err($q$SELECT lead_scoring.grade('{"grades": [{"grade": "A"}]}'::jsonb, 1)$q$);
-SELECT pg_temp.err($q$SELECT lead_scoring.disqualified('q', '[1, 2]')$q$);
+SELECT pg_temp.err($q$SELECT lead_scoring.disqualified('qual', '[1, 2]')$q$);
 -- garbage given to the deserializer: ERROR, never a crash
 CREATE FUNCTION pg_temp.ef_deserial(bytea, bigint) RETURNS bigint
     AS '$libdir/lead_scoring', 'ls_event_flags_deserial' LANGUAGE C STRICT;

@@ -1,6 +1,7 @@
 -- event_flags in a forced parallel GROUP BY: partial aggregation in the plan
 -- and the same flags per lead as the serial plan.
 SET client_min_messages = warning;
+SET jit = off;  -- JIT compilation would only slow these small queries down
 CREATE FUNCTION pg_temp.plan_has(q text, pattern text) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     line text;
@@ -11,7 +12,7 @@ BEGIN
     RETURN false;
 END $$;
 
-INSERT INTO lead_scoring.model(name, spec) VALUES ('qp', '{
+INSERT INTO lead_scoring.model(name, spec) VALUES ('qual_par', '{
   "activity": {"events": {"page_view": {"points": 1}}, "window": "30 days"},
   "disqualify": {"events": ["complaint"]},
   "stages": [{"stage": "SQL", "event": "demo_request"}, {"stage": "engaged", "event": "webinar"}]}');
@@ -31,12 +32,12 @@ SET parallel_leader_participation = off;
 SET enable_hashagg = off;  -- a sorted plan is cheap to force and shows the same partial step
 
 -- flags per lead, folded into one text so that psql can keep it for the comparison
-\set q_flags 'SELECT string_agg(lead || \':\' || fl::text, \',\' ORDER BY lead) FROM (SELECT lead, lead_scoring.event_flags(\'qp\', t, at, \'2026-02-01+00\') AS fl FROM ev_par GROUP BY lead) x'
+\set q_flags 'SELECT string_agg(lead || \':\' || fl::text, \',\' ORDER BY lead) FROM (SELECT lead, lead_scoring.event_flags(\'qual_par\', t, at, \'2026-02-01+00\') AS fl FROM ev_par GROUP BY lead) x'
 SELECT pg_temp.plan_has(:'q_flags', 'Partial (Group|Hash)?Aggregate') AS partial_group_by,
-       pg_temp.plan_has($$SELECT lead_scoring.event_flags('qp', t, at, '2026-02-01+00') FROM ev_par$$,
+       pg_temp.plan_has($$SELECT lead_scoring.event_flags('qual_par', t, at, '2026-02-01+00') FROM ev_par$$,
                         'Partial Aggregate') AS partial_whole_table;
 SELECT (:q_flags) AS par_flags \gset
-SELECT lead_scoring.event_flags('qp', t, at, '2026-02-01+00')::text AS par_all FROM ev_par \gset
+SELECT lead_scoring.event_flags('qual_par', t, at, '2026-02-01+00')::text AS par_all FROM ev_par \gset
 
 RESET parallel_leader_participation;
 RESET enable_hashagg;
@@ -44,7 +45,7 @@ SET max_parallel_workers_per_gather = 0;
 -- Serial, and an independent plain-SQL computation of the same flags.
 SELECT pg_temp.plan_has(:'q_flags', 'Partial') AS serial_has_partial;
 CREATE TEMP TABLE ser AS
-SELECT lead, lead_scoring.event_flags('qp', t, at, '2026-02-01+00') AS fl FROM ev_par GROUP BY lead;
+SELECT lead, lead_scoring.event_flags('qual_par', t, at, '2026-02-01+00') AS fl FROM ev_par GROUP BY lead;
 CREATE TEMP TABLE plain AS
 SELECT l.lead, coalesce(u.fl, '{}') AS fl
 FROM (SELECT DISTINCT lead FROM ev_par) l

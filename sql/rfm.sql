@@ -3,6 +3,7 @@
 -- from the §7 table.
 \set VERBOSITY terse
 SET client_min_messages = warning;
+SET jit = off;  -- JIT compilation would only slow these small queries down
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE q;
@@ -104,20 +105,20 @@ SELECT * FROM lead_scoring.rfm(5, 5, 5, '{"bins": 3, "recency": [1, 2], "frequen
 
 -- A custom map from the model's rfm.segments (name and spec forms agree).
 INSERT INTO lead_scoring.model(name, spec) VALUES
-  ('rfm3', '{"rfm": {"bins": 3, "segments": [{"segment": "best", "r": 3, "f": [2, 3]},
+  ('rfm_rfm3', '{"rfm": {"bins": 3, "segments": [{"segment": "best", "r": 3, "f": [2, 3]},
                                              {"segment": "big spender", "m": 3}, {"segment": "rest"}]}}'),
-  ('plain', '{}');
+  ('rfm_plain', '{}');
 CREATE TEMP TABLE b3 AS SELECT '{"bins": 3, "recency": [7, 30], "frequency": [1, 4], "monetary": [50, 500]}'::jsonb AS b;
 SELECT rec, freq, mon, (x).code, (x).segment,
-       x = lead_scoring.rfm(rec, freq, mon, b, (SELECT spec FROM lead_scoring.model WHERE name = 'rfm3')) AS same_by_spec
+       x = lead_scoring.rfm(rec, freq, mon, b, (SELECT spec FROM lead_scoring.model WHERE name = 'rfm_rfm3')) AS same_by_spec
 FROM b3, (VALUES (1, 2, 0), (8, 4, 501), (100, 0, 0), (7, 5, 50)) v(rec, freq, mon),
-     LATERAL (SELECT lead_scoring.rfm(rec, freq, mon, b, 'rfm3') AS x) y
+     LATERAL (SELECT lead_scoring.rfm(rec, freq, mon, b, 'rfm_rfm3') AS x) y
 ORDER BY rec;
 -- A model without rfm.segments: the default map (b = 5).
-SELECT (lead_scoring.rfm(10, 6, 0, b, 'plain')).segment FROM br;
+SELECT (lead_scoring.rfm(10, 6, 0, b, 'rfm_plain')).segment FROM br;
 
 -- Errors
-SELECT pg_temp.err($q$SELECT lead_scoring.rfm(1, 1, 1, b, 'rfm3') FROM br$q$);
+SELECT pg_temp.err($q$SELECT lead_scoring.rfm(1, 1, 1, b, 'rfm_rfm3') FROM br$q$);
 SELECT pg_temp.err($q$SELECT lead_scoring.rfm(1, 1, 1, '[1, 2]')$q$);
 SELECT pg_temp.err($q$SELECT lead_scoring.rfm(1, 1, 1, '{"recency": [1,2,3,4], "frequency": [1,2,3,4], "monetary": [1,2,3,4]}')$q$);
 SELECT pg_temp.err($q$SELECT lead_scoring.rfm(1, 1, 1, '{"bins": 1, "recency": [], "frequency": [], "monetary": []}')$q$);

@@ -1,6 +1,7 @@
 -- rfm_breaks in a forced parallel plan: Partial Aggregate in the plan (checked
 -- as a boolean over EXPLAIN), and the same result as the serial plan.
 SET client_min_messages = warning;
+SET jit = off;  -- JIT compilation would only slow these small queries down
 CREATE FUNCTION pg_temp.plan_has(q text, pattern text) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     line text;
