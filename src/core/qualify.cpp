@@ -63,16 +63,18 @@ int engagement_rating(int64_t sent, int64_t opened, bool has_last_open, double s
     if (opened > sent)
         throw Error(ErrorCode::InvalidParameter, "engagement_rating: opened (" + std::to_string(opened) +
                                                      ") is more than sent (" + std::to_string(sent) + ")");
-    if (opened == 0 || !has_last_open) return 0;
+    if (!(inactive_after >= 0))
+        throw Error(ErrorCode::InvalidParameter, "engagement_rating: inactive_after must not be negative");
+    if (opened == 0) return 0;
+    if (!has_last_open) return -1;
     if (since_last_open > inactive_after) return 0;
-    const double r = static_cast<double>(opened) / static_cast<double>(sent);
-    // Compare opened*5 against sent*k exactly, so that 4/5 is exactly 0.8.
+    // r = opened / sent compared exactly in integers (5 * opened >= k * sent),
+    // so that 4 of 5 is exactly 0.8 and never lands below it by rounding.
     const int64_t o5 = opened * 5;
     if (o5 >= sent * 4) return 5;
     if (o5 >= sent * 3) return 4;
     if (o5 >= sent * 2) return 3;
     if (o5 >= sent * 1) return 2;
-    (void)r;
     return 1;
 }
 

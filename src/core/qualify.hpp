@@ -39,8 +39,11 @@ struct BantResult {
 };
 BantResult bant(const Model& m, const Value* values);
 
-// 0–5 per DESIGN.md §6. Throws Error(InvalidParameter) for impossible counts.
+// 0–5 per DESIGN.md §6. Throws Error(InvalidParameter) for impossible counts
+// (sent <= 0, opened < 0, opened > sent) and a negative inactive_after.
 // since_last_open: seconds from last_open to as_of (ignored when opened == 0).
+// Returns -1 (SQL NULL) when opened > 0 but the time of the last open is
+// unknown: whether the lead went quiet cannot be decided.
 int engagement_rating(int64_t sent, int64_t opened, bool has_last_open, double since_last_open,
                       double inactive_after);
 
