@@ -16,6 +16,7 @@ shared_preload_libraries = 'lead_scoring'
 lead_scoring.database = 'crm'
 lead_scoring.naptime = '1s'
 max_worker_processes = 16
+restart_after_crash = on
 });
 $node->start;
 
