@@ -322,7 +322,8 @@ char** list_due_models(int* count) {
 
     SPI_finish();
     PopActiveSnapshot();
-    CommitTransactionCommand();
+    CommitTransactionCommand();  // leaves CurrentMemoryContext = TopMemoryContext
+    MemoryContextSwitchTo(g_cycle_cxt);
     return names;
 }
 
@@ -386,7 +387,7 @@ int64 refresh_model_txn(const char* name) {
 // A failed refresh rolled back its own log row: record the failure in a fresh
 // transaction, as the worker (owners need not be able to write the log).
 void log_failure(const char* name, TimestampTz started_at, const char* message) {
-    MemoryContext cxt = CurrentMemoryContext;
+    MemoryContext cxt = g_cycle_cxt;
     ErrorData* volatile edata = nullptr;
     PG_TRY();
     {
@@ -416,6 +417,7 @@ void log_failure(const char* name, TimestampTz started_at, const char* message) 
         RESUME_INTERRUPTS();
     }
     PG_END_TRY();
+    MemoryContextSwitchTo(cxt);
     if (edata)
         ereport(WARNING, (errmsg("%s: could not record the failure of model \"%s\" in "
                                  "lead_scoring.refresh_log: %s",
@@ -423,7 +425,7 @@ void log_failure(const char* name, TimestampTz started_at, const char* message) 
 }
 
 void refresh_model(const char* name) {
-    MemoryContext cxt = CurrentMemoryContext;
+    MemoryContext cxt = g_cycle_cxt;  // transactions end in TopMemoryContext: don't leak there
     TimestampTz started_at = GetCurrentTimestamp();
     ErrorData* volatile edata = nullptr;
     volatile int64 leads = -1;
@@ -442,6 +444,7 @@ void refresh_model(const char* name) {
         RESUME_INTERRUPTS();
     }
     PG_END_TRY();
+    MemoryContextSwitchTo(cxt);
 
     if (edata) {
         g_cycle_failed++;

@@ -116,6 +116,9 @@ SELECT bool_and(gap >= interval '1 second') FROM (
 	't', 'never more often than its refresh_interval');
 is($node->safe_psql('postgres', "SELECT application_name FROM pg_stat_activity WHERE pid = $pid"),
 	'lead_scoring worker', 'application_name');
+is( $node->safe_psql('crm',
+		"SELECT string_agg(kind || ':' || coalesce(database, '-') || ':' || (pid = $pid), ',' ORDER BY kind) FROM lead_scoring.worker_status"),
+	'launcher:-:false,worker:crm:true', 'lead_scoring.worker_status shows the launcher and the worker');
 
 # --- A broken model (its source table dropped) does not stop the good one.
 add_model('broken', 'crm.broken_leads', $su, '1 second');
