@@ -270,22 +270,31 @@ int g_cycle_due = 0, g_cycle_ok = 0, g_cycle_failed = 0;
 char g_cycle_note[128] = "";
 
 // Enabled models with a refresh_interval whose last attempt (any status) is at
-// least refresh_interval ago. Runs with search_path = pg_catalog, pg_temp.
+// least refresh_interval ago, give or take half a naptime: $1 = now() + naptime/2.
+// (A model is refreshed a little after the check that found it due, so without
+// the slack refresh_interval = naptime would mean every other check.)
+// Runs with search_path = pg_catalog, pg_temp.
 const char* const kDueModels =
     "SELECT m.name FROM lead_scoring.model AS m"
     " LEFT JOIN LATERAL (SELECT l.started_at FROM lead_scoring.refresh_log AS l"
     "                     WHERE l.model = m.name ORDER BY l.started_at DESC LIMIT 1) AS last ON true"
     " WHERE m.enabled AND m.refresh_interval IS NOT NULL"
-    "   AND (last.started_at IS NULL OR last.started_at + m.refresh_interval <= now())"
+    "   AND (last.started_at IS NULL OR last.started_at + m.refresh_interval <= $1)"
     " ORDER BY last.started_at NULLS FIRST, m.name";
 
-// The same test for one model, inside its own transaction (it may have been
-// disabled, dropped, re-owned or refreshed by someone else meanwhile).
+// The same test for one model ($1), inside its own transaction (it may have
+// been disabled, dropped, re-owned or refreshed by someone else meanwhile).
 const char* const kModelOwner =
     "SELECT m.owner::oid FROM lead_scoring.model AS m"
     " WHERE m.name = $1 AND m.enabled AND m.refresh_interval IS NOT NULL"
     "   AND NOT EXISTS (SELECT FROM lead_scoring.refresh_log AS l"
-    "                    WHERE l.model = m.name AND l.started_at + m.refresh_interval > now())";
+    "                    WHERE l.model = m.name AND l.started_at + m.refresh_interval > $2)";
+
+// now() + naptime/2, in the current transaction.
+Datum due_before() {
+    return TimestampTzGetDatum(
+        TimestampTzPlusMilliseconds(GetCurrentTransactionStartTimestamp(), (int64)g_naptime * 500));
+}
 
 void report_idle() {
     char buf[512];
@@ -310,7 +319,9 @@ char** list_due_models(int* count) {
     if (!OidIsValid(get_extension_oid("lead_scoring", true))) {
         strlcpy(g_cycle_note, "; extension lead_scoring is not installed here", sizeof g_cycle_note);
     } else {
-        int ret = SPI_execute(kDueModels, true, 0);
+        Oid types[1] = {TIMESTAMPTZOID};
+        Datum values[1] = {due_before()};
+        int ret = SPI_execute_with_args(kDueModels, 1, types, values, nullptr, true, 0);
         if (ret != SPI_OK_SELECT) elog(ERROR, "%s: listing due models failed: %s", kWorkerType, SPI_result_code_string(ret));
         uint64 n = SPI_processed;
         names = static_cast<char**>(MemoryContextAlloc(g_cycle_cxt, sizeof(char*) * (n + 1)));
@@ -336,9 +347,9 @@ int64 refresh_model_txn(const char* name) {
     SPI_connect();
     PushActiveSnapshot(GetTransactionSnapshot());
 
-    Oid argtypes[1] = {TEXTOID};
-    Datum args[1] = {CStringGetTextDatum(name)};
-    int ret = SPI_execute_with_args(kModelOwner, 1, argtypes, args, nullptr, true, 1);
+    Oid argtypes[2] = {TEXTOID, TIMESTAMPTZOID};
+    Datum args[2] = {CStringGetTextDatum(name), due_before()};
+    int ret = SPI_execute_with_args(kModelOwner, 2, argtypes, args, nullptr, true, 1);
     if (ret != SPI_OK_SELECT) elog(ERROR, "%s: reading model \"%s\" failed: %s", kWorkerType, name, SPI_result_code_string(ret));
     if (SPI_processed == 0) {
         SPI_finish();
