@@ -22,11 +22,9 @@ passed=0
 failed=0
 results=()
 PGTMP=""
-TAPDIR=""
 
 cleanup() {
   if [[ -n "$PGTMP" ]]; then scripts/pg_tmp.sh stop "$PGTMP" || true; PGTMP=""; fi
-  if [[ -n "$TAPDIR" ]]; then rm -rf "$TAPDIR"; TAPDIR=""; fi
 }
 trap cleanup EXIT
 trap 'echo "test.sh: interrupted" >&2; exit 130' INT TERM
@@ -134,22 +132,13 @@ else
   skip isolation "no test/specs/*.spec yet"
 fi
 
-# --- TAP: each test starts its own clusters; initdb refuses root -------------
+# --- TAP: each test starts its own clusters (scripts/tap.sh runs them as an
+# unprivileged user when we are root: initdb refuses root) ---------------------
 if [[ -n "$has_tap" ]]; then
   echo "== tap (prove)"
   (
     unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP
-    if [[ $(id -u) -eq 0 ]]; then
-      # Run as the unprivileged 'postgres' user on a copy of the tree it owns.
-      TAPDIR=$(mktemp -d /tmp/ls_tap.XXXXXX)
-      trap 'rm -rf "$TAPDIR"' EXIT
-      tar -C "$ROOT" --exclude=./build --exclude=./.git --exclude=./tmp_check -cf - . | tar -C "$TAPDIR" -xf -
-      chown -R postgres: "$TAPDIR"
-      chmod 755 "$TAPDIR"
-      cd "$TAPDIR" && runuser -u postgres -- make PG_CONFIG="$PG_CONFIG" installcheck REGRESS= ISOLATION=
-    else
-      make PG_CONFIG="$PG_CONFIG" installcheck REGRESS= ISOLATION=
-    fi
+    bash scripts/tap.sh
     st=$?
     if [[ $st -ne 0 ]]; then
       for f in tmp_check/log/regress_log_*; do
