@@ -18,9 +18,11 @@
 // seen by different parallel workers.
 //
 // Per row, activity_score does no spec lookup, parse, allocation or copy: when
-// the model argument is a Const (or extern Param) the group's model pointer is
-// reused as is; the event type goes through an open-addressing table of the
-// slot names (ls::SlotTable) built once per call site and model.
+// the model argument is a Const (or extern Param) the model resolved on the
+// first row is used for the whole execution, and a constant as_of is not
+// compared per row, so a row touches only its group's sums[slot]; the event
+// type goes through an open-addressing table of the slot names
+// (ls::SlotTable) built once per call site and model.
 //
 // Infinite timestamps: an event whose occurred_at or as_of is ±infinity has no
 // age and is ignored (decay() gives 0 for it).
@@ -122,16 +124,25 @@ struct ActState {
 
 Size state_size(int32 nslots) { return offsetof(ActState, sums) + sizeof(double) * nslots; }
 
-// Per call site (fn_extra->user): whether the model argument is a Const, and
-// the slot table and fingerprint of the last model seen.
+// Per call site (fn_extra->user, lives for one execution of the statement):
+// whether the model / as_of arguments are constants, the model resolved for a
+// constant model argument (frozen for the execution, so every group of it has
+// the same slots), and the slot table and fingerprint of the last model seen.
 struct Site {
-    bool stable;
+    bool stable;        // model argument is a Const or extern Param
+    bool as_of_stable;  // as_of likewise
+    bool as_of_checked; // a stable as_of was seen non-NULL
+    const ls::Model* frozen;  // stable: the model of every row
     const ls::Model* model;
     uint64 fingerprint;
     ls::SlotTable table;
     int32* cells;
     Size ncells;
 };
+
+bool is_stable_arg(Node* e) {
+    return IsA(e, Const) || (IsA(e, Param) && reinterpret_cast<Param*>(e)->paramkind == PARAM_EXTERN);
+}
 
 const char* agg_name(bool breakdown) { return breakdown ? "activity_breakdown" : "activity_score"; }
 
@@ -149,9 +160,9 @@ Site* site_for(FunctionCallInfo fcinfo, CallSite* cs) {
         // A model argument that is a Const or an extern Param is the same datum
         // on every row: after the first row of a group nothing needs checking.
         Aggref* ar = AggGetAggref(fcinfo);
-        if (ar && ar->args != NIL) {
-            Node* e = reinterpret_cast<Node*>(static_cast<TargetEntry*>(linitial(ar->args))->expr);
-            s->stable = IsA(e, Const) || (IsA(e, Param) && reinterpret_cast<Param*>(e)->paramkind == PARAM_EXTERN);
+        if (ar && list_length(ar->args) == 4) {
+            s->stable = is_stable_arg(reinterpret_cast<Node*>(static_cast<TargetEntry*>(linitial(ar->args))->expr));
+            s->as_of_stable = is_stable_arg(reinterpret_cast<Node*>(static_cast<TargetEntry*>(llast(ar->args))->expr));
         }
     });
     cs->user = s;
@@ -216,16 +227,22 @@ Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
     CallSite* cs = ls::pg::call_site(fcinfo);
     Site* site = site_for(fcinfo, cs);
 
-    if (unlikely(PG_ARGISNULL(4))) fail(ls::ErrorCode::NullValue, std::string(agg_name(Breakdown)) + ": as_of must not be NULL");
+    // Constant as_of: checked for NULL once; every row has the same value.
+    if (unlikely(!site->as_of_checked)) {
+        if (PG_ARGISNULL(4)) fail(ls::ErrorCode::NullValue, std::string(agg_name(Breakdown)) + ": as_of must not be NULL");
+        site->as_of_checked = site->as_of_stable;
+    }
     const TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(4);
 
-    const ls::Model* m;
-    if (likely(st != nullptr && site->stable)) {
-        m = st->model;
-    } else {
-        if (PG_ARGISNULL(1)) fail(ls::ErrorCode::NullValue, std::string(agg_name(Breakdown)) + ": model must not be NULL");
-        m = ls::pg::model_datum(cs, model_type, PG_GETARG_DATUM(1), site->stable);
-        site_use_model(fcinfo, site, m);
+    const ls::Model* m = site->frozen;
+    if (unlikely(m == nullptr || st == nullptr)) {
+        if (m == nullptr) {
+            if (PG_ARGISNULL(1))
+                fail(ls::ErrorCode::NullValue, std::string(agg_name(Breakdown)) + ": model must not be NULL");
+            m = ls::pg::model_datum(cs, model_type, PG_GETARG_DATUM(1), site->stable);
+            site_use_model(fcinfo, site, m);
+            if (site->stable) site->frozen = m;
+        }
         if (st == nullptr) {
             MemoryContext cxt = nullptr;
             ls::pg::pg_call([&] { cxt = agg_context(fcinfo, agg_name(Breakdown)); });
@@ -235,9 +252,13 @@ Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
                  std::string(agg_name(Breakdown)) + ": the model must be the same on every row of a group");
         }
     }
-    if (unlikely(as_of != st->as_of))
-        fail(ls::ErrorCode::InvalidParameter,
-             std::string(agg_name(Breakdown)) + ": as_of must be the same on every row of a group");
+    if (!site->as_of_stable) {
+        if (unlikely(PG_ARGISNULL(4)))
+            fail(ls::ErrorCode::NullValue, std::string(agg_name(Breakdown)) + ": as_of must not be NULL");
+        if (unlikely(as_of != st->as_of))
+            fail(ls::ErrorCode::InvalidParameter,
+                 std::string(agg_name(Breakdown)) + ": as_of must be the same on every row of a group");
+    }
 
     if (PG_ARGISNULL(2) || PG_ARGISNULL(3)) PG_RETURN_POINTER(st);
     const double age = ls::event_age(as_of, PG_GETARG_TIMESTAMPTZ(3));
@@ -246,7 +267,7 @@ Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
     const char* tp;
     uint32 tn;
     type_bytes(PG_GETARG_DATUM(2), &tp, &tn);
-    const int slot = site->table.model == m ? site->table.find(tp, tn) : m->slot_for(std::string_view(tp, tn));
+    const int slot = site->table.find(tp, tn);  // site->table is m's
     const double pts = ls::event_points(*m, slot, age);
     st->sums[slot] += pts;
     if (Breakdown) {
@@ -264,17 +285,35 @@ Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
 }
 
 // ------------------------------------------------------ copy / combine
+// Caps shared by the states combine copies (fn_extra of the combine function):
+// every group of a model has the same caps, so one copy serves them all.
+struct SharedCaps {
+    int32 n;
+    double* caps;
+};
+
 // Deep copy of `src` into cxt (combine's first state, from a deserialized one
-// that lives in a per-tuple context).
-ActState* copy_state(MemoryContext cxt, const ActState* src) {
+// that lives in a per-tuple context). Caps equal to `shared`'s are not copied.
+ActState* copy_state(MemoryContext cxt, const ActState* src, SharedCaps* shared, MemoryContext shared_cxt) {
     const int32 n = src->nslots;
     ActState* volatile st = nullptr;
     ls::pg::pg_call([&] {
         ActState* d = static_cast<ActState*>(MemoryContextAlloc(cxt, state_size(n)));
         memcpy(d, src, state_size(n));
-        double* caps = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * n));
-        memcpy(caps, src->caps, sizeof(double) * n);
-        d->caps = caps;
+        if (shared && shared->caps == nullptr) {
+            // The first caps seen become the shared ones (in fn_mcxt: they must
+            // outlive any reset of the aggregate context, like fn_extra).
+            shared->caps = static_cast<double*>(MemoryContextAlloc(shared_cxt, sizeof(double) * n));
+            memcpy(shared->caps, src->caps, sizeof(double) * n);
+            shared->n = n;
+        }
+        if (shared && shared->n == n && memcmp(shared->caps, src->caps, sizeof(double) * n) == 0) {
+            d->caps = shared->caps;
+        } else {
+            double* caps = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * n));
+            memcpy(caps, src->caps, sizeof(double) * n);
+            d->caps = caps;
+        }
         d->model = nullptr;
         d->names = nullptr;
         d->name_lens = nullptr;
@@ -321,7 +360,15 @@ Datum activity_combine(FunctionCallInfo fcinfo) {
         if (!a) PG_RETURN_NULL();
         PG_RETURN_POINTER(a);
     }
-    if (!a) PG_RETURN_POINTER(copy_state(cxt, b));
+    if (!a) {
+        FmgrInfo* fl = fcinfo->flinfo;
+        if (!fl->fn_extra) {
+            void* volatile p = nullptr;
+            ls::pg::pg_call([&] { p = MemoryContextAllocZero(fl->fn_mcxt, sizeof(SharedCaps)); });
+            fl->fn_extra = p;
+        }
+        PG_RETURN_POINTER(copy_state(cxt, b, static_cast<SharedCaps*>(fl->fn_extra), fl->fn_mcxt));
+    }
     const char* fn = agg_name(a->breakdown);
     if (a->breakdown != b->breakdown || a->fingerprint != b->fingerprint || a->nslots != b->nslots)
         fail(ls::ErrorCode::InvalidParameter, std::string(fn) + ": the model must be the same on every row of a group");
