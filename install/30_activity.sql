@@ -46,28 +46,29 @@ COMMENT ON FUNCTION lead_scoring._activity_score_final(internal) IS
 COMMENT ON FUNCTION lead_scoring._activity_breakdown_final(internal) IS
     'Internal: final function of activity_breakdown';
 
--- SSPACE: the state of a model naming up to ~16 event types (a 100-byte header
--- and one double per type); the breakdown adds a count per type.
+-- SSPACE: the state of a model naming up to 12 event types (a 32-byte header and
+-- one double per type and the wildcard: a 128-byte chunk plus its 16-byte header);
+-- the breakdown adds a count per type and its wildcard map.
 CREATE AGGREGATE lead_scoring.activity_score(model text, event_type text, occurred_at timestamptz, as_of timestamptz) (
-    SFUNC = lead_scoring._activity_score_trans, STYPE = internal, SSPACE = 240,
+    SFUNC = lead_scoring._activity_score_trans, STYPE = internal, SSPACE = 144,
     FINALFUNC = lead_scoring._activity_score_final,
     COMBINEFUNC = lead_scoring._activity_combine,
     SERIALFUNC = lead_scoring._activity_serialize, DESERIALFUNC = lead_scoring._activity_deserialize,
     PARALLEL = SAFE);
 CREATE AGGREGATE lead_scoring.activity_score(model jsonb, event_type text, occurred_at timestamptz, as_of timestamptz) (
-    SFUNC = lead_scoring._activity_score_trans, STYPE = internal, SSPACE = 240,
+    SFUNC = lead_scoring._activity_score_trans, STYPE = internal, SSPACE = 144,
     FINALFUNC = lead_scoring._activity_score_final,
     COMBINEFUNC = lead_scoring._activity_combine,
     SERIALFUNC = lead_scoring._activity_serialize, DESERIALFUNC = lead_scoring._activity_deserialize,
     PARALLEL = SAFE);
 CREATE AGGREGATE lead_scoring.activity_breakdown(model text, event_type text, occurred_at timestamptz, as_of timestamptz) (
-    SFUNC = lead_scoring._activity_breakdown_trans, STYPE = internal, SSPACE = 480,
+    SFUNC = lead_scoring._activity_breakdown_trans, STYPE = internal, SSPACE = 400,
     FINALFUNC = lead_scoring._activity_breakdown_final,
     COMBINEFUNC = lead_scoring._activity_combine,
     SERIALFUNC = lead_scoring._activity_serialize, DESERIALFUNC = lead_scoring._activity_deserialize,
     PARALLEL = SAFE);
 CREATE AGGREGATE lead_scoring.activity_breakdown(model jsonb, event_type text, occurred_at timestamptz, as_of timestamptz) (
-    SFUNC = lead_scoring._activity_breakdown_trans, STYPE = internal, SSPACE = 480,
+    SFUNC = lead_scoring._activity_breakdown_trans, STYPE = internal, SSPACE = 400,
     FINALFUNC = lead_scoring._activity_breakdown_final,
     COMBINEFUNC = lead_scoring._activity_combine,
     SERIALFUNC = lead_scoring._activity_serialize, DESERIALFUNC = lead_scoring._activity_deserialize,

@@ -137,6 +137,16 @@ SELECT lead_scoring.activity_score('{"activity": {"decay": {"kind": "fast"}}}'::
 SELECT lead_scoring.activity_score(m::jsonb, 'demo', '2024-02-01 00:00+00', :as_of) AS two
 FROM (VALUES ('{"activity": {"events": {"demo": {"points": 1}}}}'), ('{"activity": {"events": {"demo": {"points": 1}}}}')) AS v(m);
 
+-- A prepared statement with a generic plan (model and as_of are extern Params):
+-- lead 1 = 6, lead 3 = 10 as above.
+PREPARE act_p(jsonb, timestamptz) AS
+  SELECT lead, lead_scoring.activity_score($1, tp, t, $2) FROM ev WHERE lead IN (1, 3) GROUP BY lead ORDER BY lead;
+SET plan_cache_mode = force_generic_plan;
+EXECUTE act_p(:spec, :as_of);
+EXECUTE act_p(:spec, :as_of);
+RESET plan_cache_mode;
+DEALLOCATE act_p;
+
 -- Garbage serialized states are rejected (XX001), never trusted. The deserialize
 -- function is reached through a test-only declaration that needs no internal argument.
 CREATE FUNCTION pg_temp.deser(bytea, int) RETURNS void

@@ -2,17 +2,18 @@
 // aggregates activity_score / activity_breakdown.
 //
 // Aggregate state (STYPE internal), one ActState per group, allocated once in
-// the aggregate context:
-//   fingerprint, as_of, clamps, a pointer to the slot caps, and a fixed array
-//   of per-slot sums (m.slots.size() + 1 doubles; the last one is the wildcard
-//   slot "*"). The breakdown state adds per-slot counts and a small hash map of
-//   the wildcard types by name.
+// the aggregate context: as_of, the model, a pointer to the model's Shape and a
+// fixed array of per-slot sums (m.slots.size() + 1 doubles; the last one is
+// the wildcard slot "*") -- 128 bytes for a model naming 12 event types. The
+// breakdown state adds per-slot counts and a small hash map of the wildcard
+// types by name.
 // The final and combine functions never see the model argument, so the state
-// carries what they need: caps and clamps for the total, slot names for the
-// breakdown. On the transition side those point into the compiled model (which
-// the model cache keeps alive until the transaction ends); serialization writes
-// them out (a few hundred bytes: sums, caps, a 64-bit fingerprint, as_of), and
-// the deserialized state owns its copies. The fingerprint
+// carries what they need: the Shape (fingerprint, caps, clamps; one per call
+// site and model, shared by all groups) for the total, and for the breakdown
+// the slot names. On the transition side those point into the compiled model
+// (which the model cache keeps alive until the transaction ends);
+// serialization writes them out (sums, caps, clamps, a 64-bit fingerprint,
+// as_of: 48 + 16 bytes per slot), and the deserialized state owns its copies. The fingerprint
 // (ls::activity_fingerprint, identical in every process) and as_of let combine
 // check that every row of a group used the same model and as_of, even rows
 // seen by different parallel workers.
@@ -105,20 +106,31 @@ WildEntry* wild_slot(WildMap* w, MemoryContext cxt, const char* p, uint32 n) {
 }
 
 // ----------------------------------------------------------------- the state
-struct ActState {
-    bool breakdown;
-    bool has_min, has_max;
-    int32 nslots;  // model slots + 1 (wildcard last)
+// What the final and combine functions need besides the sums, the same for
+// every group of a model: shared by all states of a call site and model (in
+// fn_mcxt), or owned by a deserialized state.
+struct Shape {
     uint64 fingerprint;
-    TimestampTz as_of;
+    int32 nslots;  // model slots + 1 (wildcard last)
+    bool has_min, has_max;
     double min, max;
-    const ls::Model* model;  // transition side; nullptr in deserialized copies
-    const double* caps;      // nslots caps (+inf: none)
-    // breakdown only
-    int64* counts;
-    char** names;  // nslots - 1 slot names when model is nullptr
+    const double* caps;  // nslots caps (+inf: none)
+};
+
+// activity_breakdown only.
+struct BdExtra {
+    int64* counts;  // nslots
+    char** names;   // nslots - 1 slot names, when the state has no model
     uint32* name_lens;
     WildMap wild;
+};
+
+// 32 bytes and the sums: a model with up to 12 event types fits a 128-byte chunk.
+struct ActState {
+    TimestampTz as_of;
+    const ls::Model* model;  // transition side; nullptr in deserialized copies
+    const Shape* shape;
+    BdExtra* bd;  // nullptr for activity_score
     double sums[FLEXIBLE_ARRAY_MEMBER];
 };
 
@@ -127,17 +139,21 @@ Size state_size(int32 nslots) { return offsetof(ActState, sums) + sizeof(double)
 // Per call site (fn_extra->user, lives for one execution of the statement):
 // whether the model / as_of arguments are constants, the model resolved for a
 // constant model argument (frozen for the execution, so every group of it has
-// the same slots), and the slot table and fingerprint of the last model seen.
+// the same slots), and the slot table and shape of the last models seen.
+constexpr int kShapeCache = 8;
 struct Site {
     bool stable;        // model argument is a Const or extern Param
     bool as_of_stable;  // as_of likewise
     bool as_of_checked; // a stable as_of was seen non-NULL
     const ls::Model* frozen;  // stable: the model of every row
     const ls::Model* model;
-    uint64 fingerprint;
+    const Shape* shape;  // model's
     ls::SlotTable table;
     int32* cells;
     Size ncells;
+    const ls::Model* shape_model[kShapeCache];  // model -> shape, so rows that
+    const Shape* shapes[kShapeCache];           // alternate models allocate nothing
+    int next_shape;
 };
 
 bool is_stable_arg(Node* e) {
@@ -158,7 +174,7 @@ Site* site_for(FunctionCallInfo fcinfo, CallSite* cs) {
     ls::pg::pg_call([&] {
         s = static_cast<Site*>(MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(Site)));
         // A model argument that is a Const or an extern Param is the same datum
-        // on every row: after the first row of a group nothing needs checking.
+        // on every row: after the first row nothing needs checking.
         Aggref* ar = AggGetAggref(fcinfo);
         if (ar && list_length(ar->args) == 4) {
             s->stable = is_stable_arg(reinterpret_cast<Node*>(static_cast<TargetEntry*>(linitial(ar->args))->expr));
@@ -169,39 +185,54 @@ Site* site_for(FunctionCallInfo fcinfo, CallSite* cs) {
     return s;
 }
 
-// Makes the site's slot table and fingerprint those of m.
+// Makes the site's slot table and shape those of m.
 void site_use_model(FunctionCallInfo fcinfo, Site* s, const ls::Model* m) {
     if (s->model == m) return;
+    MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
     Size need = ls::SlotTable::cells_for(*m);
     if (s->ncells < need) {
         int32* volatile c = nullptr;
-        ls::pg::pg_call([&] { c = static_cast<int32*>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(int32) * need)); });
+        ls::pg::pg_call([&] { c = static_cast<int32*>(MemoryContextAlloc(mcxt, sizeof(int32) * need)); });
         s->cells = c;
         s->ncells = need;
     }
     s->table.build(*m, s->cells);
-    s->fingerprint = ls::activity_fingerprint(*m);
+    const Shape* shape = nullptr;
+    for (int i = 0; i < kShapeCache; ++i)
+        if (s->shape_model[i] == m) shape = s->shapes[i];
+    if (!shape) {
+        Shape* volatile sh = nullptr;
+        ls::pg::pg_call([&] { sh = static_cast<Shape*>(MemoryContextAllocZero(mcxt, sizeof(Shape))); });
+        sh->fingerprint = ls::activity_fingerprint(*m);
+        sh->nslots = static_cast<int32>(m->slots.size()) + 1;
+        const ls::Bounds& b = m->activity.bounds;
+        sh->has_min = b.min.has_value();
+        sh->has_max = b.max.has_value();
+        sh->min = b.min.value_or(0);
+        sh->max = b.max.value_or(0);
+        sh->caps = m->slot_cap.data();  // the model lives until the transaction ends
+        s->shape_model[s->next_shape] = m;
+        s->shapes[s->next_shape] = sh;
+        s->next_shape = (s->next_shape + 1) % kShapeCache;
+        shape = sh;
+    }
+    s->shape = shape;
     s->model = m;
 }
 
-ActState* new_state(MemoryContext cxt, const ls::Model* m, uint64 fp, TimestampTz as_of, bool breakdown) {
-    const int32 n = static_cast<int32>(m->slots.size()) + 1;
+ActState* new_state(MemoryContext cxt, const ls::Model* m, const Shape* shape, TimestampTz as_of, bool breakdown) {
+    const int32 n = shape->nslots;
     ActState* volatile st = nullptr;
     ls::pg::pg_call([&] {
         st = static_cast<ActState*>(MemoryContextAllocZero(cxt, state_size(n)));
-        if (breakdown) st->counts = static_cast<int64*>(MemoryContextAllocZero(cxt, sizeof(int64) * n));
+        if (breakdown) {
+            st->bd = static_cast<BdExtra*>(MemoryContextAllocZero(cxt, sizeof(BdExtra)));
+            st->bd->counts = static_cast<int64*>(MemoryContextAllocZero(cxt, sizeof(int64) * n));
+        }
     });
-    st->breakdown = breakdown;
-    st->nslots = n;
-    st->fingerprint = fp;
     st->as_of = as_of;
-    const ls::Bounds& b = m->activity.bounds;
-    st->has_min = b.min.has_value();
-    st->has_max = b.max.has_value();
-    st->min = b.min.value_or(0);
-    st->max = b.max.value_or(0);
     st->model = m;
-    st->caps = m->slot_cap.data();
+    st->shape = shape;
     return st;
 }
 
@@ -246,8 +277,8 @@ Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
         if (st == nullptr) {
             MemoryContext cxt = nullptr;
             ls::pg::pg_call([&] { cxt = agg_context(fcinfo, agg_name(Breakdown)); });
-            st = new_state(cxt, m, site->fingerprint, as_of, Breakdown);
-        } else if (m != st->model && site->fingerprint != st->fingerprint) {
+            st = new_state(cxt, m, site->shape, as_of, Breakdown);
+        } else if (m != st->model && site->shape->fingerprint != st->shape->fingerprint) {
             fail(ls::ErrorCode::InvalidParameter,
                  std::string(agg_name(Breakdown)) + ": the model must be the same on every row of a group");
         }
@@ -271,12 +302,12 @@ Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
     const double pts = ls::event_points(*m, slot, age);
     st->sums[slot] += pts;
     if (Breakdown) {
-        st->counts[slot]++;
+        st->bd->counts[slot]++;
         if (slot == m->wildcard_slot()) {
             MemoryContext cxt = nullptr;
             ls::pg::pg_call([&] { cxt = agg_context(fcinfo, agg_name(Breakdown)); });
             WildEntry* volatile e = nullptr;
-            ls::pg::pg_call([&] { e = wild_slot(&st->wild, cxt, tp, tn); });
+            ls::pg::pg_call([&] { e = wild_slot(&st->bd->wild, cxt, tp, tn); });
             e->count++;
             e->sum += pts;
         }
@@ -285,66 +316,68 @@ Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
 }
 
 // ------------------------------------------------------ copy / combine
-// Caps shared by the states combine copies (fn_extra of the combine function):
-// every group of a model has the same caps, so one copy serves them all.
-struct SharedCaps {
-    int32 n;
-    double* caps;
-};
+// The slot name i of a state: from its model, or its own copy.
+const char* slot_name(const ActState* st, int32 i, uint32* len) {
+    if (st->model) {
+        *len = static_cast<uint32>(st->model->slots[i].size());
+        return st->model->slots[i].data();
+    }
+    *len = st->bd->name_lens[i];
+    return st->bd->names[i];
+}
+
+bool same_shape(const Shape* a, const Shape* b) {
+    return a->fingerprint == b->fingerprint && a->nslots == b->nslots && a->has_min == b->has_min &&
+           a->has_max == b->has_max && a->min == b->min && a->max == b->max &&
+           memcmp(a->caps, b->caps, sizeof(double) * a->nslots) == 0;
+}
+
+// C style (may elog): a copy of `src` and its caps in cxt.
+Shape* copy_shape(MemoryContext cxt, const Shape* src) {
+    Shape* d = static_cast<Shape*>(MemoryContextAlloc(cxt, sizeof(Shape)));
+    *d = *src;
+    double* caps = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * src->nslots));
+    memcpy(caps, src->caps, sizeof(double) * src->nslots);
+    d->caps = caps;
+    return d;
+}
 
 // Deep copy of `src` into cxt (combine's first state, from a deserialized one
-// that lives in a per-tuple context). Caps equal to `shared`'s are not copied.
-ActState* copy_state(MemoryContext cxt, const ActState* src, SharedCaps* shared, MemoryContext shared_cxt) {
-    const int32 n = src->nslots;
+// that lives in a per-tuple context). A shape equal to *shared (kept in
+// shared_cxt, which outlives cxt) is shared instead of copied: every group of
+// a model has the same one.
+ActState* copy_state(MemoryContext cxt, const ActState* src, const Shape** shared, MemoryContext shared_cxt) {
+    const int32 n = src->shape->nslots;
     ActState* volatile st = nullptr;
     ls::pg::pg_call([&] {
         ActState* d = static_cast<ActState*>(MemoryContextAlloc(cxt, state_size(n)));
         memcpy(d, src, state_size(n));
-        if (shared && shared->caps == nullptr) {
-            // The first caps seen become the shared ones (in fn_mcxt: they must
-            // outlive any reset of the aggregate context, like fn_extra).
-            shared->caps = static_cast<double*>(MemoryContextAlloc(shared_cxt, sizeof(double) * n));
-            memcpy(shared->caps, src->caps, sizeof(double) * n);
-            shared->n = n;
-        }
-        if (shared && shared->n == n && memcmp(shared->caps, src->caps, sizeof(double) * n) == 0) {
-            d->caps = shared->caps;
-        } else {
-            double* caps = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * n));
-            memcpy(caps, src->caps, sizeof(double) * n);
-            d->caps = caps;
-        }
         d->model = nullptr;
-        d->names = nullptr;
-        d->name_lens = nullptr;
-        d->wild = WildMap{nullptr, 0, 0};
-        if (src->breakdown) {
-            d->counts = static_cast<int64*>(MemoryContextAlloc(cxt, sizeof(int64) * n));
-            memcpy(d->counts, src->counts, sizeof(int64) * n);
-            d->names = static_cast<char**>(MemoryContextAlloc(cxt, sizeof(char*) * n));
-            d->name_lens = static_cast<uint32*>(MemoryContextAlloc(cxt, sizeof(uint32) * n));
+        if (*shared == nullptr) *shared = copy_shape(shared_cxt, src->shape);
+        d->shape = same_shape(*shared, src->shape) ? *shared : copy_shape(cxt, src->shape);
+        d->bd = nullptr;
+        if (src->bd) {
+            BdExtra* bd = static_cast<BdExtra*>(MemoryContextAllocZero(cxt, sizeof(BdExtra)));
+            bd->counts = static_cast<int64*>(MemoryContextAlloc(cxt, sizeof(int64) * n));
+            memcpy(bd->counts, src->bd->counts, sizeof(int64) * n);
+            bd->names = static_cast<char**>(MemoryContextAlloc(cxt, sizeof(char*) * n));
+            bd->name_lens = static_cast<uint32*>(MemoryContextAlloc(cxt, sizeof(uint32) * n));
             for (int32 i = 0; i + 1 < n; ++i) {
-                const char* p;
                 uint32 len;
-                if (src->model) {
-                    p = src->model->slots[i].data();
-                    len = static_cast<uint32>(src->model->slots[i].size());
-                } else {
-                    p = src->names[i];
-                    len = src->name_lens[i];
-                }
-                d->names[i] = static_cast<char*>(MemoryContextAlloc(cxt, len + 1));
-                memcpy(d->names[i], p, len);
-                d->names[i][len] = '\0';
-                d->name_lens[i] = len;
+                const char* p = slot_name(src, i, &len);
+                bd->names[i] = static_cast<char*>(MemoryContextAlloc(cxt, len + 1));
+                memcpy(bd->names[i], p, len);
+                bd->names[i][len] = '\0';
+                bd->name_lens[i] = len;
             }
-            for (uint32 i = 0; i < src->wild.cap; ++i) {
-                const WildEntry& e = src->wild.cells[i];
+            for (uint32 i = 0; i < src->bd->wild.cap; ++i) {
+                const WildEntry& e = src->bd->wild.cells[i];
                 if (!e.name) continue;
-                WildEntry* x = wild_slot(&d->wild, cxt, e.name, e.len);
+                WildEntry* x = wild_slot(&bd->wild, cxt, e.name, e.len);
                 x->count = e.count;
                 x->sum = e.sum;
             }
+            d->bd = bd;
         }
         st = d;
     });
@@ -364,24 +397,26 @@ Datum activity_combine(FunctionCallInfo fcinfo) {
         FmgrInfo* fl = fcinfo->flinfo;
         if (!fl->fn_extra) {
             void* volatile p = nullptr;
-            ls::pg::pg_call([&] { p = MemoryContextAllocZero(fl->fn_mcxt, sizeof(SharedCaps)); });
+            ls::pg::pg_call([&] { p = MemoryContextAllocZero(fl->fn_mcxt, sizeof(const Shape*)); });
             fl->fn_extra = p;
         }
-        PG_RETURN_POINTER(copy_state(cxt, b, static_cast<SharedCaps*>(fl->fn_extra), fl->fn_mcxt));
+        PG_RETURN_POINTER(copy_state(cxt, b, static_cast<const Shape**>(fl->fn_extra), fl->fn_mcxt));
     }
-    const char* fn = agg_name(a->breakdown);
-    if (a->breakdown != b->breakdown || a->fingerprint != b->fingerprint || a->nslots != b->nslots)
+    const char* fn = agg_name(a->bd != nullptr);
+    if ((a->bd != nullptr) != (b->bd != nullptr) || a->shape->fingerprint != b->shape->fingerprint ||
+        a->shape->nslots != b->shape->nslots)
         fail(ls::ErrorCode::InvalidParameter, std::string(fn) + ": the model must be the same on every row of a group");
     if (a->as_of != b->as_of)
         fail(ls::ErrorCode::InvalidParameter, std::string(fn) + ": as_of must be the same on every row of a group");
-    for (int32 i = 0; i < a->nslots; ++i) a->sums[i] += b->sums[i];
-    if (a->breakdown) {
-        for (int32 i = 0; i < a->nslots; ++i) a->counts[i] += b->counts[i];
-        for (uint32 i = 0; i < b->wild.cap; ++i) {
-            const WildEntry& e = b->wild.cells[i];
+    const int32 n = a->shape->nslots;
+    for (int32 i = 0; i < n; ++i) a->sums[i] += b->sums[i];
+    if (a->bd) {
+        for (int32 i = 0; i < n; ++i) a->bd->counts[i] += b->bd->counts[i];
+        for (uint32 i = 0; i < b->bd->wild.cap; ++i) {
+            const WildEntry& e = b->bd->wild.cells[i];
             if (!e.name) continue;
             WildEntry* volatile x = nullptr;
-            ls::pg::pg_call([&] { x = wild_slot(&a->wild, cxt, e.name, e.len); });
+            ls::pg::pg_call([&] { x = wild_slot(&a->bd->wild, cxt, e.name, e.len); });
             x->count += e.count;
             x->sum += e.sum;
         }
@@ -433,20 +468,12 @@ struct Reader {
     }
 };
 
-const char* slot_name(const ActState* st, int32 i, uint32* len) {
-    if (st->model) {
-        *len = static_cast<uint32>(st->model->slots[i].size());
-        return st->model->slots[i].data();
-    }
-    *len = st->name_lens[i];
-    return st->names[i];
-}
-
 Datum activity_serialize(FunctionCallInfo fcinfo) {
     ActState* st = reinterpret_cast<ActState*>(PG_GETARG_POINTER(0));
-    const int32 n = st->nslots;
+    const Shape* sh = st->shape;
+    const int32 n = sh->nslots;
     Size size = 4 + 4 + 4 + 8 + 8 + 8 + 8 + 16 * static_cast<Size>(n);
-    if (st->breakdown) {
+    if (st->bd) {
         size += 8 * static_cast<Size>(n);
         for (int32 i = 0; i + 1 < n; ++i) {
             uint32 len;
@@ -454,36 +481,36 @@ Datum activity_serialize(FunctionCallInfo fcinfo) {
             size += 4 + len;
         }
         size += 4;
-        for (uint32 i = 0; i < st->wild.cap; ++i)
-            if (st->wild.cells[i].name) size += 4 + st->wild.cells[i].len + 16;
+        for (uint32 i = 0; i < st->bd->wild.cap; ++i)
+            if (st->bd->wild.cells[i].name) size += 4 + st->bd->wild.cells[i].len + 16;
     }
     bytea* volatile out = nullptr;
     ls::pg::pg_call([&] { out = static_cast<bytea*>(palloc(VARHDRSZ + size)); });
     SET_VARSIZE(out, VARHDRSZ + size);
     Writer w{VARDATA(out)};
     w.put(kStateMagic);
-    w.put(static_cast<uint8>(st->breakdown));
-    w.put(static_cast<uint8>(st->has_min));
-    w.put(static_cast<uint8>(st->has_max));
+    w.put(static_cast<uint8>(st->bd != nullptr));
+    w.put(static_cast<uint8>(sh->has_min));
+    w.put(static_cast<uint8>(sh->has_max));
     w.put(static_cast<uint8>(0));
     w.put(n);
-    w.put(st->fingerprint);
+    w.put(sh->fingerprint);
     w.put(st->as_of);
-    w.put(st->min);
-    w.put(st->max);
-    w.put_bytes(st->caps, sizeof(double) * n);
+    w.put(sh->min);
+    w.put(sh->max);
+    w.put_bytes(sh->caps, sizeof(double) * n);
     w.put_bytes(st->sums, sizeof(double) * n);
-    if (st->breakdown) {
-        w.put_bytes(st->counts, sizeof(int64) * n);
+    if (st->bd) {
+        w.put_bytes(st->bd->counts, sizeof(int64) * n);
         for (int32 i = 0; i + 1 < n; ++i) {
             uint32 len;
             const char* p = slot_name(st, i, &len);
             w.put(len);
             w.put_bytes(p, len);
         }
-        w.put(st->wild.used);
-        for (uint32 i = 0; i < st->wild.cap; ++i) {
-            const WildEntry& e = st->wild.cells[i];
+        w.put(st->bd->wild.used);
+        for (uint32 i = 0; i < st->bd->wild.cap; ++i) {
+            const WildEntry& e = st->bd->wild.cells[i];
             if (!e.name) continue;
             w.put(e.len);
             w.put_bytes(e.name, e.len);
@@ -506,30 +533,35 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
     r.need(16 * static_cast<Size>(n) + 32);
     MemoryContext cxt = CurrentMemoryContext;
     ActState* volatile stv = nullptr;
+    Shape* volatile shv = nullptr;
     ls::pg::pg_call([&] {
         stv = static_cast<ActState*>(MemoryContextAllocZero(cxt, state_size(n)));
-        stv->caps = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * n));
+        shv = static_cast<Shape*>(MemoryContextAllocZero(cxt, sizeof(Shape)));
+        shv->caps = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * n));
         if (breakdown) {
-            stv->counts = static_cast<int64*>(MemoryContextAlloc(cxt, sizeof(int64) * n));
-            stv->names = static_cast<char**>(MemoryContextAllocZero(cxt, sizeof(char*) * n));
-            stv->name_lens = static_cast<uint32*>(MemoryContextAllocZero(cxt, sizeof(uint32) * n));
+            stv->bd = static_cast<BdExtra*>(MemoryContextAllocZero(cxt, sizeof(BdExtra)));
+            stv->bd->counts = static_cast<int64*>(MemoryContextAlloc(cxt, sizeof(int64) * n));
+            stv->bd->names = static_cast<char**>(MemoryContextAllocZero(cxt, sizeof(char*) * n));
+            stv->bd->name_lens = static_cast<uint32*>(MemoryContextAllocZero(cxt, sizeof(uint32) * n));
         }
     });
     ActState* st = stv;
-    st->breakdown = breakdown;
-    st->has_min = has_min;
-    st->has_max = has_max;
-    st->nslots = n;
-    st->fingerprint = r.get<uint64>();
+    Shape* sh = shv;
+    st->shape = sh;
+    sh->has_min = has_min;
+    sh->has_max = has_max;
+    sh->nslots = n;
+    sh->fingerprint = r.get<uint64>();
     st->as_of = r.get<int64>();
-    st->min = r.get<double>();
-    st->max = r.get<double>();
-    memcpy(const_cast<double*>(st->caps), r.get_bytes(sizeof(double) * n), sizeof(double) * n);
+    sh->min = r.get<double>();
+    sh->max = r.get<double>();
+    memcpy(const_cast<double*>(sh->caps), r.get_bytes(sizeof(double) * n), sizeof(double) * n);
     memcpy(st->sums, r.get_bytes(sizeof(double) * n), sizeof(double) * n);
     if (breakdown) {
-        memcpy(st->counts, r.get_bytes(sizeof(int64) * n), sizeof(int64) * n);
+        BdExtra* bd = st->bd;
+        memcpy(bd->counts, r.get_bytes(sizeof(int64) * n), sizeof(int64) * n);
         for (int32 i = 0; i < n; ++i)
-            if (st->counts[i] < 0) Reader::corrupt("negative count");
+            if (bd->counts[i] < 0) Reader::corrupt("negative count");
         for (int32 i = 0; i + 1 < n; ++i) {
             const uint32 len = r.get<uint32>();
             const char* p = r.get_bytes(len);
@@ -537,8 +569,8 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
             ls::pg::pg_call([&] { s = static_cast<char*>(MemoryContextAlloc(cxt, len + 1)); });
             memcpy(s, p, len);
             s[len] = '\0';
-            st->names[i] = s;
-            st->name_lens[i] = len;
+            bd->names[i] = s;
+            bd->name_lens[i] = len;
         }
         const uint32 nwild = r.get<uint32>();
         for (uint32 k = 0; k < nwild; ++k) {
@@ -548,7 +580,7 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
             const double sum = r.get<double>();
             if (count < 0) Reader::corrupt("negative count");
             WildEntry* volatile e = nullptr;
-            ls::pg::pg_call([&] { e = wild_slot(&st->wild, cxt, p, len); });
+            ls::pg::pg_call([&] { e = wild_slot(&bd->wild, cxt, p, len); });
             e->count += count;
             e->sum += sum;
         }
@@ -561,14 +593,15 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
 // S_t capped per slot, summed in slot order, clamped: ls::activity_total's
 // arithmetic on the state's own caps and clamps.
 double state_total(const ActState* st, double* capped_out) {
+    const Shape* sh = st->shape;
     double a = 0;
-    for (int32 s = 0; s < st->nslots; ++s) {
-        const double v = ls::cap_value(st->sums[s], st->caps[s]);
+    for (int32 s = 0; s < sh->nslots; ++s) {
+        const double v = ls::cap_value(st->sums[s], sh->caps[s]);
         if (capped_out) capped_out[s] = v;
         a += v;
     }
-    if (st->has_min && a < st->min) a = st->min;
-    if (st->has_max && a > st->max) a = st->max;
+    if (sh->has_min && a < sh->min) a = sh->min;
+    if (sh->has_max && a > sh->max) a = sh->max;
     return a;
 }
 
@@ -594,21 +627,22 @@ void append_entry(std::string* out, bool* first, const char* name, uint32 len, i
 Datum activity_breakdown_final(FunctionCallInfo fcinfo) {
     if (PG_ARGISNULL(0)) PG_RETURN_NULL();
     const ActState* st = reinterpret_cast<const ActState*>(PG_GETARG_POINTER(0));
-    std::string capped_buf(sizeof(double) * st->nslots, '\0');
+    const int32 n = st->shape->nslots;
+    std::string capped_buf(sizeof(double) * n, '\0');
     double* capped = reinterpret_cast<double*>(capped_buf.data());
     const double total = state_total(st, capped);
     std::string out = "{\"total\": ";
     ls::append_json_number(&out, total);
     out += ", \"types\": {";
     bool first = true;
-    for (int32 s = 0; s + 1 < st->nslots; ++s) {
-        if (st->counts[s] == 0) continue;
+    for (int32 s = 0; s + 1 < n; ++s) {
+        if (st->bd->counts[s] == 0) continue;
         uint32 len;
         const char* name = slot_name(st, s, &len);
-        append_entry(&out, &first, name, len, st->counts[s], st->sums[s], capped[s]);
+        append_entry(&out, &first, name, len, st->bd->counts[s], st->sums[s], capped[s]);
     }
-    for (uint32 i = 0; i < st->wild.cap; ++i) {
-        const WildEntry& e = st->wild.cells[i];
+    for (uint32 i = 0; i < st->bd->wild.cap; ++i) {
+        const WildEntry& e = st->bd->wild.cells[i];
         if (e.name) append_entry(&out, &first, e.name, e.len, e.count, e.sum, e.sum);
     }
     out += "}}";
