@@ -21,14 +21,32 @@ namespace ls {
 
 uint64_t activity_fingerprint(const Model& m);
 
-// 64-bit FNV-1a; short event type names make it as fast as anything fancier.
+// A fast hash of a short byte string (event type names): a few word loads and
+// multiplies instead of a multiply per byte. Only for hash tables whose hits
+// are verified by comparing the bytes.
 inline uint64_t hash_bytes(const char* p, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; ++i) {
-        h ^= static_cast<unsigned char>(p[i]);
-        h *= 1099511628211ull;
+    constexpr uint64_t k1 = 0x9E3779B97F4A7C15ull, k2 = 0xC2B2AE3D27D4EB4Full;
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        std::memcpy(&a, p, 8);
+        std::memcpy(&b, p + n - 8, 8);
+        for (size_t i = 8; i + 8 < n; i += 8) {  // the middle of longer names
+            uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            a = (a ^ w) * k1;
+        }
+    } else if (n >= 4) {
+        uint32_t x, y;
+        std::memcpy(&x, p, 4);
+        std::memcpy(&y, p + n - 4, 4);
+        a = x;
+        b = y;
+    } else if (n > 0) {
+        a = static_cast<unsigned char>(p[0]) | (static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8) |
+            (static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16);
     }
-    return h;
+    uint64_t h = (a ^ k2) * k1 ^ (b + n) * k2;
+    return h ^ (h >> 29);
 }
 
 // Open addressing over the model's slot names; a cell holds a slot index or -1.
