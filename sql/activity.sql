@@ -58,7 +58,8 @@ FROM (VALUES
 LATERAL (SELECT jsonb_build_object('activity', jsonb_build_object(
            'events', '{"visit": {"points": 8}}'::jsonb, 'decay', c.decay::jsonb)) AS spec) s
 ORDER BY kind, age;
--- No decay key means none.
+-- No decay key means none; a model without an activity section scores 0.
+SELECT pg_temp.one('{"fit": {"rules": []}}', 'visit', '1 day') AS zero;
 SELECT pg_temp.one('{"activity": {"events": {"visit": {"points": 8}}}}', 'visit', '1000 days') AS eight;
 
 -------------------------------------------- caps, "*", window, clamps
@@ -268,6 +269,20 @@ FROM (SELECT lead_scoring.activity_score(:big::jsonb, event_type, occurred_at, :
 SELECT lead_scoring.activity_score(:big::jsonb, event_type, occurred_at,
                                    CASE WHEN lead_id = 250 THEN timestamptz '2024-03-02 00:00+00' ELSE :as_of END)
 FROM act_events;
+-- ...and a differing model (caught in a worker or when the leader combines).
+\set VERBOSITY terse
+SELECT lead_scoring.activity_score(CASE WHEN lead_id < 250 THEN :big::jsonb ELSE :spec::jsonb END,
+                                   event_type, occurred_at, :as_of)
+FROM act_events;
+\set VERBOSITY default
+-- Many wildcard types in one breakdown, through workers: counts per type equal
+-- plain SQL's (the breakdown's own map grows past its first size).
+SELECT bool_and((bd->'types'->tp->>'count')::bigint = n) AS wildcard_counts, count(*) AS types
+FROM (SELECT lead_scoring.activity_breakdown('{"activity": {"events": {"*": {"points": 1}}}}'::jsonb,
+                                             event_type || (lead_id % 20), occurred_at, :as_of) AS bd
+      FROM act_events) b,
+     (SELECT event_type || (lead_id % 20) AS tp, count(*) AS n FROM act_events
+      WHERE occurred_at <= timestamptz :as_of GROUP BY 1) x;
 RESET ALL;
 DROP TABLE act_events;
 DELETE FROM lead_scoring.model WHERE name = 'act';
