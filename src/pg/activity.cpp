@@ -326,9 +326,11 @@ const char* slot_name(const ActState* st, int32 i, uint32* len) {
     return st->bd->names[i];
 }
 
+// Bitwise equality (caps may be unaligned in a serialized buffer).
 bool same_shape(const Shape* a, const Shape* b) {
     return a->fingerprint == b->fingerprint && a->nslots == b->nslots && a->has_min == b->has_min &&
-           a->has_max == b->has_max && a->min == b->min && a->max == b->max &&
+           a->has_max == b->has_max && memcmp(&a->min, &b->min, sizeof(double)) == 0 &&
+           memcmp(&a->max, &b->max, sizeof(double)) == 0 &&
            memcmp(a->caps, b->caps, sizeof(double) * a->nslots) == 0;
 }
 
@@ -354,7 +356,7 @@ ActState* copy_state(MemoryContext cxt, const ActState* src, const Shape** share
         memcpy(d, src, state_size(n));
         d->model = nullptr;
         if (*shared == nullptr) *shared = copy_shape(shared_cxt, src->shape);
-        d->shape = same_shape(*shared, src->shape) ? *shared : copy_shape(cxt, src->shape);
+        d->shape = (src->shape == *shared || same_shape(*shared, src->shape)) ? *shared : copy_shape(cxt, src->shape);
         d->bd = nullptr;
         if (src->bd) {
             BdExtra* bd = static_cast<BdExtra*>(MemoryContextAllocZero(cxt, sizeof(BdExtra)));
@@ -531,13 +533,30 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
     const int32 n = r.get<int32>();
     if (n < 1 || n > kMaxSlots) Reader::corrupt("bad slot count");
     r.need(16 * static_cast<Size>(n) + 32);
+    // The shape: the one this call site kept (fn_mcxt) when it is the same,
+    // as it is for every group of a model; else a copy with this state.
+    Shape tmp{};
+    tmp.has_min = has_min;
+    tmp.has_max = has_max;
+    tmp.nslots = n;
+    tmp.fingerprint = r.get<uint64>();
+    const TimestampTz as_of = r.get<int64>();
+    tmp.min = r.get<double>();
+    tmp.max = r.get<double>();
+    tmp.caps = reinterpret_cast<const double*>(r.get_bytes(sizeof(double) * n));  // unaligned: compared/copied only
+    const char* sums = r.get_bytes(sizeof(double) * n);
+    FmgrInfo* fl = fcinfo->flinfo;
+    const Shape** kept = static_cast<const Shape**>(fl->fn_extra);
     MemoryContext cxt = CurrentMemoryContext;
     ActState* volatile stv = nullptr;
-    Shape* volatile shv = nullptr;
     ls::pg::pg_call([&] {
+        if (!kept) {
+            kept = static_cast<const Shape**>(MemoryContextAllocZero(fl->fn_mcxt, sizeof(const Shape*)));
+            fl->fn_extra = kept;
+        }
+        if (!*kept) *kept = copy_shape(fl->fn_mcxt, &tmp);
         stv = static_cast<ActState*>(MemoryContextAllocZero(cxt, state_size(n)));
-        shv = static_cast<Shape*>(MemoryContextAllocZero(cxt, sizeof(Shape)));
-        shv->caps = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * n));
+        stv->shape = same_shape(*kept, &tmp) ? *kept : copy_shape(cxt, &tmp);
         if (breakdown) {
             stv->bd = static_cast<BdExtra*>(MemoryContextAllocZero(cxt, sizeof(BdExtra)));
             stv->bd->counts = static_cast<int64*>(MemoryContextAlloc(cxt, sizeof(int64) * n));
@@ -546,17 +565,8 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
         }
     });
     ActState* st = stv;
-    Shape* sh = shv;
-    st->shape = sh;
-    sh->has_min = has_min;
-    sh->has_max = has_max;
-    sh->nslots = n;
-    sh->fingerprint = r.get<uint64>();
-    st->as_of = r.get<int64>();
-    sh->min = r.get<double>();
-    sh->max = r.get<double>();
-    memcpy(const_cast<double*>(sh->caps), r.get_bytes(sizeof(double) * n), sizeof(double) * n);
-    memcpy(st->sums, r.get_bytes(sizeof(double) * n), sizeof(double) * n);
+    st->as_of = as_of;
+    memcpy(st->sums, sums, sizeof(double) * n);
     if (breakdown) {
         BdExtra* bd = st->bd;
         memcpy(bd->counts, r.get_bytes(sizeof(int64) * n), sizeof(int64) * n);
