@@ -1,0 +1,90 @@
+// Pieces of the activity aggregates (DESIGN.md §4) that need no PostgreSQL:
+//  * activity_fingerprint: identifies what activity scoring reads from a model
+//    (slot names, points, caps, decay, window, clamps), the same in every
+//    process, so a parallel worker's partial state can be checked against the
+//    leader's without shipping the spec;
+//  * SlotTable: event type -> slot without allocating, hashing or copying more
+//    than the type's bytes once per row. Its cells live in memory the caller
+//    provides (the glue puts them in PostgreSQL memory, which needs no
+//    destructor).
+#pragma once
+#include "core/cpp_only.hpp"
+
+#include "core/spec.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace ls {
+
+uint64_t activity_fingerprint(const Model& m);
+
+// A fast hash of a short byte string (event type names): a few word loads and
+// multiplies instead of a multiply per byte. Only for hash tables whose hits
+// are verified by comparing the bytes.
+inline uint64_t hash_bytes(const char* p, size_t n) {
+    constexpr uint64_t k1 = 0x9E3779B97F4A7C15ull, k2 = 0xC2B2AE3D27D4EB4Full;
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        std::memcpy(&a, p, 8);
+        std::memcpy(&b, p + n - 8, 8);
+        for (size_t i = 8; i + 8 < n; i += 8) {  // the middle of longer names
+            uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            a = (a ^ w) * k1;
+        }
+    } else if (n >= 4) {
+        uint32_t x, y;
+        std::memcpy(&x, p, 4);
+        std::memcpy(&y, p + n - 4, 4);
+        a = x;
+        b = y;
+    } else if (n > 0) {
+        a = static_cast<unsigned char>(p[0]) | (static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8) |
+            (static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16);
+    }
+    uint64_t h = (a ^ k2) * k1 ^ (b + n) * k2;
+    return h ^ (h >> 29);
+}
+
+// Open addressing over the model's slot names; a cell holds a slot index or -1.
+struct SlotTable {
+    const Model* model = nullptr;
+    int32_t* cells = nullptr;
+    size_t mask = 0;  // cells - 1
+
+    // Cells needed for m: a power of two at least twice the number of slots.
+    static size_t cells_for(const Model& m);
+    // Fills `cells` (cells_for(m) entries).
+    void build(const Model& m, int32_t* cells_mem);
+
+    // The slot of an event type: its own slot, or the wildcard slot
+    // (m.slots.size()) for a type the spec does not name. Same as m.slot_for().
+    int find(const char* p, size_t n) const {
+        const auto& slots = model->slots;
+        for (size_t i = hash_bytes(p, n) & mask;; i = (i + 1) & mask) {
+            int32_t s = cells[i];
+            if (s < 0) return static_cast<int>(slots.size());
+            const std::string& name = slots[static_cast<size_t>(s)];
+            if (name.size() == n && std::memcmp(name.data(), p, n) == 0) return s;
+        }
+    }
+};
+
+// The age in seconds of an event at `occurred_us` seen at `as_of_us` (both in
+// PostgreSQL's microseconds), as extract(epoch from as_of - occurred_at) gives
+// it. NaN when either is infinite (INT64_MIN/INT64_MAX): such events have no
+// age and are never counted (ls::event_counts rejects NaN).
+inline double event_age(int64_t as_of_us, int64_t occurred_us) {
+    constexpr int64_t kNoBegin = INT64_MIN, kNoEnd = INT64_MAX;
+    if (as_of_us == kNoBegin || as_of_us == kNoEnd || occurred_us == kNoBegin || occurred_us == kNoEnd)
+        return __builtin_nan("");
+    int64_t d;
+    if (__builtin_sub_overflow(as_of_us, occurred_us, &d))
+        return (static_cast<double>(as_of_us) - static_cast<double>(occurred_us)) / 1e6;
+    return static_cast<double>(d) / 1e6;
+}
+
+}  // namespace ls

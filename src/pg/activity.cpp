@@ -1,0 +1,691 @@
+// SQL entry points for activity scoring (DESIGN.md §4): decay() and the
+// aggregates activity_score / activity_breakdown.
+//
+// Aggregate state (STYPE internal), one ActState per group, allocated once in
+// the aggregate context: as_of, the model, a pointer to the model's Shape and a
+// fixed array of per-slot sums (m.slots.size() + 1 doubles; the last one is
+// the wildcard slot "*") -- 128 bytes for a model naming 12 event types. The
+// breakdown state adds per-slot counts and a small hash map of the wildcard
+// types by name.
+// The final and combine functions never see the model argument, so the state
+// carries what they need: the Shape (fingerprint, caps, clamps; one per call
+// site and model, shared by all groups) for the total, and for the breakdown
+// the slot names. On the transition side those point into the compiled model
+// (which the model cache keeps alive until the transaction ends);
+// serialization writes them out (sums, caps, clamps, a 64-bit fingerprint,
+// as_of: 48 + 16 bytes per slot), and the deserialized state owns its copies. The fingerprint
+// (ls::activity_fingerprint, identical in every process) and as_of let combine
+// check that every row of a group used the same model and as_of, even rows
+// seen by different parallel workers.
+//
+// Per row, activity_score does no spec lookup, parse, allocation or copy: when
+// the model argument is a Const (or extern Param) the model resolved on the
+// first row is used for the whole execution, and a constant as_of is not
+// compared per row, so a row touches only its group's sums[slot]; the event
+// type goes through an open-addressing table of the slot names
+// (ls::SlotTable) built once per call site and model.
+//
+// Infinite timestamps: an event whose occurred_at or as_of is ±infinity has no
+// age and is ignored (decay() gives 0 for it).
+#include "core/activity.hpp"
+#include "core/activity_state.hpp"
+#include "core/spec.hpp"
+#include "core/value.hpp"
+
+#include "pg/glue.hpp"
+#include "pg/model_cache.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "nodes/nodes.h"
+#include "nodes/primnodes.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+}
+
+using ls::pg::CallSite;
+
+namespace {
+
+constexpr uint32 kStateMagic = 0x4c534131;  // "LSA1": serialized format version 1
+constexpr int32 kMaxSlots = static_cast<int32>(2 * ls::kMaxEventTypes + 1);
+
+[[noreturn]] void fail(ls::ErrorCode code, const std::string& msg) { throw ls::Error(code, msg); }
+
+// ---------------------------------------------------------------- wildcard map
+// Wildcard event types by name, for the breakdown only. Open addressing in the
+// aggregate context; names are copied once per group and name.
+struct WildEntry {
+    char* name;  // nullptr: empty cell
+    uint32 len;
+    int64 count;
+    double sum;
+};
+
+struct WildMap {
+    WildEntry* cells;
+    uint32 cap;  // power of two or 0
+    uint32 used;
+};
+
+// C style: palloc may elog(ERROR); no C++ objects live here.
+WildEntry* wild_slot(WildMap* w, MemoryContext cxt, const char* p, uint32 n) {
+    if (w->cap == 0 || (w->used + 1) * 2 > w->cap) {
+        uint32 ncap = w->cap ? w->cap * 2 : 8;
+        auto* cells = static_cast<WildEntry*>(MemoryContextAllocZero(cxt, sizeof(WildEntry) * ncap));
+        for (uint32 i = 0; i < w->cap; ++i) {
+            WildEntry& e = w->cells[i];
+            if (!e.name) continue;
+            uint32 j = static_cast<uint32>(ls::hash_bytes(e.name, e.len)) & (ncap - 1);
+            while (cells[j].name) j = (j + 1) & (ncap - 1);
+            cells[j] = e;
+        }
+        if (w->cells) pfree(w->cells);
+        w->cells = cells;
+        w->cap = ncap;
+    }
+    uint32 j = static_cast<uint32>(ls::hash_bytes(p, n)) & (w->cap - 1);
+    for (;; j = (j + 1) & (w->cap - 1)) {
+        WildEntry& e = w->cells[j];
+        if (!e.name) break;
+        if (e.len == n && memcmp(e.name, p, n) == 0) return &e;
+    }
+    WildEntry& e = w->cells[j];
+    e.name = static_cast<char*>(MemoryContextAlloc(cxt, n + 1));
+    memcpy(e.name, p, n);
+    e.name[n] = '\0';
+    e.len = n;
+    w->used++;
+    return &e;
+}
+
+// ----------------------------------------------------------------- the state
+// What the final and combine functions need besides the sums, the same for
+// every group of a model: shared by all states of a call site and model (in
+// fn_mcxt), or owned by a deserialized state.
+struct Shape {
+    uint64 fingerprint;
+    int32 nslots;  // model slots + 1 (wildcard last)
+    bool has_min, has_max;
+    double min, max;
+    const double* caps;  // nslots caps (+inf: none)
+};
+
+// activity_breakdown only.
+struct BdExtra {
+    int64* counts;  // nslots
+    char** names;   // nslots - 1 slot names, when the state has no model
+    uint32* name_lens;
+    WildMap wild;
+};
+
+// 32 bytes and the sums: a model with up to 12 event types fits a 128-byte chunk.
+struct ActState {
+    TimestampTz as_of;
+    const ls::Model* model;  // transition side; nullptr in deserialized copies
+    const Shape* shape;
+    BdExtra* bd;  // nullptr for activity_score
+    double sums[FLEXIBLE_ARRAY_MEMBER];
+};
+
+Size state_size(int32 nslots) { return offsetof(ActState, sums) + sizeof(double) * nslots; }
+
+// Per call site (fn_extra->user, lives for one execution of the statement):
+// whether the model / as_of arguments are constants, the model resolved for a
+// constant model argument (frozen for the execution, so every group of it has
+// the same slots), and the slot table and shape of the last models seen.
+constexpr int kShapeCache = 8;
+struct Site {
+    bool stable;        // model argument is a Const or extern Param
+    bool as_of_stable;  // as_of likewise
+    bool as_of_checked; // a stable as_of was seen non-NULL
+    const ls::Model* frozen;  // stable: the model of every row
+    const ls::Model* model;
+    const Shape* shape;  // model's
+    ls::SlotTable table;
+    int32* cells;
+    Size ncells;
+    const ls::Model* shape_model[kShapeCache];  // model -> shape, so rows that
+    const Shape* shapes[kShapeCache];           // alternate models allocate nothing
+    int next_shape;
+};
+
+bool is_stable_arg(Node* e) {
+    return IsA(e, Const) || (IsA(e, Param) && reinterpret_cast<Param*>(e)->paramkind == PARAM_EXTERN);
+}
+
+const char* agg_name(bool breakdown) { return breakdown ? "activity_breakdown" : "activity_score"; }
+
+MemoryContext agg_context(FunctionCallInfo fcinfo, const char* fn) {
+    MemoryContext cxt;
+    if (!AggCheckCallContext(fcinfo, &cxt)) elog(ERROR, "%s called in non-aggregate context", fn);
+    return cxt;
+}
+
+Site* site_for(FunctionCallInfo fcinfo, CallSite* cs) {
+    if (likely(cs->user != nullptr)) return static_cast<Site*>(cs->user);
+    Site* volatile s = nullptr;
+    ls::pg::pg_call([&] {
+        s = static_cast<Site*>(MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(Site)));
+        // A model argument that is a Const or an extern Param is the same datum
+        // on every row: after the first row nothing needs checking.
+        Aggref* ar = AggGetAggref(fcinfo);
+        if (ar && list_length(ar->args) == 4) {
+            s->stable = is_stable_arg(reinterpret_cast<Node*>(static_cast<TargetEntry*>(linitial(ar->args))->expr));
+            s->as_of_stable = is_stable_arg(reinterpret_cast<Node*>(static_cast<TargetEntry*>(llast(ar->args))->expr));
+        }
+    });
+    cs->user = s;
+    return s;
+}
+
+// Makes the site's slot table and shape those of m.
+void site_use_model(FunctionCallInfo fcinfo, Site* s, const ls::Model* m) {
+    if (s->model == m) return;
+    MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+    Size need = ls::SlotTable::cells_for(*m);
+    if (s->ncells < need) {
+        int32* volatile c = nullptr;
+        ls::pg::pg_call([&] { c = static_cast<int32*>(MemoryContextAlloc(mcxt, sizeof(int32) * need)); });
+        s->cells = c;
+        s->ncells = need;
+    }
+    s->table.build(*m, s->cells);
+    const Shape* shape = nullptr;
+    for (int i = 0; i < kShapeCache; ++i)
+        if (s->shape_model[i] == m) shape = s->shapes[i];
+    if (!shape) {
+        Shape* volatile sh = nullptr;
+        ls::pg::pg_call([&] { sh = static_cast<Shape*>(MemoryContextAllocZero(mcxt, sizeof(Shape))); });
+        sh->fingerprint = ls::activity_fingerprint(*m);
+        sh->nslots = static_cast<int32>(m->slots.size()) + 1;
+        const ls::Bounds& b = m->activity.bounds;
+        sh->has_min = b.min.has_value();
+        sh->has_max = b.max.has_value();
+        sh->min = b.min.value_or(0);
+        sh->max = b.max.value_or(0);
+        sh->caps = m->slot_cap.data();  // the model lives until the transaction ends
+        s->shape_model[s->next_shape] = m;
+        s->shapes[s->next_shape] = sh;
+        s->next_shape = (s->next_shape + 1) % kShapeCache;
+        shape = sh;
+    }
+    s->shape = shape;
+    s->model = m;
+}
+
+ActState* new_state(MemoryContext cxt, const ls::Model* m, const Shape* shape, TimestampTz as_of, bool breakdown) {
+    const int32 n = shape->nslots;
+    ActState* volatile st = nullptr;
+    ls::pg::pg_call([&] {
+        st = static_cast<ActState*>(MemoryContextAllocZero(cxt, state_size(n)));
+        if (breakdown) {
+            st->bd = static_cast<BdExtra*>(MemoryContextAllocZero(cxt, sizeof(BdExtra)));
+            st->bd->counts = static_cast<int64*>(MemoryContextAllocZero(cxt, sizeof(int64) * n));
+        }
+    });
+    st->as_of = as_of;
+    st->model = m;
+    st->shape = shape;
+    return st;
+}
+
+// The event type's bytes without copying; a compressed or out-of-line value
+// (never seen for short type names) is detoasted.
+inline void type_bytes(Datum d, const char** p, uint32* n) {
+    struct varlena* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
+    if (unlikely(VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))) {
+        struct varlena* volatile dv = nullptr;
+        ls::pg::pg_call([&] { dv = pg_detoast_datum_packed(v); });
+        v = dv;
+    }
+    *p = VARDATA_ANY(v);
+    *n = VARSIZE_ANY_EXHDR(v);
+}
+
+// The transition function of both aggregates; args: state, model, event_type,
+// occurred_at, as_of. Not strict: NULL model/as_of are errors, NULL type/time
+// are ignored.
+template <bool Breakdown>
+Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
+    ActState* st = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ActState*>(PG_GETARG_POINTER(0));
+    CallSite* cs = ls::pg::call_site(fcinfo);
+    Site* site = site_for(fcinfo, cs);
+
+    // Constant as_of: checked for NULL once; every row has the same value.
+    if (unlikely(!site->as_of_checked)) {
+        if (PG_ARGISNULL(4)) fail(ls::ErrorCode::NullValue, std::string(agg_name(Breakdown)) + ": as_of must not be NULL");
+        site->as_of_checked = site->as_of_stable;
+    }
+    const TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(4);
+
+    const ls::Model* m = site->frozen;
+    if (unlikely(m == nullptr || st == nullptr)) {
+        if (m == nullptr) {
+            if (PG_ARGISNULL(1))
+                fail(ls::ErrorCode::NullValue, std::string(agg_name(Breakdown)) + ": model must not be NULL");
+            m = ls::pg::model_datum(cs, model_type, PG_GETARG_DATUM(1), site->stable);
+            site_use_model(fcinfo, site, m);
+            if (site->stable) site->frozen = m;
+        }
+        if (st == nullptr) {
+            MemoryContext cxt = nullptr;
+            ls::pg::pg_call([&] { cxt = agg_context(fcinfo, agg_name(Breakdown)); });
+            st = new_state(cxt, m, site->shape, as_of, Breakdown);
+        } else if (m != st->model && site->shape->fingerprint != st->shape->fingerprint) {
+            fail(ls::ErrorCode::InvalidParameter,
+                 std::string(agg_name(Breakdown)) + ": the model must be the same on every row of a group");
+        }
+    }
+    if (!site->as_of_stable) {
+        if (unlikely(PG_ARGISNULL(4)))
+            fail(ls::ErrorCode::NullValue, std::string(agg_name(Breakdown)) + ": as_of must not be NULL");
+        if (unlikely(as_of != st->as_of))
+            fail(ls::ErrorCode::InvalidParameter,
+                 std::string(agg_name(Breakdown)) + ": as_of must be the same on every row of a group");
+    }
+
+    if (PG_ARGISNULL(2) || PG_ARGISNULL(3)) PG_RETURN_POINTER(st);
+    const double age = ls::event_age(as_of, PG_GETARG_TIMESTAMPTZ(3));
+    if (!ls::event_counts(*m, age)) PG_RETURN_POINTER(st);
+
+    const char* tp;
+    uint32 tn;
+    type_bytes(PG_GETARG_DATUM(2), &tp, &tn);
+    const int slot = site->table.find(tp, tn);  // site->table is m's
+    const double pts = ls::event_points(*m, slot, age);
+    st->sums[slot] += pts;
+    if (Breakdown) {
+        st->bd->counts[slot]++;
+        if (slot == m->wildcard_slot()) {
+            MemoryContext cxt = nullptr;
+            ls::pg::pg_call([&] { cxt = agg_context(fcinfo, agg_name(Breakdown)); });
+            WildEntry* volatile e = nullptr;
+            ls::pg::pg_call([&] { e = wild_slot(&st->bd->wild, cxt, tp, tn); });
+            e->count++;
+            e->sum += pts;
+        }
+    }
+    PG_RETURN_POINTER(st);
+}
+
+// ------------------------------------------------------ copy / combine
+// The slot name i of a state: from its model, or its own copy.
+const char* slot_name(const ActState* st, int32 i, uint32* len) {
+    if (st->model) {
+        *len = static_cast<uint32>(st->model->slots[i].size());
+        return st->model->slots[i].data();
+    }
+    *len = st->bd->name_lens[i];
+    return st->bd->names[i];
+}
+
+// Bitwise equality (caps may be unaligned in a serialized buffer).
+bool same_shape(const Shape* a, const Shape* b) {
+    return a->fingerprint == b->fingerprint && a->nslots == b->nslots && a->has_min == b->has_min &&
+           a->has_max == b->has_max && memcmp(&a->min, &b->min, sizeof(double)) == 0 &&
+           memcmp(&a->max, &b->max, sizeof(double)) == 0 &&
+           memcmp(a->caps, b->caps, sizeof(double) * a->nslots) == 0;
+}
+
+// C style (may elog): a copy of `src` and its caps in cxt.
+Shape* copy_shape(MemoryContext cxt, const Shape* src) {
+    Shape* d = static_cast<Shape*>(MemoryContextAlloc(cxt, sizeof(Shape)));
+    *d = *src;
+    double* caps = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * src->nslots));
+    memcpy(caps, src->caps, sizeof(double) * src->nslots);
+    d->caps = caps;
+    return d;
+}
+
+// Deep copy of `src` into cxt (combine's first state, from a deserialized one
+// that lives in a per-tuple context). A shape equal to *shared (kept in
+// shared_cxt, which outlives cxt) is shared instead of copied: every group of
+// a model has the same one.
+ActState* copy_state(MemoryContext cxt, const ActState* src, const Shape** shared, MemoryContext shared_cxt) {
+    const int32 n = src->shape->nslots;
+    ActState* volatile st = nullptr;
+    ls::pg::pg_call([&] {
+        ActState* d = static_cast<ActState*>(MemoryContextAlloc(cxt, state_size(n)));
+        memcpy(d, src, state_size(n));
+        d->model = nullptr;
+        if (*shared == nullptr) *shared = copy_shape(shared_cxt, src->shape);
+        d->shape = (src->shape == *shared || same_shape(*shared, src->shape)) ? *shared : copy_shape(cxt, src->shape);
+        d->bd = nullptr;
+        if (src->bd) {
+            BdExtra* bd = static_cast<BdExtra*>(MemoryContextAllocZero(cxt, sizeof(BdExtra)));
+            bd->counts = static_cast<int64*>(MemoryContextAlloc(cxt, sizeof(int64) * n));
+            memcpy(bd->counts, src->bd->counts, sizeof(int64) * n);
+            bd->names = static_cast<char**>(MemoryContextAlloc(cxt, sizeof(char*) * n));
+            bd->name_lens = static_cast<uint32*>(MemoryContextAlloc(cxt, sizeof(uint32) * n));
+            for (int32 i = 0; i + 1 < n; ++i) {
+                uint32 len;
+                const char* p = slot_name(src, i, &len);
+                bd->names[i] = static_cast<char*>(MemoryContextAlloc(cxt, len + 1));
+                memcpy(bd->names[i], p, len);
+                bd->names[i][len] = '\0';
+                bd->name_lens[i] = len;
+            }
+            for (uint32 i = 0; i < src->bd->wild.cap; ++i) {
+                const WildEntry& e = src->bd->wild.cells[i];
+                if (!e.name) continue;
+                WildEntry* x = wild_slot(&bd->wild, cxt, e.name, e.len);
+                x->count = e.count;
+                x->sum = e.sum;
+            }
+            d->bd = bd;
+        }
+        st = d;
+    });
+    return st;
+}
+
+Datum activity_combine(FunctionCallInfo fcinfo) {
+    MemoryContext cxt = nullptr;
+    ls::pg::pg_call([&] { cxt = agg_context(fcinfo, "activity_combine"); });
+    ActState* a = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ActState*>(PG_GETARG_POINTER(0));
+    ActState* b = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<ActState*>(PG_GETARG_POINTER(1));
+    if (!b) {
+        if (!a) PG_RETURN_NULL();
+        PG_RETURN_POINTER(a);
+    }
+    if (!a) {
+        FmgrInfo* fl = fcinfo->flinfo;
+        if (!fl->fn_extra) {
+            void* volatile p = nullptr;
+            ls::pg::pg_call([&] { p = MemoryContextAllocZero(fl->fn_mcxt, sizeof(const Shape*)); });
+            fl->fn_extra = p;
+        }
+        PG_RETURN_POINTER(copy_state(cxt, b, static_cast<const Shape**>(fl->fn_extra), fl->fn_mcxt));
+    }
+    const char* fn = agg_name(a->bd != nullptr);
+    if ((a->bd != nullptr) != (b->bd != nullptr) || a->shape->fingerprint != b->shape->fingerprint ||
+        a->shape->nslots != b->shape->nslots)
+        fail(ls::ErrorCode::InvalidParameter, std::string(fn) + ": the model must be the same on every row of a group");
+    if (a->as_of != b->as_of)
+        fail(ls::ErrorCode::InvalidParameter, std::string(fn) + ": as_of must be the same on every row of a group");
+    const int32 n = a->shape->nslots;
+    for (int32 i = 0; i < n; ++i) a->sums[i] += b->sums[i];
+    if (a->bd) {
+        for (int32 i = 0; i < n; ++i) a->bd->counts[i] += b->bd->counts[i];
+        for (uint32 i = 0; i < b->bd->wild.cap; ++i) {
+            const WildEntry& e = b->bd->wild.cells[i];
+            if (!e.name) continue;
+            WildEntry* volatile x = nullptr;
+            ls::pg::pg_call([&] { x = wild_slot(&a->bd->wild, cxt, e.name, e.len); });
+            x->count += e.count;
+            x->sum += e.sum;
+        }
+    }
+    PG_RETURN_POINTER(a);
+}
+
+// ------------------------------------------------ serialize / deserialize
+// Little-endian native layout (states never leave the server):
+//   u32 magic, u8 breakdown, u8 has_min, u8 has_max, u8 0, i32 nslots,
+//   u64 fingerprint, i64 as_of, f64 min, f64 max, f64 caps[n], f64 sums[n],
+//   breakdown: i64 counts[n], (u32 len, bytes) names[n-1],
+//              u32 nwild, (u32 len, bytes, i64 count, f64 sum)[nwild]
+struct Writer {
+    char* p;
+    template <typename T>
+    void put(const T& v) {
+        memcpy(p, &v, sizeof v);
+        p += sizeof v;
+    }
+    void put_bytes(const void* b, size_t n) {
+        memcpy(p, b, n);
+        p += n;
+    }
+};
+
+struct Reader {
+    const char* p;
+    const char* end;
+    template <typename T>
+    T get() {
+        T v;
+        need(sizeof v);
+        memcpy(&v, p, sizeof v);
+        p += sizeof v;
+        return v;
+    }
+    const char* get_bytes(size_t n) {
+        need(n);
+        const char* r = p;
+        p += n;
+        return r;
+    }
+    void need(size_t n) const {
+        if (static_cast<size_t>(end - p) < n) corrupt("truncated");
+    }
+    [[noreturn]] static void corrupt(const char* what) {
+        fail(ls::ErrorCode::DataCorrupted, std::string("invalid serialized activity aggregate state: ") + what);
+    }
+};
+
+Datum activity_serialize(FunctionCallInfo fcinfo) {
+    ActState* st = reinterpret_cast<ActState*>(PG_GETARG_POINTER(0));
+    const Shape* sh = st->shape;
+    const int32 n = sh->nslots;
+    Size size = 4 + 4 + 4 + 8 + 8 + 8 + 8 + 16 * static_cast<Size>(n);
+    if (st->bd) {
+        size += 8 * static_cast<Size>(n);
+        for (int32 i = 0; i + 1 < n; ++i) {
+            uint32 len;
+            slot_name(st, i, &len);
+            size += 4 + len;
+        }
+        size += 4;
+        for (uint32 i = 0; i < st->bd->wild.cap; ++i)
+            if (st->bd->wild.cells[i].name) size += 4 + st->bd->wild.cells[i].len + 16;
+    }
+    bytea* volatile out = nullptr;
+    ls::pg::pg_call([&] { out = static_cast<bytea*>(palloc(VARHDRSZ + size)); });
+    SET_VARSIZE(out, VARHDRSZ + size);
+    Writer w{VARDATA(out)};
+    w.put(kStateMagic);
+    w.put(static_cast<uint8>(st->bd != nullptr));
+    w.put(static_cast<uint8>(sh->has_min));
+    w.put(static_cast<uint8>(sh->has_max));
+    w.put(static_cast<uint8>(0));
+    w.put(n);
+    w.put(sh->fingerprint);
+    w.put(st->as_of);
+    w.put(sh->min);
+    w.put(sh->max);
+    w.put_bytes(sh->caps, sizeof(double) * n);
+    w.put_bytes(st->sums, sizeof(double) * n);
+    if (st->bd) {
+        w.put_bytes(st->bd->counts, sizeof(int64) * n);
+        for (int32 i = 0; i + 1 < n; ++i) {
+            uint32 len;
+            const char* p = slot_name(st, i, &len);
+            w.put(len);
+            w.put_bytes(p, len);
+        }
+        w.put(st->bd->wild.used);
+        for (uint32 i = 0; i < st->bd->wild.cap; ++i) {
+            const WildEntry& e = st->bd->wild.cells[i];
+            if (!e.name) continue;
+            w.put(e.len);
+            w.put_bytes(e.name, e.len);
+            w.put(e.count);
+            w.put(e.sum);
+        }
+    }
+    PG_RETURN_BYTEA_P(out);
+}
+
+Datum activity_deserialize(FunctionCallInfo fcinfo) {
+    bytea* volatile in = nullptr;
+    ls::pg::pg_call([&] { in = PG_GETARG_BYTEA_PP(0); });
+    Reader r{VARDATA_ANY(in), VARDATA_ANY(in) + VARSIZE_ANY_EXHDR(in)};
+    if (r.get<uint32>() != kStateMagic) Reader::corrupt("bad magic number");
+    const uint8 breakdown = r.get<uint8>(), has_min = r.get<uint8>(), has_max = r.get<uint8>(), pad = r.get<uint8>();
+    if (breakdown > 1 || has_min > 1 || has_max > 1 || pad != 0) Reader::corrupt("bad flags");
+    const int32 n = r.get<int32>();
+    if (n < 1 || n > kMaxSlots) Reader::corrupt("bad slot count");
+    r.need(16 * static_cast<Size>(n) + 32);
+    // The shape: the one this call site kept (fn_mcxt) when it is the same,
+    // as it is for every group of a model; else a copy with this state.
+    Shape tmp{};
+    tmp.has_min = has_min;
+    tmp.has_max = has_max;
+    tmp.nslots = n;
+    tmp.fingerprint = r.get<uint64>();
+    const TimestampTz as_of = r.get<int64>();
+    tmp.min = r.get<double>();
+    tmp.max = r.get<double>();
+    tmp.caps = reinterpret_cast<const double*>(r.get_bytes(sizeof(double) * n));  // unaligned: compared/copied only
+    const char* sums = r.get_bytes(sizeof(double) * n);
+    FmgrInfo* fl = fcinfo->flinfo;
+    const Shape** kept = static_cast<const Shape**>(fl->fn_extra);
+    MemoryContext cxt = CurrentMemoryContext;
+    ActState* volatile stv = nullptr;
+    ls::pg::pg_call([&] {
+        if (!kept) {
+            kept = static_cast<const Shape**>(MemoryContextAllocZero(fl->fn_mcxt, sizeof(const Shape*)));
+            fl->fn_extra = kept;
+        }
+        if (!*kept) *kept = copy_shape(fl->fn_mcxt, &tmp);
+        stv = static_cast<ActState*>(MemoryContextAllocZero(cxt, state_size(n)));
+        stv->shape = same_shape(*kept, &tmp) ? *kept : copy_shape(cxt, &tmp);
+        if (breakdown) {
+            stv->bd = static_cast<BdExtra*>(MemoryContextAllocZero(cxt, sizeof(BdExtra)));
+            stv->bd->counts = static_cast<int64*>(MemoryContextAlloc(cxt, sizeof(int64) * n));
+            stv->bd->names = static_cast<char**>(MemoryContextAllocZero(cxt, sizeof(char*) * n));
+            stv->bd->name_lens = static_cast<uint32*>(MemoryContextAllocZero(cxt, sizeof(uint32) * n));
+        }
+    });
+    ActState* st = stv;
+    st->as_of = as_of;
+    memcpy(st->sums, sums, sizeof(double) * n);
+    if (breakdown) {
+        BdExtra* bd = st->bd;
+        memcpy(bd->counts, r.get_bytes(sizeof(int64) * n), sizeof(int64) * n);
+        for (int32 i = 0; i < n; ++i)
+            if (bd->counts[i] < 0) Reader::corrupt("negative count");
+        for (int32 i = 0; i + 1 < n; ++i) {
+            const uint32 len = r.get<uint32>();
+            const char* p = r.get_bytes(len);
+            char* volatile s = nullptr;
+            ls::pg::pg_call([&] { s = static_cast<char*>(MemoryContextAlloc(cxt, len + 1)); });
+            memcpy(s, p, len);
+            s[len] = '\0';
+            bd->names[i] = s;
+            bd->name_lens[i] = len;
+        }
+        const uint32 nwild = r.get<uint32>();
+        for (uint32 k = 0; k < nwild; ++k) {
+            const uint32 len = r.get<uint32>();
+            const char* p = r.get_bytes(len);
+            const int64 count = r.get<int64>();
+            const double sum = r.get<double>();
+            if (count < 0) Reader::corrupt("negative count");
+            WildEntry* volatile e = nullptr;
+            ls::pg::pg_call([&] { e = wild_slot(&bd->wild, cxt, p, len); });
+            e->count += count;
+            e->sum += sum;
+        }
+    }
+    if (r.p != r.end) Reader::corrupt("trailing bytes");
+    PG_RETURN_POINTER(st);
+}
+
+// --------------------------------------------------------------- finals
+// S_t capped per slot, summed in slot order, clamped: ls::activity_total's
+// arithmetic on the state's own caps and clamps.
+double state_total(const ActState* st, double* capped_out) {
+    const Shape* sh = st->shape;
+    double a = 0;
+    for (int32 s = 0; s < sh->nslots; ++s) {
+        const double v = ls::cap_value(st->sums[s], sh->caps[s]);
+        if (capped_out) capped_out[s] = v;
+        a += v;
+    }
+    if (sh->has_min && a < sh->min) a = sh->min;
+    if (sh->has_max && a > sh->max) a = sh->max;
+    return a;
+}
+
+Datum activity_score_final(FunctionCallInfo fcinfo) {
+    if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+    const ActState* st = reinterpret_cast<const ActState*>(PG_GETARG_POINTER(0));
+    PG_RETURN_FLOAT8(state_total(st, nullptr));
+}
+
+void append_entry(std::string* out, bool* first, const char* name, uint32 len, int64 count, double raw, double capped) {
+    if (!*first) out->append(", ");
+    *first = false;
+    ls::append_json_string(out, std::string_view(name, len));
+    out->append(": {\"count\": ");
+    out->append(std::to_string(count));
+    out->append(", \"raw\": ");
+    ls::append_json_number(out, raw);
+    out->append(", \"capped\": ");
+    ls::append_json_number(out, capped);
+    out->append("}");
+}
+
+Datum activity_breakdown_final(FunctionCallInfo fcinfo) {
+    if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+    const ActState* st = reinterpret_cast<const ActState*>(PG_GETARG_POINTER(0));
+    const int32 n = st->shape->nslots;
+    std::string capped_buf(sizeof(double) * n, '\0');
+    double* capped = reinterpret_cast<double*>(capped_buf.data());
+    const double total = state_total(st, capped);
+    std::string out = "{\"total\": ";
+    ls::append_json_number(&out, total);
+    out += ", \"types\": {";
+    bool first = true;
+    for (int32 s = 0; s + 1 < n; ++s) {
+        if (st->bd->counts[s] == 0) continue;
+        uint32 len;
+        const char* name = slot_name(st, s, &len);
+        append_entry(&out, &first, name, len, st->bd->counts[s], st->sums[s], capped[s]);
+    }
+    for (uint32 i = 0; i < st->bd->wild.cap; ++i) {
+        const WildEntry& e = st->bd->wild.cells[i];
+        if (e.name) append_entry(&out, &first, e.name, e.len, e.count, e.sum, e.sum);
+    }
+    out += "}}";
+    char* volatile c = ls::pg::pg_strdup(out.data(), out.size());
+    Datum volatile res = 0;
+    ls::pg::pg_call([&] { res = DirectFunctionCall1(jsonb_in, CStringGetDatum(c)); });
+    return res;
+}
+
+}  // namespace
+
+LS_FUNCTION(ls_activity_trans_name) { return activity_trans<false>(fcinfo, TEXTOID); }
+LS_FUNCTION(ls_activity_trans_spec) { return activity_trans<false>(fcinfo, JSONBOID); }
+LS_FUNCTION(ls_activity_bd_trans_name) { return activity_trans<true>(fcinfo, TEXTOID); }
+LS_FUNCTION(ls_activity_bd_trans_spec) { return activity_trans<true>(fcinfo, JSONBOID); }
+LS_FUNCTION(ls_activity_combine) { return activity_combine(fcinfo); }
+LS_FUNCTION(ls_activity_serialize) { return activity_serialize(fcinfo); }
+LS_FUNCTION(ls_activity_deserialize) { return activity_deserialize(fcinfo); }
+LS_FUNCTION(ls_activity_score_final) { return activity_score_final(fcinfo); }
+LS_FUNCTION(ls_activity_breakdown_final) { return activity_breakdown_final(fcinfo); }
+
+// decay(points, occurred_at, as_of, half_life) = points * 2^(-age/half_life);
+// 0 for a future event or an infinite timestamp.
+LS_FUNCTION(ls_decay) {
+    const double points = PG_GETARG_FLOAT8(0);
+    const TimestampTz occurred = PG_GETARG_TIMESTAMPTZ(1), as_of = PG_GETARG_TIMESTAMPTZ(2);
+    const Interval* hl = PG_GETARG_INTERVAL_P(3);
+    // extract(epoch from interval): 365.25-day years, 30-day months.
+    const double half_life = hl->time / 1e6 + (DAYS_PER_YEAR * SECS_PER_DAY) * (hl->month / MONTHS_PER_YEAR) +
+                             (DAYS_PER_MONTH * SECS_PER_DAY) * (hl->month % MONTHS_PER_YEAR) +
+                             static_cast<double>(SECS_PER_DAY) * hl->day;
+    if (!(half_life > 0)) fail(ls::ErrorCode::InvalidParameter, "decay: half_life must be a positive interval");
+    const double age = ls::event_age(as_of, occurred);
+    if (!(age >= 0)) PG_RETURN_FLOAT8(0.0);
+    PG_RETURN_FLOAT8(points * std::exp2(-age / half_life));
+}

@@ -1,0 +1,183 @@
+// Activity scoring core (DESIGN.md §4): decay kinds at 0, at the boundary and
+// beyond; caps and clamps; event type -> slot mapping (ls::SlotTable, equal to
+// Model::slot_for) including the wildcard and types only named in disqualify or
+// stages; event ages; the model fingerprint.
+#include "core/activity.hpp"
+#include "core/activity_state.hpp"
+#include "core/spec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr double kDay = 86400.0;
+
+std::shared_ptr<const ls::Model> model(const std::string& json) { return ls::parse_model(json); }
+
+std::shared_ptr<const ls::Model> with_decay(const std::string& decay) {
+    return model(R"({"activity": {"events": {"visit": {"points": 8}}, "decay": )" + decay + "}}");
+}
+
+double one(const ls::Model& m, double age) {
+    if (!ls::event_counts(m, age)) return 0;
+    return ls::event_points(m, m.slot_for("visit"), age);
+}
+
+TEST(ActivityDecay, Exponential) {
+    auto m = with_decay(R"({"kind": "exponential", "half_life": "10 days"})");
+    EXPECT_EQ(one(*m, 0), 8);           // 8 · 2^0
+    EXPECT_EQ(one(*m, 10 * kDay), 4);   // one half-life
+    EXPECT_EQ(one(*m, 20 * kDay), 2);   // two
+    EXPECT_NEAR(one(*m, 5 * kDay), 8 / std::sqrt(2.0), 1e-12);
+    EXPECT_EQ(one(*m, -1), 0);          // future: ignored
+}
+
+TEST(ActivityDecay, Linear) {
+    auto m = with_decay(R"({"kind": "linear", "lifetime": "10 days"})");
+    EXPECT_EQ(one(*m, 0), 8);
+    EXPECT_EQ(one(*m, 5 * kDay), 4);    // 8 · (1 - 1/2)
+    EXPECT_EQ(one(*m, 10 * kDay), 0);   // 8 · (1 - 1)
+    EXPECT_EQ(one(*m, 20 * kDay), 0);   // max(0, 1 - 2)
+}
+
+TEST(ActivityDecay, Step) {
+    auto m = with_decay(R"({"kind": "step", "expire_after": "10 days"})");
+    EXPECT_EQ(one(*m, 0), 8);
+    EXPECT_EQ(one(*m, 10 * kDay - 1), 8);  // age < expire_after
+    EXPECT_EQ(one(*m, 10 * kDay), 0);      // not any more
+    EXPECT_EQ(one(*m, 20 * kDay), 0);
+}
+
+TEST(ActivityDecay, None) {
+    auto m = with_decay(R"({"kind": "none"})");
+    EXPECT_EQ(one(*m, 0), 8);
+    EXPECT_EQ(one(*m, 1e9), 8);
+    auto d = model(R"({"activity": {"events": {"visit": {"points": 8}}}})");  // no decay key
+    EXPECT_EQ(one(*d, 1e9), 8);
+}
+
+TEST(ActivityWindow, BoundaryCounts) {
+    auto m = model(R"({"activity": {"events": {"visit": {"points": 8}}, "window": "7 days"}})");
+    EXPECT_TRUE(ls::event_counts(*m, 0));
+    EXPECT_TRUE(ls::event_counts(*m, 7 * kDay));       // age == window counts
+    EXPECT_FALSE(ls::event_counts(*m, 7 * kDay + 1));
+    EXPECT_FALSE(ls::event_counts(*m, -0.5));
+    EXPECT_FALSE(ls::event_counts(*m, std::nan("")));  // infinite timestamps
+}
+
+TEST(ActivityAge, Microseconds) {
+    EXPECT_EQ(ls::event_age(86400000000LL, 0), 86400.0);
+    EXPECT_EQ(ls::event_age(0, 1500000), -1.5);
+    EXPECT_TRUE(std::isnan(ls::event_age(INT64_MAX, 0)));  // as_of = infinity
+    EXPECT_TRUE(std::isnan(ls::event_age(0, INT64_MIN)));  // -infinity event
+    // Differences beyond int64 fall back to double arithmetic.
+    EXPECT_GT(ls::event_age(INT64_MAX - 1, -INT64_MAX + 1), 9e12);
+}
+
+const char* kCapped = R"({"activity": {
+    "events": {"demo": {"points": 10, "cap": 15}, "unsubscribe": {"points": -10, "cap": 15},
+               "webinar": {"points": 4}, "*": {"points": 1}},
+    "min": -5, "max": 20}})";
+
+TEST(ActivityTotal, CapsPositiveAndNegative) {
+    auto m = model(kCapped);
+    std::vector<double> sums(m->slots.size() + 1, 0.0);
+    sums[m->slot_for("demo")] = 30;          // → 15
+    sums[m->slot_for("unsubscribe")] = -30;  // → -15
+    sums[m->slot_for("webinar")] = 4;        // uncapped
+    sums[m->wildcard_slot()] = 3;            // "*" never capped
+    EXPECT_EQ(ls::activity_total(*m, sums.data()), 7);
+    EXPECT_EQ(ls::cap_value(30, 15), 15);
+    EXPECT_EQ(ls::cap_value(-30, 15), -15);
+    EXPECT_EQ(ls::cap_value(-3, 15), -3);
+    EXPECT_EQ(ls::cap_value(3, 0), 0);
+}
+
+TEST(ActivityTotal, Clamps) {
+    auto m = model(kCapped);
+    std::vector<double> sums(m->slots.size() + 1, 0.0);
+    sums[m->slot_for("webinar")] = 48;
+    EXPECT_EQ(ls::activity_total(*m, sums.data()), 20);  // max
+    sums[m->slot_for("webinar")] = 0;
+    sums[m->slot_for("unsubscribe")] = -10;
+    EXPECT_EQ(ls::activity_total(*m, sums.data()), -5);  // min
+    sums[m->slot_for("unsubscribe")] = 0;
+    EXPECT_EQ(ls::activity_total(*m, sums.data()), 0);   // nothing counted
+    auto lo = model(R"({"activity": {"min": 3}})");
+    std::vector<double> z(lo->slots.size() + 1, 0.0);
+    EXPECT_EQ(ls::activity_total(*lo, z.data()), 3);     // an empty group is clamped too
+}
+
+TEST(ActivitySlots, WildcardAndOtherSections) {
+    auto m = model(R"({"activity": {"events": {"demo": {"points": 10}, "*": {"points": 2}}},
+                       "disqualify": {"events": ["complaint"]},
+                       "stages": [{"stage": "SQL", "event": "pricing"}]})");
+    ASSERT_EQ(m->slots.size(), 3u);
+    const int demo = m->slot_for("demo"), complaint = m->slot_for("complaint"), pricing = m->slot_for("pricing");
+    EXPECT_NE(demo, m->wildcard_slot());
+    EXPECT_NE(complaint, m->wildcard_slot());
+    EXPECT_NE(pricing, m->wildcard_slot());
+    EXPECT_EQ(m->slot_for("page_view"), m->wildcard_slot());
+    EXPECT_EQ(m->slot_points[demo], 10);
+    EXPECT_EQ(m->slot_points[complaint], 2);  // named elsewhere: "*" points
+    EXPECT_EQ(m->slot_points[pricing], 2);
+    EXPECT_EQ(m->slot_points[m->wildcard_slot()], 2);
+
+    auto z = model(R"({"disqualify": {"events": ["complaint"]}, "stages": [{"stage": "SQL", "event": "demo"}]})");
+    EXPECT_EQ(z->slot_points[z->slot_for("complaint")], 0);  // no "*": 0
+    EXPECT_EQ(z->slot_points[z->slot_for("demo")], 0);
+    EXPECT_EQ(z->slot_points[z->wildcard_slot()], 0);
+}
+
+int table_find(const ls::Model& m, const std::string& type) {
+    std::vector<int32_t> cells(ls::SlotTable::cells_for(m));
+    ls::SlotTable t;
+    t.build(m, cells.data());
+    return t.find(type.data(), type.size());
+}
+
+TEST(ActivitySlots, TableAgreesWithSlotFor) {
+    // Few types (slot_for compares directly) and many (slot_for hashes).
+    for (int n : {0, 1, 3, 8, 9, 40, 1000}) {
+        std::string spec = R"({"activity": {"events": {)";
+        for (int i = 0; i < n; ++i) spec += (i ? ", " : "") + std::string("\"type_") + std::to_string(i) + R"(": {"points": 1})";
+        spec += "}}}";
+        auto m = model(spec);
+        for (int i = 0; i < n; ++i) {
+            std::string t = "type_" + std::to_string(i);
+            EXPECT_EQ(table_find(*m, t), m->slot_for(t));
+            EXPECT_NE(m->slot_for(t), m->wildcard_slot());
+        }
+        for (const char* other : {"", "type_", "type_1000", "TYPE_1", "x"})
+            EXPECT_EQ(table_find(*m, other), m->slot_for(other)) << other;
+        EXPECT_EQ(table_find(*m, "unknown"), m->wildcard_slot());
+    }
+}
+
+TEST(ActivityFingerprint, SameSpecSameFingerprint) {
+    auto a = model(kCapped), b = model(kCapped);
+    EXPECT_EQ(ls::activity_fingerprint(*a), ls::activity_fingerprint(*b));
+    // Anything scoring reads changes it: points, caps, clamps, decay, window, names.
+    for (const char* other : {
+             R"({"activity": {"events": {"demo": {"points": 11, "cap": 15}}}})",
+             R"({"activity": {"events": {"demo": {"points": 10, "cap": 16}}}})",
+             R"({"activity": {"events": {"demo": {"points": 10, "cap": 15}}, "max": 1}})",
+             R"({"activity": {"events": {"demo": {"points": 10, "cap": 15}}, "window": "1 day"}})",
+             R"({"activity": {"events": {"demo": {"points": 10, "cap": 15}}, "decay": {"kind": "step", "expire_after": "1 day"}}})",
+             R"({"activity": {"events": {"dem0": {"points": 10, "cap": 15}}}})"}) {
+        auto base = model(R"({"activity": {"events": {"demo": {"points": 10, "cap": 15}}}})");
+        EXPECT_NE(ls::activity_fingerprint(*base), ls::activity_fingerprint(*model(other))) << other;
+    }
+    // Fit rules do not matter to activity.
+    auto f = model(R"({"activity": {"events": {"demo": {"points": 10, "cap": 15}}},
+                       "fit": {"rules": [{"field": "x", "eq": 1, "points": 1}]}})");
+    auto base = model(R"({"activity": {"events": {"demo": {"points": 10, "cap": 15}}}})");
+    EXPECT_EQ(ls::activity_fingerprint(*base), ls::activity_fingerprint(*f));
+}
+
+}  // namespace
