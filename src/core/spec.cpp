@@ -139,12 +139,15 @@ Operand operand(const json& j, const std::string& path) {
 struct Builder {
     Model* m;
     size_t rules_seen = 0;
+    std::unordered_map<std::string, int> field_of;  // a hash, not a scan: up to kMaxRules fields
 
     int field_index(const std::string& f) {
-        for (size_t i = 0; i < m->fields.size(); ++i)
-            if (m->fields[i] == f) return static_cast<int>(i);
+        auto it = field_of.find(f);
+        if (it != field_of.end()) return it->second;
         m->fields.push_back(f);
-        return static_cast<int>(m->fields.size() - 1);
+        int i = static_cast<int>(m->fields.size() - 1);
+        field_of.emplace(f, i);
+        return i;
     }
 
     Rule rule(const json& j, const std::string& path, bool with_points) {
@@ -239,6 +242,13 @@ struct Builder {
             if (!rules->is_array()) fail(rp, std::string("expected an array, got ") + type_name(*rules));
             m->fit.rules.reserve(rules->size());
             for (size_t i = 0; i < rules->size(); ++i) m->fit.rules.push_back(rule((*rules)[i], idx(rp, i), true));
+            // Any set of matching rules must add up to a finite score (no
+            // Infinity, no Infinity - Infinity = NaN): the positive points and
+            // the negative points must each sum to a finite number.
+            double pos = 0, neg = 0;
+            for (const Rule& r : m->fit.rules) (r.points > 0 ? pos : neg) += std::fabs(r.points);
+            if (!std::isfinite(pos) || !std::isfinite(neg))
+                fail(rp, "the points of the rules add up to more than a float8 can hold (about 1.8e308)");
         }
         bounds(j, path, &m->fit.bounds);
     }

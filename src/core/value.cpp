@@ -181,6 +181,14 @@ double interval_seconds(std::string_view text) {
     double days = 0, secs = 0;
     bool any = false, ago = false;
 
+    // Months are an int32 in PostgreSQL's interval; a larger count is out of
+    // range there and here (and would overflow int64 arithmetic below).
+    auto add_months = [&](double whole, double factor) {
+        double total = static_cast<double>(months) + whole * factor;
+        if (!(std::fabs(total) <= 2147483647.0)) bad_interval(text, "out of range");
+        months = static_cast<int64_t>(total);
+    };
+
     std::vector<std::string_view> tok;
     {
         std::string_view s = trim(text);
@@ -255,11 +263,11 @@ double interval_seconds(std::string_view text) {
             case Unit::Hour: secs += val * 3600; break;
             case Unit::Day: days += val; break;
             case Unit::Week: days += val * 7; break;
-            case Unit::Month: months += static_cast<int64_t>(ip); days += fp * 30; break;
-            case Unit::Year: months += static_cast<int64_t>(ip) * 12 + static_cast<int64_t>(std::rint(fp * 12)); break;
-            case Unit::Decade: months += static_cast<int64_t>(ip) * 120 + static_cast<int64_t>(std::rint(fp * 120)); break;
-            case Unit::Century: months += static_cast<int64_t>(ip) * 1200 + static_cast<int64_t>(std::rint(fp * 1200)); break;
-            case Unit::Millennium: months += static_cast<int64_t>(ip) * 12000 + static_cast<int64_t>(std::rint(fp * 12000)); break;
+            case Unit::Month: add_months(ip, 1); days += fp * 30; break;
+            case Unit::Year: add_months(ip, 12); add_months(std::rint(fp * 12), 1); break;
+            case Unit::Decade: add_months(ip, 120); add_months(std::rint(fp * 120), 1); break;
+            case Unit::Century: add_months(ip, 1200); add_months(std::rint(fp * 1200), 1); break;
+            case Unit::Millennium: add_months(ip, 12000); add_months(std::rint(fp * 12000), 1); break;
             case Unit::None: break;
         }
         any = true;
