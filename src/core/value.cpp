@@ -98,7 +98,7 @@ std::string fold_case(std::string_view s) {
     for (size_t i = 0; i < s.size();) {
         size_t len = 1;
         uint32_t cp = decode(s, i, &len);
-        if (cp == 0xFFFFFFFFu || (len == 3 && cp < 0x800)) {
+        if (cp == 0xFFFFFFFFu || (len == 3 && cp < 0x800) || (len == 2 && cp < 0x80)) {  // invalid or overlong: as is
             out.append(s.data() + i, len);
         } else if (cp < 0x80) {
             out.push_back(lower_ascii(static_cast<char>(cp)));

@@ -85,3 +85,50 @@ TEST(Hardening, MaxRulesSpec) {
 }
 
 }  // namespace
+
+namespace {
+
+// A number beyond double's range (1e400: valid JSON, valid jsonb numeric) was
+// reported as "invalid model spec at $: not valid JSON: ... number overflow
+// parsing '1000...<400 digits>'"; now it is reported at its path.
+TEST(Hardening, NumberOverflowHasPath) {
+    auto path_of = [](const char* spec) {
+        try {
+            ls::parse_model(spec);
+        } catch (const ls::SpecError& e) {
+            return e.path() + " | " + e.what();
+        }
+        return std::string("accepted");
+    };
+    EXPECT_EQ(path_of(R"({"fit": {"rules": [{"field": "a", "eq": 1, "points": 1e400}]}})"),
+              "$.fit.rules[0].points | invalid model spec at $.fit.rules[0].points: expected a finite number, got "
+              "1e400 (beyond the range of float8)");
+    EXPECT_EQ(path_of(R"({"fit": {"rules": [{"field": "a", "gt": 1}, {"field": "b", "in": [1, 2, -1e999]}]}})")
+                  .substr(0, 28),
+              "$.fit.rules[1].in[2] | inval");
+    EXPECT_EQ(path_of("1e400").substr(0, 4), "$ | ");
+    EXPECT_EQ(path_of(R"({"weird key": [[1e400]]})").substr(0, 19), R"($."weird key"[0][0])");
+    // Other malformed JSON is still reported as such.
+    EXPECT_NE(path_of(R"({"fit": )").find("not valid JSON"), std::string::npos);
+}
+
+// 10,000 levels of nesting: parsed without recursion, refused as a spec.
+TEST(Hardening, DeeplyNestedSpec) {
+    std::string deep = R"({"fit": )" + std::string(10000, '[') + std::string(10000, ']') + "}";
+    EXPECT_THROW(ls::parse_model(deep), ls::SpecError);
+    std::string deep_obj;
+    for (int i = 0; i < 10000; ++i) deep_obj += R"({"a": )";
+    deep_obj += "1" + std::string(10000, '}');
+    EXPECT_THROW(ls::parse_model(deep_obj), ls::SpecError);
+}
+
+// Overlong UTF-8 (0xC1 0x81 is a non-canonical 'A') was decoded and folded to
+// "a", shortening the string; invalid sequences now pass through unchanged.
+TEST(Hardening, OverlongUtf8NotFolded) {
+    const std::string overlong = "\xC1\x81\xC0\xAF";
+    EXPECT_EQ(ls::fold_case(overlong), overlong);
+    EXPECT_FALSE(ls::equals_folded(overlong, "a/"));
+    EXPECT_EQ(ls::fold_case("\xC3\x84X"), "\xC3\xA4x");  // Ä X still folds
+}
+
+}  // namespace
