@@ -139,6 +139,7 @@ Operand operand(const json& j, const std::string& path) {
 struct Builder {
     Model* m;
     size_t rules_seen = 0;
+    size_t regexes_seen = 0;
     std::unordered_map<std::string, int> field_of;  // a hash, not a scan: up to kMaxRules fields
 
     int field_index(const std::string& f) {
@@ -207,6 +208,8 @@ struct Builder {
                 r.operands.push_back(o);
             } else if (name == "matches") {
                 r.op = Op::Matches;
+                if (++regexes_seen > kMaxRegexes)
+                    fail(pp, "too many \"matches\" rules (the limit is " + std::to_string(kMaxRegexes) + ")");
                 r.pattern = string(*v, pp);
                 RE2::Options opt;
                 opt.set_case_sensitive(false);
@@ -240,6 +243,8 @@ struct Builder {
         if (const json* rules = member(j, "rules")) {
             std::string rp = path_key(path, "rules");
             if (!rules->is_array()) fail(rp, std::string("expected an array, got ") + type_name(*rules));
+            if (rules->size() > kMaxRules)
+                fail(rp, "too many rules (the limit is " + std::to_string(kMaxRules) + ")");
             m->fit.rules.reserve(rules->size());
             for (size_t i = 0; i < rules->size(); ++i) m->fit.rules.push_back(rule((*rules)[i], idx(rp, i), true));
             // Any set of matching rules must add up to a finite score (no

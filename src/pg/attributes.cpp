@@ -99,12 +99,26 @@ void attributes_from_row(CallSite* cs, const ls::Model& m, HeapTupleHeader th, l
     RowMap* rm = u->row;
     MemoryContext mcxt = GetMemoryChunkContext(cs);
     if (!rm || rm->model != &m || rm->type != type || rm->typmod != typmod) {
+        if (rm) {
+            // The model (or row type) changed between rows: drop the old map
+            // instead of piling one up per change for the rest of the query.
+            FreeTupleDesc(rm->desc);
+            pfree(rm->attnum);
+            pfree(rm->atttype);
+            pfree(rm->outfn);
+            pfree(rm);
+            u->row = nullptr;
+        }
         TupleDesc td = lookup_rowtype_tupdesc(type, typmod);
         rm = static_cast<RowMap*>(MemoryContextAllocZero(mcxt, sizeof(RowMap)));
         rm->model = &m;
         rm->type = type;
         rm->typmod = typmod;
+        // In the call site's context: CurrentMemoryContext is the per-row
+        // context, and a copy made there dangled from the next row on.
+        MemoryContext old = MemoryContextSwitchTo(mcxt);
         rm->desc = CreateTupleDescCopy(td);
+        MemoryContextSwitchTo(old);
         ReleaseTupleDesc(td);
         rm->nfields = static_cast<int>(m.fields.size());
         rm->attnum = static_cast<int*>(MemoryContextAllocZero(mcxt, sizeof(int) * (rm->nfields + 1)));

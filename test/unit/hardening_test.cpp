@@ -81,6 +81,24 @@ TEST(Hardening, MaxRulesSpec) {
         FAIL() << "accepted more than kMaxRules rules";
     } catch (const ls::SpecError& e) {
         EXPECT_NE(std::string(e.what()).find("too many rules (the limit is 100000)"), std::string::npos) << e.what();
+        EXPECT_EQ(e.path(), "$.fit.rules");  // refused before any rule is compiled
+    }
+}
+
+// 100,000 "matches" rules took 10 s and 700 MB in one uninterruptible
+// validate_model call; regular expressions now have their own limit.
+TEST(Hardening, MaxRegexes) {
+    auto spec = [](size_t n) {
+        std::string s = R"({"fit": {"rules": [)";
+        for (size_t i = 0; i < n; ++i) s += std::string(i ? "," : "") + R"({"field": "f", "matches": "^x)" + std::to_string(i) + R"($", "points": 1})";
+        return s + "]}}";
+    };
+    EXPECT_EQ(ls::parse_model(spec(ls::kMaxRegexes))->fit.rules.size(), ls::kMaxRegexes);
+    try {
+        ls::parse_model(spec(ls::kMaxRegexes + 1));
+        FAIL() << "accepted more than kMaxRegexes regular expressions";
+    } catch (const ls::SpecError& e) {
+        EXPECT_EQ(e.path(), "$.fit.rules[1000].matches");
     }
 }
 
