@@ -141,3 +141,20 @@ SELECT sum(lead_scoring.fit_score(CASE WHEN id % 2 = 0 THEN '{"fit": {"rules": [
            + lead_scoring.fit_score('{"fit": {"rules": [{"field": "industry", "eq": "software", "points": 10}]}}'::jsonb, l))
        = sum((size >= 3)::int + 10 * (industry = 'Software')::int) AS two_sites_ok
 FROM leads l;
+
+-- 11. Long messages are cut at 2 kB at a character boundary: cut inside a
+-- UTF-8 sequence, the message was invalid text (a client in another encoding
+-- then got "invalid byte sequence" instead of the error).
+DO $$
+BEGIN
+    PERFORM lead_scoring.validate_model(jsonb_build_object('x' || repeat('é', 1500), 1));
+EXCEPTION WHEN invalid_parameter_value THEN
+    RAISE NOTICE 'long message: % bytes, ends with "...": %, valid UTF-8: %', octet_length(SQLERRM),
+        right(SQLERRM, 3) = '...', convert_from(convert_to(SQLERRM, 'UTF8'), 'UTF8') = SQLERRM;
+END $$;
+-- A LATIN1 client gets the error itself (22023), not 22021 from converting it.
+SET client_encoding = 'LATIN1';
+\set VERBOSITY sqlstate
+SELECT lead_scoring.validate_model(jsonb_build_object('x' || repeat(chr(233), 1500), 1));
+\set VERBOSITY default
+RESET client_encoding;
