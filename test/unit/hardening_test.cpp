@@ -150,3 +150,19 @@ TEST(Hardening, OverlongUtf8NotFolded) {
 }
 
 }  // namespace
+
+namespace {
+
+// The spec size limit is checked before parsing (kMaxSpecBytes, 16 MB).
+TEST(Hardening, SpecSizeLimit) {
+    std::string big = R"({"description": ")" + std::string(ls::kMaxSpecBytes, 'x') + R"("})";
+    try {
+        ls::parse_model(big);
+        FAIL() << "accepted a spec above kMaxSpecBytes";
+    } catch (const ls::SpecError& e) {
+        EXPECT_EQ(e.path(), "$");
+        EXPECT_NE(std::string(e.what()).find("larger than the limit"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
