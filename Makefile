@@ -53,3 +53,32 @@ unit:
 
 bench:
 	bash bench/run.sh
+
+# --- Hardening (doc/hardening.md) -------------------------------------------
+# sanitize: unit tests under ASan+UBSan. fuzz / fuzz-smoke: every libFuzzer
+# target in test/fuzz (NAME_fuzz.cpp) for FUZZ_SECONDS / FUZZ_SMOKE_SECONDS each,
+# FUZZ_JOBS at a time. valgrind: the pg_regress suite on a server run under
+# valgrind memcheck.
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 60
+FUZZ_JOBS ?= 2
+FUZZ_TARGETS = $(patsubst test/fuzz/%_fuzz.cpp,%,$(sort $(wildcard test/fuzz/*_fuzz.cpp)))
+
+.PHONY: sanitize fuzz fuzz-smoke fuzz-build valgrind
+sanitize:
+	cmake -S . -B build/sanitize -DLS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O1" >/dev/null
+	cmake --build build/sanitize -j2 --target unit_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 build/sanitize/unit_tests --gtest_brief=1
+
+fuzz-build:
+	cmake -S . -B build/fuzz -DLS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build/fuzz -j2 --target $(addsuffix _fuzz,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	test/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+valgrind:
+	PG_CONFIG=$(PG_CONFIG) scripts/valgrind.sh

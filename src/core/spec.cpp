@@ -142,12 +142,16 @@ Operand operand(const json& j, const std::string& path) {
 struct Builder {
     Model* m;
     size_t rules_seen = 0;
+    size_t regexes_seen = 0;
+    std::unordered_map<std::string, int> field_of;  // a hash, not a scan: up to kMaxRules fields
 
     int field_index(const std::string& f) {
-        for (size_t i = 0; i < m->fields.size(); ++i)
-            if (m->fields[i] == f) return static_cast<int>(i);
+        auto it = field_of.find(f);
+        if (it != field_of.end()) return it->second;
         m->fields.push_back(f);
-        return static_cast<int>(m->fields.size() - 1);
+        int i = static_cast<int>(m->fields.size() - 1);
+        field_of.emplace(f, i);
+        return i;
     }
 
     Rule rule(const json& j, const std::string& path, bool with_points) {
@@ -207,6 +211,8 @@ struct Builder {
                 r.operands.push_back(o);
             } else if (name == "matches") {
                 r.op = Op::Matches;
+                if (++regexes_seen > kMaxRegexes)
+                    fail(pp, "too many \"matches\" rules (the limit is " + std::to_string(kMaxRegexes) + ")");
                 r.pattern = string(*v, pp);
                 RE2::Options opt;
                 opt.set_case_sensitive(false);
@@ -240,8 +246,17 @@ struct Builder {
         if (const json* rules = member(j, "rules")) {
             std::string rp = path_key(path, "rules");
             if (!rules->is_array()) fail(rp, std::string("expected an array, got ") + type_name(*rules));
+            if (rules->size() > kMaxRules)
+                fail(rp, "too many rules (the limit is " + std::to_string(kMaxRules) + ")");
             m->fit.rules.reserve(rules->size());
             for (size_t i = 0; i < rules->size(); ++i) m->fit.rules.push_back(rule((*rules)[i], idx(rp, i), true));
+            // Any set of matching rules must add up to a finite score (no
+            // Infinity, no Infinity - Infinity = NaN): the positive points and
+            // the negative points must each sum to a finite number.
+            double pos = 0, neg = 0;
+            for (const Rule& r : m->fit.rules) (r.points > 0 ? pos : neg) += std::fabs(r.points);
+            if (!std::isfinite(pos) || !std::isfinite(neg))
+                fail(rp, "the points of the rules add up to more than a float8 can hold (about 1.8e308)");
         }
         bounds(j, path, &m->fit.bounds);
     }
@@ -473,6 +488,72 @@ struct Builder {
     }
 };
 
+// The DOM parser, plus the path of the value being parsed, so that a number
+// beyond double's range (which nlohmann::json refuses while parsing, before any
+// validation sees it) is reported at its path like every other bad number.
+class PathSax : public nlohmann::detail::json_sax_dom_parser<json> {
+    using Base = nlohmann::detail::json_sax_dom_parser<json>;
+    struct Level {
+        bool array;
+        size_t count = 0;  // values begun so far (arrays)
+        std::string key;   // current key (objects)
+    };
+    std::vector<Level> stack_;
+
+    void begin_value() {
+        if (!stack_.empty() && stack_.back().array) stack_.back().count++;
+    }
+    // Path of the value being parsed when an error stops the parser: the
+    // pending element of the innermost container.
+    std::string pending_path() const {
+        std::string p = "$";
+        for (size_t i = 0; i < stack_.size(); ++i) {
+            const Level& l = stack_[i];
+            const bool innermost = i + 1 == stack_.size();
+            if (l.array)
+                p = idx(p, innermost ? l.count : l.count - 1);
+            else
+                p = path_key(p, l.key);
+        }
+        return p;
+    }
+
+public:
+    explicit PathSax(json& root) : Base(root, true) {}
+    bool null() { begin_value(); return Base::null(); }
+    bool boolean(bool v) { begin_value(); return Base::boolean(v); }
+    bool number_integer(number_integer_t v) { begin_value(); return Base::number_integer(v); }
+    bool number_unsigned(number_unsigned_t v) { begin_value(); return Base::number_unsigned(v); }
+    bool number_float(number_float_t v, const string_t& s) { begin_value(); return Base::number_float(v, s); }
+    bool string(string_t& v) { begin_value(); return Base::string(v); }
+    bool binary(binary_t& v) { begin_value(); return Base::binary(v); }
+    bool start_object(size_t n) {
+        begin_value();
+        stack_.push_back(Level{false});
+        return Base::start_object(n);
+    }
+    bool key(string_t& k) {
+        stack_.back().key = k;
+        return Base::key(k);
+    }
+    bool end_object() { stack_.pop_back(); return Base::end_object(); }
+    bool start_array(size_t n) {
+        begin_value();
+        stack_.push_back(Level{true});
+        return Base::start_array(n);
+    }
+    bool end_array() { stack_.pop_back(); return Base::end_array(); }
+    template <class Exception>
+    bool parse_error(size_t pos, const std::string& token, const Exception& ex) {
+        if (ex.id == 406) {  // number overflow
+            std::string shown = token.size() > 24 ? token.substr(0, 20) + "..." : token;
+            throw SpecError(pending_path(), "expected a finite number, got " + shown +
+                                                " (beyond the range of float8)");
+        }
+        return Base::parse_error(pos, token, ex);
+    }
+};
+
 }  // namespace
 
 int Model::slot_for(std::string_view type) const {
@@ -508,7 +589,10 @@ std::shared_ptr<const Model> parse_model(std::string_view text) {
         throw SpecError("$", "spec is larger than the limit of " + std::to_string(kMaxSpecBytes) + " bytes");
     json j;
     try {
-        j = json::parse(text.begin(), text.end());
+        PathSax sax(j);
+        json::sax_parse(text.begin(), text.end(), &sax);
+    } catch (const SpecError&) {
+        throw;
     } catch (const json::exception& e) {
         throw SpecError("$", std::string("not valid JSON: ") + e.what());
     }

@@ -179,6 +179,9 @@ std::shared_ptr<const Model> parse_model(std::string_view json_text);
 // Documented limits (README "Limits"): keeps a hostile spec from taking the
 // backend's memory or time.
 constexpr size_t kMaxRules = 100000;
+// Compiling a regular expression costs ~0.1 ms and a few kB; 100,000 of them took
+// 10 s and 700 MB in one uninterruptible call, so "matches" rules have their own limit.
+constexpr size_t kMaxRegexes = 1000;
 constexpr size_t kMaxEventTypes = 10000;
 constexpr size_t kMaxSpecBytes = 16 * 1024 * 1024;
 

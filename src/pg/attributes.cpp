@@ -108,6 +108,17 @@ void attributes_from_row(CallSite* cs, const ls::Model& m, HeapTupleHeader th, l
     TupleDesc td = lookup_rowtype_tupdesc(type, typmod);
     if (!rm || rm->model != &m || rm->epoch != cs->epoch || rm->type != type || rm->typmod != typmod ||
         rm->natts != td->natts) {
+        if (rm) {
+            // The model or row type changed between rows: free the old map
+            // rather than piling one up per change for the rest of the query.
+            pfree(rm->dvals);
+            pfree(rm->dnulls);
+            pfree(rm->attnum);
+            pfree(rm->atttype);
+            pfree(rm->outfn);
+            pfree(rm);
+            u->row = nullptr;
+        }
         rm = static_cast<RowMap*>(MemoryContextAllocZero(mcxt, sizeof(RowMap)));
         rm->model = &m;
         rm->epoch = cs->epoch;

@@ -15,9 +15,21 @@ namespace {
 // after it. A static buffer means no allocation (and so no longjmp) in the catch.
 char g_message[2048];
 
+// A longer message is cut at a character boundary and ends in "...": cut in
+// the middle of a UTF-8 sequence, it was invalid text, which a client in
+// another encoding received as "invalid byte sequence" instead of our error.
 void copy_message(const char* what) noexcept {
-    std::strncpy(g_message, what ? what : "", sizeof g_message - 1);
-    g_message[sizeof g_message - 1] = '\0';
+    const char* s = what ? what : "";
+    size_t n = std::strlen(s);
+    const size_t cap = sizeof g_message - 1;
+    if (n <= cap) {
+        std::memcpy(g_message, s, n + 1);
+        return;
+    }
+    n = cap - 3;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // s[n] starts the cut character
+    std::memcpy(g_message, s, n);
+    std::memcpy(g_message + n, "...", 4);
 }
 }  // namespace
 

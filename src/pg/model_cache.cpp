@@ -35,6 +35,10 @@ std::unordered_map<std::string, ModelPtr> g_by_spec;
 // at transaction end, after which no call site or aggregate state can use them.
 std::vector<ModelPtr> g_retired;
 constexpr size_t kMaxCachedSpecs = 256;
+// Also bounded by the bytes of the cached specs: 256 specs near the 16 MB limit
+// would otherwise keep gigabytes of compiled rules in one backend.
+constexpr size_t kMaxCachedSpecBytes = 32 * 1024 * 1024;
+size_t g_by_spec_bytes = 0;
 
 Oid g_model_relid = InvalidOid;
 uint64 g_generation = 1;      // bumped by the relcache callback
@@ -117,7 +121,11 @@ const ls::Model* lookup_spec(Jsonb* jb) {
     pg_call([&] { text = JsonbToCString(nullptr, &jb->root, VARSIZE(jb)); });
     ModelPtr m = compile(text, strlen(text));
     pg_call([&] { pfree(text); });
-    if (g_by_spec.size() >= kMaxCachedSpecs) retire_all(&g_by_spec);
+    if (g_by_spec.size() >= kMaxCachedSpecs || g_by_spec_bytes + key.size() > kMaxCachedSpecBytes) {
+        retire_all(&g_by_spec);
+        g_by_spec_bytes = 0;
+    }
+    g_by_spec_bytes += key.size();
     const ls::Model* raw = m.get();
     g_by_spec.emplace(std::move(key), std::move(m));
     return raw;
