@@ -25,7 +25,8 @@ SELECT pg_temp.err($$SELECT lead_scoring.validate_model('{"fit": {"rules": [{"fi
 -- not a number, so it compares as text.
 -- Attribute values beyond float8: a JSON number 1e400 is +Infinity (numeric to
 -- float8), the string "1e400" is not a number (float8in refuses it too);
--- the strings "NaN"/"Infinity" are numbers, as for float8in.
+-- the strings "NaN"/"Infinity" are not numbers either: lead data that says
+-- "Infinity" is text, and must not pass every gt/gte predicate.
 INSERT INTO spec VALUES ('gt1', '{"fit": {"rules": [{"field": "a", "gt": 1, "points": 1}, {"field": "a", "lt": 1, "points": 2}, {"field": "a", "neq": 5, "points": 4}]}}');
 SELECT v, lead_scoring.fit_score((SELECT s FROM spec WHERE name = 'gt1'), jsonb_build_object('a', v::jsonb)) AS score
 FROM (VALUES ('1e400'), ('-1e400'), ('"1e400"'), ('"Infinity"'), ('"-inf"'), ('"NaN"'), ('1e-400'), ('"1e308"')) t(v);

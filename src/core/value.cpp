@@ -27,14 +27,19 @@ uint32_t decode(std::string_view s, size_t i, size_t* len) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     auto cont = [&](size_t k) { return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80; };
     if (c < 0x80) { *len = 1; return c; }
-    if ((c & 0xE0) == 0xC0 && cont(1)) {
+    // Overlong forms (0xC0/0xC1 leads, 3-byte sequences below U+0800) are
+    // invalid UTF-8: folding them would turn them into ASCII letters.
+    if ((c & 0xE0) == 0xC0 && c >= 0xC2 && cont(1)) {
         *len = 2;
         return ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3Fu);
     }
     if ((c & 0xF0) == 0xE0 && cont(1) && cont(2)) {
-        *len = 3;
-        return ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(s[i + 1]) & 0x3Fu) << 6) |
-               (static_cast<unsigned char>(s[i + 2]) & 0x3Fu);
+        uint32_t cp = ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(s[i + 1]) & 0x3Fu) << 6) |
+                      (static_cast<unsigned char>(s[i + 2]) & 0x3Fu);
+        if (cp >= 0x800) {
+            *len = 3;
+            return cp;
+        }
     }
     *len = 1;
     return 0xFFFFFFFFu;  // pass the byte through untouched
