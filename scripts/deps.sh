@@ -6,7 +6,7 @@
 set -euo pipefail
 
 PACKAGES=(postgresql-15 postgresql-server-dev-15 nlohmann-json3-dev libre2-dev cmake g++ make
-          libgtest-dev libipc-run-perl pkg-config)
+          libgtest-dev libipc-run-perl pkg-config clang-14 libclang-rt-14-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

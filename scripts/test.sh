@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of lead_scoring and ends with the line "N passed, M failed",
-# counting suites: unit (CMake + GoogleTest via ctest), regress (pg_regress),
+# counting suites: unit (CMake + GoogleTest via ctest), sanitize (the unit tests
+# under ASan+UBSan), fuzz (libFuzzer smoke runs), regress (pg_regress),
 # isolation (pg_isolation_regress) and tap (prove). A suite with no test files
 # yet is reported as skipped and not counted. Exit status is non-zero when any
 # suite (or the build) fails.
@@ -77,6 +78,16 @@ if compgen -G "test/unit/*.cpp" >/dev/null; then
 else
   skip unit "no test/unit/*.cpp yet"
 fi
+
+# --- sanitize: the core's unit tests under ASan + UBSan ------------------------
+echo "== sanitize (unit tests under AddressSanitizer + UndefinedBehaviorSanitizer)"
+make sanitize
+record sanitize $?
+
+# --- fuzz: a short libFuzzer run of every target (make fuzz runs them longer) --
+echo "== fuzz (libFuzzer smoke: ${FUZZ_SMOKE_SECONDS:-60} s per target)"
+make fuzz-smoke FUZZ_SMOKE_SECONDS="${FUZZ_SMOKE_SECONDS:-60}"
+record fuzz $?
 
 # --- build and install the extension ----------------------------------------
 echo "== build and install ($PG_CONFIG)"
