@@ -85,31 +85,24 @@ SELECT * FROM pg_temp.pushed(:'act', 'lead_scoring\.activity_score\(''\{.*\}''::
 -- The Remote SQL sent to one shard, as it reads:
 SELECT btrim(l) AS remote_sql FROM pg_temp.plan(:'act') AS l
 WHERE l ~ 'Remote SQL: .*events_0';
--- The pushed-down scores: the hand sums above ...
-SELECT lead_id, lead_scoring.activity_score(:spec, event_type, occurred_at, :as_of) AS score, expected,
-       lead_scoring.activity_score(:spec, event_type, occurred_at, :as_of) = expected AS ok
-FROM fdw_events JOIN (VALUES (1, 15.0::float8), (2, 5.5), (3, 0.5), (4, 3.5), (5, 0), (6, 1.5)) AS e(lead_id, expected)
-     USING (lead_id)
-GROUP BY lead_id, expected ORDER BY lead_id;
--- ... and the same aggregate run locally over the shard tables (not through the FDW).
-WITH pushed AS (
-    SELECT lead_id, lead_scoring.activity_score(:spec, event_type, occurred_at, :as_of) AS score
-    FROM fdw_events GROUP BY lead_id),
-local AS (
-    SELECT lead_id, lead_scoring.activity_score(:spec, event_type, occurred_at, :as_of) AS score
-    FROM (TABLE fdw_shard.events_0 UNION ALL TABLE fdw_shard.events_1 UNION ALL TABLE fdw_shard.events_2) AS e
-    GROUP BY lead_id)
+-- The pushed-down scores (the query above, as a sub-select that stays pushed
+-- down) against the hand sums ...
+\set act_check 'SELECT s.lead_id, s.score, e.expected, s.score = e.expected AS ok FROM (' :act ') AS s(lead_id, score) JOIN (VALUES (1, 15.0::float8), (2, 5.5), (3, 0.5), (4, 3.5), (5, 0), (6, 1.5)) AS e(lead_id, expected) USING (lead_id) ORDER BY lead_id'
+SELECT remote_scans, pushed, local_agg FROM pg_temp.pushed(:'act_check', 'activity_score');
+:act_check;
+-- ... and against the same aggregate run locally over the shard tables (not through the FDW).
 SELECT count(*) AS leads, bool_and(abs(p.score - l.score) <= 1e-9 * greatest(1, abs(l.score))) AS equal
-FROM pushed p FULL JOIN local l USING (lead_id);
+FROM (:act) AS p(lead_id, score)
+FULL JOIN (SELECT lead_id, lead_scoring.activity_score(:spec, event_type, occurred_at, :as_of) AS score
+           FROM (TABLE fdw_shard.events_0 UNION ALL TABLE fdw_shard.events_1 UNION ALL TABLE fdw_shard.events_2) AS e
+           GROUP BY lead_id) AS l USING (lead_id);
 
 -- activity_breakdown, spec form, is pushed the same way and agrees with the local one.
 \set bd 'SELECT lead_id, lead_scoring.activity_breakdown(' :spec ', event_type, occurred_at, ' :as_of ') FROM fdw_events GROUP BY lead_id'
 SELECT * FROM pg_temp.pushed(:'bd', 'lead_scoring\.activity_breakdown\(''\{.*\}''::jsonb');
 SELECT lead_id, lead_scoring.activity_breakdown(:spec, event_type, occurred_at, :as_of) AS breakdown
 FROM fdw_events WHERE lead_id IN (2, 4) GROUP BY lead_id ORDER BY lead_id;
-SELECT bool_and(p.b = l.b) AS equal FROM
-    (SELECT lead_id, lead_scoring.activity_breakdown(:spec, event_type, occurred_at, :as_of) AS b
-     FROM fdw_events GROUP BY lead_id) AS p
+SELECT count(*) AS leads, bool_and(p.b = l.b) AS equal FROM (:bd) AS p(lead_id, b)
     JOIN (SELECT lead_id, lead_scoring.activity_breakdown(:spec, event_type, occurred_at, :as_of) AS b
           FROM (TABLE fdw_shard.events_0 UNION ALL TABLE fdw_shard.events_1 UNION ALL TABLE fdw_shard.events_2) e
           GROUP BY lead_id) AS l USING (lead_id);
