@@ -131,12 +131,10 @@ SELECT t.rank, l.id, l.email, l.company, l.job_title, l.industry, l.company_size
 SELECT t.rank, l.id,
        (SELECT string_agg(coalesce(r->>'label', r->>'field') || ' ' || CASE WHEN (r->>'points')::float8 >= 0 THEN '+' ELSE '' END || (r->>'points'), ', ')
           FROM jsonb_array_elements(CASE WHEN jsonb_typeof(fb) = 'array' THEN fb ELSE '[]' END) r) AS fit_why,
-       CASE jsonb_typeof(ab)
-         WHEN 'object' THEN (SELECT string_agg(k || ' ' || CASE WHEN jsonb_typeof(v) = 'object' AND v ? 'count' AND v ? 'capped'
-                                                          THEN 'x' || (v->>'count') || ' = ' || round((v->>'capped')::numeric, 1)
-                                                          ELSE v::text END, ', ' ORDER BY k)
-                               FROM jsonb_each(ab) AS x(k, v))
-         ELSE ab::text END AS activity_why
+       (SELECT string_agg(k || ' x' || (v->>'count') || ' ' || to_char((v->>'capped')::numeric, 'FMS990.0')
+                          || CASE WHEN (v->>'capped') <> (v->>'raw') THEN ' (capped)' ELSE '' END,
+                          ', ' ORDER BY (v->>'capped')::float8 DESC)
+          FROM jsonb_each(ab->'types') AS x(k, v)) AS activity_why
   FROM top10 t
   JOIN crm.leads l ON l.id = t.id
   CROSS JOIN LATERAL (SELECT lead_scoring.fit_breakdown('demo', to_jsonb(l) - 'props' || coalesce(l.props, '{}')) AS fb) f
