@@ -10,6 +10,7 @@ DROP ROLE IF EXISTS regress_ls_alice;
 DROP ROLE IF EXISTS regress_ls_bob;
 DROP ROLE IF EXISTS regress_ls_team;
 DROP ROLE IF EXISTS regress_ls_super;
+DROP ROLE IF EXISTS regress_ls_gone;
 CREATE ROLE regress_ls_alice;
 CREATE ROLE regress_ls_bob;
 CREATE ROLE regress_ls_team;
@@ -142,6 +143,28 @@ SET ROLE regress_ls_bob;
 SELECT lead_scoring.generate_sample_crm('priv_bob', 5, 1)->>'leads' AS bob_sample_leads;
 SELECT count(*) AS leads FROM priv_bob.leads;
 RESET ROLE;
+
+-- A model whose owner role was dropped (regrole records no dependency): the
+-- policies see no member, so other users' writes still work and nobody but a
+-- superuser can take the model over; the superuser re-owns (or deletes) it.
+CREATE ROLE regress_ls_gone;
+SET ROLE regress_ls_gone;
+INSERT INTO lead_scoring.model (name, spec) VALUES ('priv_orphan', '{}');
+RESET ROLE;
+DROP ROLE regress_ls_gone;
+SET ROLE regress_ls_alice;
+SET enable_indexscan = off;  -- scan past the orphan
+SET enable_bitmapscan = off;
+WITH u AS (UPDATE lead_scoring.model SET description = 'still editable' WHERE name = 'priv_team' RETURNING 1)
+SELECT count(*) AS team_updated FROM u;
+WITH u AS (UPDATE lead_scoring.model SET owner = 'regress_ls_alice' WHERE name = 'priv_orphan' RETURNING 1)
+SELECT count(*) AS orphan_taken FROM u;
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+RESET ROLE;
+SELECT owner::text ~ '^[0-9]+$' AS owner_shows_as_oid FROM lead_scoring.model WHERE name = 'priv_orphan';
+UPDATE lead_scoring.model SET owner = 'regress_ls_alice' WHERE name = 'priv_orphan';
+SELECT name, owner FROM lead_scoring.model WHERE name = 'priv_orphan';
 
 -- Function audit. No function runs with its definer's rights except the
 -- change-capture trigger of refresh (argued where it is defined, 60_refresh.sql).
