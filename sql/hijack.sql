@@ -154,6 +154,57 @@ SELECT (SELECT count(*) FROM (TABLE hijack_crm.leads EXCEPT ALL TABLE hijack_sam
      + (SELECT count(*) FROM (TABLE hijack_sample.orders EXCEPT ALL TABLE hijack_crm.orders) d)
      + (SELECT count(*) FROM (TABLE hijack_crm.deals EXCEPT ALL TABLE hijack_sample.deals) d)
      + (SELECT count(*) FROM (TABLE hijack_sample.deals EXCEPT ALL TABLE hijack_crm.deals) d) AS sample_rows_differing;
+
+-- 5. Hostile identifiers in a model's source are resolved and quoted, never
+-- pasted: quotes, semicolons, comments, dollar quotes, Unicode.
+CREATE TABLE hijack_crm.victim (x int);
+CREATE TABLE hijack_crm."lea""ds; DROP TABLE hijack_crm.victim; --" (
+    "i""d); DROP TABLE hijack_crm.victim; --" int, "Ïndustrie 業種" text, "p'rops" jsonb);
+INSERT INTO hijack_crm."lea""ds; DROP TABLE hijack_crm.victim; --"
+SELECT i, (ARRAY['Logiciel', 'Détail', NULL])[i % 3 + 1], jsonb_build_object('x''); DROP', i % 2) FROM generate_series(1, 30) i;
+CREATE TABLE hijack_crm."de'als" ("lead id" int, "won at)" timestamptz);
+INSERT INTO hijack_crm."de'als" SELECT i, timestamptz '2026-01-01 00:00+00' FROM generate_series(1, 30) i WHERE i % 4 = 0;
+CREATE TABLE hijack_crm."rank$$ing" (lead_id int, score float8, stage text, disqualified boolean);
+INSERT INTO hijack_crm."rank$$ing" SELECT i, i % 7, 'new', false FROM generate_series(1, 30) i;
+INSERT INTO lead_scoring.model (name, spec) VALUES ('hj_hostile', $j${"source": {
+    "leads": {"table": "hijack_crm.\"lea\"\"ds; DROP TABLE hijack_crm.victim; --\"",
+              "id": "i\"d); DROP TABLE hijack_crm.victim; --", "properties": "p'rops"},
+    "conversions": {"table": "hijack_crm.\"de'als\"", "lead_id": "lead id", "time": "won at)"},
+    "target": "hijack_crm.\"rank$$ing\""}}$j$);
+SELECT kind, bucket, leads, converted FROM lead_scoring.evaluate('hj_hostile') WHERE kind <> 'decile';
+SELECT value, leads, converted FROM lead_scoring.attribute_lift('hj_hostile', 'Ïndustrie 業種');
+SELECT value, leads, converted FROM lead_scoring.attribute_lift('hj_hostile', $$x'); DROP$$);
+SELECT value, leads, converted FROM lead_scoring.attribute_lift('hj_hostile', $$x'); DROP TABLE hijack_crm.victim; --$$);
+-- the same by plain SQL
+SELECT l."Ïndustrie 業種", count(*), count(d."lead id")
+  FROM hijack_crm."lea""ds; DROP TABLE hijack_crm.victim; --" l
+  LEFT JOIN hijack_crm."de'als" d ON d."lead id" = l."i""d); DROP TABLE hijack_crm.victim; --"
+ GROUP BY 1 ORDER BY 2 DESC, 1;
+-- Names that do not resolve are errors naming the JSON path, not SQL.
+UPDATE lead_scoring.model SET spec = jsonb_set(spec, '{source,leads,table}', '"hijack_crm.leads; DROP TABLE hijack_crm.victim"')
+ WHERE name = 'hj_hostile';
+SELECT * FROM lead_scoring.attribute_lift('hj_hostile', 'x');
+\echo :LAST_ERROR_SQLSTATE
+UPDATE lead_scoring.model SET spec = jsonb_set(spec, '{source,leads,table}', '"hijack_crm.leads) t; DROP TABLE hijack_crm.victim; --"')
+ WHERE name = 'hj_hostile';
+SELECT * FROM lead_scoring.attribute_lift('hj_hostile', 'x');
+\echo :LAST_ERROR_SQLSTATE
+UPDATE lead_scoring.model SET spec = jsonb_set(spec, '{source,leads,table}', to_jsonb('hijack_crm.' || repeat('ł', 100)))
+ WHERE name = 'hj_hostile';
+SELECT * FROM lead_scoring.attribute_lift('hj_hostile', 'x');
+\echo :LAST_ERROR_SQLSTATE
+UPDATE lead_scoring.model SET spec = jsonb_set(spec, '{source,leads,table}', '"hijack_crm.leads"')
+ WHERE name = 'hj_hostile';
+UPDATE lead_scoring.model SET spec = jsonb_set(spec, '{source,leads,id}', to_jsonb(repeat('i', 100)))
+ WHERE name = 'hj_hostile';
+SELECT * FROM lead_scoring.attribute_lift('hj_hostile', 'x');
+\echo :LAST_ERROR_SQLSTATE
+-- pg_catalog tricks: catalogue tables are read with the caller's rights.
+UPDATE lead_scoring.model SET spec = jsonb_set(jsonb_set(spec, '{source,leads,table}', '"pg_authid"'), '{source,leads,id}', '"oid"')
+ WHERE name = 'hj_hostile';
+SELECT * FROM lead_scoring.attribute_lift('hj_hostile', 'rolname');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS victim_still_there FROM hijack_crm.victim;
 RESET ROLE;
 
 -- Clean up.
