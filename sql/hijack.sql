@@ -54,20 +54,24 @@ SELECT ph.phase, c.ord, replace(replace(c.sql, '{phase}', ph.phase), '{model}', 
 SELECT sql FROM hj_run WHERE phase = 'plain' ORDER BY ord \gexec
 
 -- 2. The traps, planted by an ordinary role.
-CREATE FUNCTION public.hj_raise_tt(text, text) RETURNS boolean LANGUAGE plpgsql AS
-    $$ BEGIN RAISE EXCEPTION 'hijacked: text operator'; END $$;
-CREATE FUNCTION public.hj_raise_cat(text, text) RETURNS text LANGUAGE plpgsql AS
-    $$ BEGIN RAISE EXCEPTION 'hijacked: ||'; END $$;
-CREATE FUNCTION public.hj_raise_jt(jsonb, text) RETURNS text LANGUAGE plpgsql AS
-    $$ BEGIN RAISE EXCEPTION 'hijacked: jsonb ->>'; END $$;
-CREATE FUNCTION public.hj_raise_jj(jsonb, text) RETURNS jsonb LANGUAGE plpgsql AS
-    $$ BEGIN RAISE EXCEPTION 'hijacked: jsonb ->'; END $$;
-CREATE FUNCTION public.hj_raise_jq(jsonb, text) RETURNS boolean LANGUAGE plpgsql AS
-    $$ BEGIN RAISE EXCEPTION 'hijacked: jsonb ?'; END $$;
-CREATE FUNCTION public.hj_raise_bb(bigint, bigint) RETURNS boolean LANGUAGE plpgsql AS
-    $$ BEGIN RAISE EXCEPTION 'hijacked: bigint ='; END $$;
-CREATE FUNCTION public.hj_raise_ff(float8, float8) RETURNS float8 LANGUAGE plpgsql AS
-    $$ BEGIN RAISE EXCEPTION 'hijacked: float8 arithmetic'; END $$;
+-- Operator functions that raise, so a query that uses one cannot go unnoticed.
+DO $do$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT * FROM (VALUES
+        ('hj_raise_tt', 'text, text', 'boolean', 'text operator'),
+        ('hj_raise_cat', 'text, text', 'text', '||'),
+        ('hj_raise_jt', 'jsonb, text', 'text', 'jsonb ->>'),
+        ('hj_raise_jj', 'jsonb, text', 'jsonb', 'jsonb ->'),
+        ('hj_raise_jq', 'jsonb, text', 'boolean', 'jsonb ?'),
+        ('hj_raise_bb', 'bigint, bigint', 'boolean', 'bigint ='),
+        ('hj_raise_ff', 'float8, float8', 'float8', 'float8 arithmetic')) v(fn, args, ret, what)
+    LOOP
+        EXECUTE format('CREATE FUNCTION public.%I(%s) RETURNS %s LANGUAGE plpgsql AS %L', r.fn, r.args, r.ret,
+                       format('BEGIN RAISE EXCEPTION %L; END', 'hijacked: ' || r.what));
+    END LOOP;
+END $do$;
 CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = text, FUNCTION = public.hj_raise_tt);
 CREATE OPERATOR public.<> (LEFTARG = text, RIGHTARG = text, FUNCTION = public.hj_raise_tt);
 CREATE OPERATOR public.~ (LEFTARG = text, RIGHTARG = text, FUNCTION = public.hj_raise_tt);
