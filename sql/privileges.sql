@@ -182,6 +182,13 @@ SELECT p.oid::regprocedure AS unpinned_search_path
    AND l.lanname IN ('sql', 'plpgsql')
    AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false);
 
+-- Tables with per-model data readable by PUBLIC are filtered by row-level
+-- security (refresh's history tables, when this build has them; 95_privileges_late.sql).
+SELECT c.oid::regclass AS public_table_without_row_security
+  FROM pg_catalog.pg_class c
+ WHERE c.relnamespace = 'lead_scoring'::regnamespace AND c.relkind = 'r'
+   AND c.relname IN ('model', 'refresh_log', 'stage_history') AND NOT c.relrowsecurity;
+
 -- Clean up.
 DROP SCHEMA priv_crm CASCADE;
 DROP SCHEMA priv_bob CASCADE;
