@@ -102,7 +102,11 @@ BEGIN
                   ARRAY[28, 18, 10, 10, 8, 12, 6, 8]) WITH ORDINALITY AS t(v, w, o),
            generate_series(1, w) AS n;
 
-    EXECUTE format('CREATE SCHEMA IF NOT EXISTS %s', s);
+    -- CREATE SCHEMA checks CREATE on the database even when the schema exists:
+    -- only create it when missing, so a user may fill a schema of their own.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) target_schema) THEN
+        EXECUTE format('CREATE SCHEMA %s', s);
+    END IF;
     EXECUTE format('DROP TABLE IF EXISTS %1$s.events, %1$s.orders, %1$s.deals, %1$s.leads', s);
 
     EXECUTE format($ddl$
