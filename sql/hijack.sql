@@ -123,8 +123,8 @@ INSERT INTO lead_scoring.model (name, spec) VALUES ('hj_bad', '{"fit": {"rules":
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_scoring.fit_score('hj_missing', '{}'::jsonb);
 \echo :LAST_ERROR_SQLSTATE
--- The row-level security policy is not fooled by public.pg_has_role: no model
--- may be given to the bootstrap superuser.
+-- Neither the owner check (trigger) nor the row-level security policy behind it
+-- is fooled by public.pg_has_role: no model may be given to the bootstrap superuser.
 INSERT INTO lead_scoring.model (name, spec, owner) SELECT 'hj_escalate', '{}', 10::oid::regrole;
 \echo :LAST_ERROR_SQLSTATE
 -- Nothing can be planted in the extension's own schema.
