@@ -143,3 +143,33 @@ COMMENT ON FUNCTION lead_scoring._capture_changes() IS
     'Internal trigger (created by refresh on each source table): appends changed lead ids to lead_scoring.change_log';
 -- EXECUTE stays granted to PUBLIC: CREATE TRIGGER (run by refresh as the model
 -- owner) requires it, and a direct call is refused by PL/pgSQL.
+
+-- User history survives pg_dump (the rest is rebuilt by the next, full, refresh).
+SELECT pg_catalog.pg_extension_config_dump('lead_scoring.stage_history', '');
+SELECT pg_catalog.pg_extension_config_dump('lead_scoring.refresh_log', '');
+SELECT pg_catalog.pg_extension_config_dump('lead_scoring.refresh_log_id_seq', '');
+
+-- Removing a model's refresh machinery: its change-capture triggers, per-lead
+-- state and bookkeeping rows (not its ranking table, which is the user's data).
+CREATE FUNCTION lead_scoring.drop_refresh_state(model text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT t.tgname, t.tgrelid::regclass AS rel FROM pg_catalog.pg_trigger t
+        WHERE t.tgfoid OPERATOR(pg_catalog.=) 'lead_scoring._capture_changes()'::pg_catalog.regprocedure
+          AND t.tgname::text OPERATOR(pg_catalog.=) ANY (ARRAY['ls_' || model || '_ins', 'ls_' || model || '_upd',
+                                                               'ls_' || model || '_del', 'ls_' || model || '_trunc'])
+    LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', r.tgname, r.rel);
+    END LOOP;
+    EXECUTE pg_catalog.format('DROP TABLE IF EXISTS lead_scoring.%I', '_state_' || model);
+    DELETE FROM lead_scoring.refresh_state s WHERE s.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
+    DELETE FROM lead_scoring.change_log c WHERE c.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
+    DELETE FROM lead_scoring.leaderboard_entries e WHERE e.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
+    DELETE FROM lead_scoring.funnel_counts f WHERE f.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
+END $$;
+COMMENT ON FUNCTION lead_scoring.drop_refresh_state(text) IS
+    'Drops a model''s change-capture triggers, per-lead refresh state and leaderboard/funnel rows (run as a superuser or the extension owner after deleting a model); the ranking table is kept';
+REVOKE ALL ON FUNCTION lead_scoring.drop_refresh_state(text) FROM PUBLIC;

@@ -246,3 +246,14 @@ SET lead_scoring.log_retention = 0;
 SELECT lead_scoring.refresh('crm', '2024-04-02 00:00+00') IS NOT NULL AS refreshed;
 SELECT count(*) AS log_rows FROM lead_scoring.refresh_log WHERE model = 'crm';
 RESET lead_scoring.log_retention;
+
+-- drop_refresh_state removes the triggers, state and bookkeeping of a model
+SELECT lead_scoring.drop_refresh_state('crm');
+SELECT count(*) AS capture_triggers FROM pg_trigger
+WHERE tgfoid = 'lead_scoring._capture_changes()'::regprocedure AND tgname LIKE 'ls\_crm\_%';
+SELECT to_regclass('lead_scoring._state_crm') AS state_table,
+       (SELECT count(*) FROM lead_scoring.refresh_state WHERE model = 'crm') AS state_rows,
+       (SELECT count(*) FROM lead_scoring.ranking_crm) > 0 AS ranking_kept;
+-- the next refresh starts over (full) and puts the triggers back
+SELECT lead_scoring.refresh('crm', '2024-04-02 00:00+00') IS NOT NULL AS refreshed;
+SELECT mode, reason FROM lead_scoring.refresh_log ORDER BY id DESC LIMIT 1;

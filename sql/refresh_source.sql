@@ -7,10 +7,10 @@ CREATE TABLE src.leads (id int PRIMARY KEY, industry text);
 CREATE TABLE src.events (lead_id int, kind text, at timestamptz, n int);
 CREATE TABLE src.victim (x int);
 INSERT INTO src.victim VALUES (1);
-INSERT INTO src.leads SELECT g, CASE WHEN g % 3 = 0 THEN 'software' ELSE 'retail' END FROM generate_series(1, 2000) g;
-INSERT INTO src.events SELECT 1 + (g * 7919) % 2000, CASE WHEN g % 5 = 0 THEN 'demo' ELSE 'view' END,
+INSERT INTO src.leads SELECT g, CASE WHEN g % 3 = 0 THEN 'software' ELSE 'retail' END FROM generate_series(1, 12000) g;  -- more than one 10000-row batch
+INSERT INTO src.events SELECT 1 + (g * 7919) % 12000, CASE WHEN g % 5 = 0 THEN 'demo' ELSE 'view' END,
                               '2024-01-01 00:00+00'::timestamptz + g * interval '1 minute', g
-FROM generate_series(1, 6000) g;
+FROM generate_series(1, 20000) g;
 INSERT INTO lead_scoring.model (name, spec) VALUES ('src', '{
   "fit": {"rules": [{"field": "industry", "eq": "software", "points": 10}]},
   "activity": {"events": {"view": {"points": 1}, "demo": {"points": 20}}},
@@ -20,7 +20,7 @@ INSERT INTO lead_scoring.model (name, spec) VALUES ('src', '{
 SELECT lead_scoring.refresh('src', '2024-02-01 00:00+00') AS leads_written;
 ANALYZE lead_scoring.ranking_src;
 
--- The three reader queries are index scans (2000 rows: a plan choice, not forced).
+-- The three reader queries are index scans (12000 rows: a plan choice, not forced).
 -- true when some plan node scans one of the ranking's indexes
 CREATE FUNCTION pg_temp.uses_index(q text) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE line text; found boolean := false;

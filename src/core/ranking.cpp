@@ -34,12 +34,13 @@ double rescale_factor(const Model& m, double ref, double as_of) {
 std::vector<RankingRow> compute_ranking(const RankingInput& in) {
     const Model& m = *in.m;
     const size_t ns = m.slots.size() + 1;
+    const size_t stride = state_stride(ns);
     std::vector<RankingRow> rows(in.n);
     std::vector<double> scaled(ns);
     for (size_t i = 0; i < in.n; ++i) {
         RankingRow& r = rows[i];
-        const double* s = &in.sums[i * ns];
-        const unsigned char* f = &in.flags[i * ns];
+        const double* s = state_sums(in.state.data(), stride, i);
+        const unsigned char* f = state_flags(in.state.data(), stride, ns, i);
         for (size_t k = 0; k < ns; ++k) scaled[k] = s[k] * in.scale;
         r.fit = in.fit[i];
         r.activity = activity_total(m, scaled.data());

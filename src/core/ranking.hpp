@@ -48,13 +48,25 @@ std::string incremental_blocker(const Model& m, double ref, double prev_as_of, d
 // Factor turning sums weighted at ref into sums weighted at as_of.
 double rescale_factor(const Model& m, double ref, double as_of);
 
+// Per-lead activity state, one record per lead so that adding an event touches
+// one or two cache lines: ns sums (weighted at ref), then ns "has a counted
+// event" flag bytes, padded to whole doubles.
+inline size_t state_stride(size_t ns) { return ns + (ns + 7) / 8; }
+inline double* state_sums(double* state, size_t stride, size_t i) { return state + i * stride; }
+inline const double* state_sums(const double* state, size_t stride, size_t i) { return state + i * stride; }
+inline unsigned char* state_flags(double* state, size_t stride, size_t ns, size_t i) {
+    return reinterpret_cast<unsigned char*>(state + i * stride + ns);
+}
+inline const unsigned char* state_flags(const double* state, size_t stride, size_t ns, size_t i) {
+    return reinterpret_cast<const unsigned char*>(state + i * stride + ns);
+}
+
 struct RankingInput {
     const Model* m = nullptr;
     size_t n = 0;                       // leads
     std::vector<double> fit;            // n
     std::vector<unsigned char> rule_dq; // n: a disqualify rule matched
-    std::vector<double> sums;           // n * (slots + 1), weighted at ref
-    std::vector<unsigned char> flags;   // n * (slots + 1)
+    std::vector<double> state;          // n * state_stride(slots + 1), see above
     double scale = 1.0;                 // rescale_factor(...)
     // RFM inputs; has_orders[i] == 0: no counted order (rfm NULL).
     std::vector<unsigned char> has_orders;  // n

@@ -104,7 +104,13 @@ void attributes_from_row(CallSite* cs, const ls::Model& m, HeapTupleHeader th, l
         rm->model = &m;
         rm->type = type;
         rm->typmod = typmod;
-        rm->desc = CreateTupleDescCopy(td);
+        {
+            // The copy must live as long as the cached map (fn_mcxt), not in
+            // the caller's per-row context.
+            MemoryContext old = MemoryContextSwitchTo(mcxt);
+            rm->desc = CreateTupleDescCopy(td);
+            MemoryContextSwitchTo(old);
+        }
         ReleaseTupleDesc(td);
         rm->nfields = static_cast<int>(m.fields.size());
         rm->attnum = static_cast<int*>(MemoryContextAllocZero(mcxt, sizeof(int) * (rm->nfields + 1)));

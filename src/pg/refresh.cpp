@@ -421,33 +421,157 @@ Datum key_datum(Oid type, const char* k, size_t len) {
 
 constexpr int64 kNever = INT64_MAX;
 
+// Lead id -> index. Integer ids (the common case: 10M lookups in a full
+// refresh) use a direct array when the ids are dense (serial keys), else an
+// open-addressing table on the integer; text and uuid ids a std::unordered_map
+// on their bytes.
+class IdIndex {
+public:
+    explicit IdIndex(size_t int_width = 0) : width_(int_width) {}
+    int find(const std::string& k) const {
+        if (!width_) {
+            auto it = strings_.find(k);
+            return it == strings_.end() ? -1 : static_cast<int>(it->second);
+        }
+        const int64_t v = as_int(k);
+        if (!dense_.empty()) {
+            const uint64_t off = static_cast<uint64_t>(v) - static_cast<uint64_t>(base_);
+            if (off >= dense_.size()) return -1;
+            return dense_[off] == kEmpty ? -1 : static_cast<int>(dense_[off]);
+        }
+        if (!mask_) return -1;
+        for (size_t i = mix(v) & mask_;; i = (i + 1) & mask_) {
+            if (table_[i].val == kEmpty) return -1;
+            if (table_[i].key == v) return static_cast<int>(table_[i].val);
+        }
+    }
+    void insert(const std::string& k, uint32_t val) {
+        if (!width_) {
+            strings_.emplace(k, val);
+            return;
+        }
+        if ((used_ + 1) * 2 > mask_ + 1) grow();
+        const int64_t v = as_int(k);
+        put(v, val);
+        if (!dense_.empty()) {
+            const uint64_t off = static_cast<uint64_t>(v) - static_cast<uint64_t>(base_);
+            if (off < dense_.size()) dense_[off] = val;
+            else dense_.clear();  // outside the dense range: the hash table serves
+        }
+    }
+    // After a bulk load: switch to a direct array when the ids are dense.
+    void densify() {
+        dense_.clear();
+        if (!width_ || used_ == 0) return;
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (const Slot& e : table_)
+            if (e.val != kEmpty) {
+                lo = std::min(lo, e.key);
+                hi = std::max(hi, e.key);
+            }
+        const uint64_t range = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
+        if (range > 4 * used_ + 1024) return;
+        base_ = lo;
+        dense_.assign(range, kEmpty);
+        for (const Slot& e : table_)
+            if (e.val != kEmpty) dense_[static_cast<uint64_t>(e.key) - static_cast<uint64_t>(lo)] = e.val;
+    }
+    void clear(size_t expected) {
+        strings_.clear();
+        table_.clear();
+        dense_.clear();
+        mask_ = 0;
+        used_ = 0;
+        if (!width_) strings_.reserve(expected);
+    }
+
+private:
+    static constexpr uint32_t kEmpty = UINT32_MAX;
+    struct Slot {
+        int64_t key;
+        uint32_t val;
+    };
+    static uint64_t mix(int64_t x) {  // murmur3 finalizer: sequential ids spread out
+        uint64_t h = static_cast<uint64_t>(x);
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 33;
+        return h;
+    }
+    int64_t as_int(const std::string& k) const {
+        if (width_ == 4) {
+            int32_t v;
+            memcpy(&v, k.data(), sizeof v);
+            return v;
+        }
+        int64_t v;
+        memcpy(&v, k.data(), sizeof v);
+        return v;
+    }
+    void put(int64_t k, uint32_t val) {
+        for (size_t i = mix(k) & mask_;; i = (i + 1) & mask_) {
+            if (table_[i].val == kEmpty) {
+                table_[i] = Slot{k, val};
+                ++used_;
+                return;
+            }
+            if (table_[i].key == k) {
+                table_[i].val = val;
+                return;
+            }
+        }
+    }
+    void grow() {
+        std::vector<Slot> old;
+        old.swap(table_);
+        const size_t cap = std::max<size_t>(1024, (mask_ + 1) * 2);
+        table_.assign(cap, Slot{0, kEmpty});
+        mask_ = cap - 1;
+        used_ = 0;
+        for (const Slot& e : old)
+            if (e.val != kEmpty) put(e.key, e.val);
+    }
+    size_t width_;
+    std::unordered_map<std::string, uint32_t> strings_;
+    std::vector<Slot> table_;
+    std::vector<uint32_t> dense_;
+    int64_t base_ = 0;
+    size_t mask_ = 0, used_ = 0;
+};
+
+size_t id_width(Oid type) { return type == INT4OID ? 4 : type == INT8OID ? 8 : 0; }
+
 struct Leads {
+    explicit Leads(size_t id_width) : index(id_width) {}
     const ls::Model* m = nullptr;
     size_t ns = 0;  // slots incl. wildcard
     std::vector<std::string> key;
-    std::unordered_map<std::string, uint32_t> index;
+    IdIndex index;
     std::vector<double> fit;
     std::vector<unsigned char> rule_dq, alive, converted;
-    std::vector<double> sums;
-    std::vector<unsigned char> flags;
+    size_t stride = 0;          // ls::state_stride(ns)
+    std::vector<double> state;  // per-lead sums and flags, ls::state_sums/state_flags
     std::vector<int64> next_at;     // earliest event/order/conversion time after as_of
     std::vector<int64> last_order;  // kNever: none
     std::vector<double> n_orders, amount;
     std::vector<int32_t> old_stage;  // into stage_names; -1 none
 
     size_t size() const { return key.size(); }
+    double* sums(size_t i) { return ls::state_sums(state.data(), stride, i); }
+    unsigned char* flags(size_t i) { return ls::state_flags(state.data(), stride, ns, i); }
     uint32_t add(const std::string& k) {
-        auto it = index.find(k);
-        if (it != index.end()) return it->second;
+        int found = index.find(k);
+        if (found >= 0) return static_cast<uint32_t>(found);
         uint32_t i = static_cast<uint32_t>(key.size());
-        index.emplace(k, i);
+        index.insert(k, i);
         key.push_back(k);
         fit.push_back(0);
         rule_dq.push_back(0);
         alive.push_back(1);
         converted.push_back(0);
-        sums.resize(sums.size() + ns, 0.0);
-        flags.resize(flags.size() + ns, 0);
+        state.resize(state.size() + stride, 0.0);
         next_at.push_back(kNever);
         last_order.push_back(kNever);
         n_orders.push_back(0);
@@ -456,8 +580,7 @@ struct Leads {
         return i;
     }
     void reset_activity(uint32_t i) {
-        std::fill(&sums[i * ns], &sums[i * ns] + ns, 0.0);
-        std::fill(&flags[i * ns], &flags[i * ns] + ns, 0);
+        std::fill(&state[i * stride], &state[i * stride] + stride, 0.0);
         next_at[i] = kNever;
         last_order[i] = kNever;
         n_orders[i] = 0;
@@ -467,8 +590,7 @@ struct Leads {
         rule_dq[i] = 0;
     }
     int find(const std::string& k) const {
-        auto it = index.find(k);
-        return it == index.end() ? -1 : static_cast<int>(it->second);
+        return index.find(k);
     }
     // Drops leads that are no longer alive, keeping the order of the others.
     void compact() {
@@ -480,8 +602,7 @@ struct Leads {
                 fit[w] = fit[r];
                 rule_dq[w] = rule_dq[r];
                 converted[w] = converted[r];
-                std::copy(&sums[r * ns], &sums[r * ns] + ns, &sums[w * ns]);
-                std::copy(&flags[r * ns], &flags[r * ns] + ns, &flags[w * ns]);
+                std::copy(&state[r * stride], &state[r * stride] + stride, &state[w * stride]);
                 next_at[w] = next_at[r];
                 last_order[w] = last_order[r];
                 n_orders[w] = n_orders[r];
@@ -496,16 +617,15 @@ struct Leads {
         rule_dq.resize(w);
         alive.resize(w);
         converted.resize(w);
-        sums.resize(w * ns);
-        flags.resize(w * ns);
+        state.resize(w * stride);
         next_at.resize(w);
         last_order.resize(w);
         n_orders.resize(w);
         amount.resize(w);
         old_stage.resize(w);
-        index.clear();
-        index.reserve(w);
-        for (size_t i = 0; i < w; ++i) index.emplace(key[i], static_cast<uint32_t>(i));
+        index.clear(w);
+        for (size_t i = 0; i < w; ++i) index.insert(key[i], static_cast<uint32_t>(i));
+        index.densify();
     }
 };
 
@@ -637,7 +757,7 @@ void read_events(Ctx& c, Leads& L, Datum ids, bool filtered) {
             int slot = slots.slot(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
             int64 when = DatumGetTimestampTz(cur.at(r, 2));
             if (when > as_of) note_future(L, i, when);
-            ls::LeadAccumulator acc{c.m, &L.sums[i * L.ns], &L.flags[i * L.ns]};
+            ls::LeadAccumulator acc{c.m, L.sums(i), L.flags(i)};
             acc.add(slot, seconds(as_of - when), seconds(ref - when));
         }
     }
@@ -760,8 +880,8 @@ void read_state(Ctx& c, Leads& L, const std::string& state) {
             bytea* flags = reinterpret_cast<bytea*>(DatumGetPointer(cur.at(r, 4)));
             if (VARSIZE_ANY_EXHDR(sums) != sb || VARSIZE_ANY_EXHDR(flags) != L.ns)
                 throw ls::Error(ls::ErrorCode::DataCorrupted, "lead_scoring: corrupt refresh state row in " + state);
-            memcpy(&L.sums[i * L.ns], VARDATA_ANY(sums), sb);
-            memcpy(&L.flags[i * L.ns], VARDATA_ANY(flags), L.ns);
+            memcpy(L.sums(i), VARDATA_ANY(sums), sb);
+            memcpy(L.flags(i), VARDATA_ANY(flags), L.ns);
             L.next_at[i] = DatumGetInt64(cur.at(r, 5));
             L.last_order[i] = DatumGetInt64(cur.at(r, 6));
             L.n_orders[i] = DatumGetFloat8(cur.at(r, 7));
@@ -772,7 +892,7 @@ void read_state(Ctx& c, Leads& L, const std::string& state) {
     cur.close();
 }
 
-void write_state(Ctx& c, const Leads& L, const std::string& state, const std::vector<uint32_t>& rows) {
+void write_state(Ctx& c, Leads& L, const std::string& state, const std::vector<uint32_t>& rows) {
     const std::string sql = "INSERT INTO " + state +
                             " (lead_id, fit, rule_dq, sums, flags, next_at, last_order, n_orders, amount, converted) "
                             "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10))";
@@ -802,11 +922,11 @@ void write_state(Ctx& c, const Leads& L, const std::string& state, const std::ve
                 dq[j] = BoolGetDatum(L.rule_dq[i]);
                 bytea* s = static_cast<bytea*>(palloc(VARHDRSZ + sb));
                 SET_VARSIZE(s, VARHDRSZ + sb);
-                memcpy(VARDATA(s), &L.sums[i * L.ns], sb);
+                memcpy(VARDATA(s), L.sums(i), sb);
                 sums[j] = PointerGetDatum(s);
                 bytea* f = static_cast<bytea*>(palloc(VARHDRSZ + L.ns));
                 SET_VARSIZE(f, VARHDRSZ + L.ns);
-                memcpy(VARDATA(f), &L.flags[i * L.ns], L.ns);
+                memcpy(VARDATA(f), L.flags(i), L.ns);
                 flags[j] = PointerGetDatum(f);
                 next[j] = Int64GetDatum(L.next_at[i]);
                 last[j] = Int64GetDatum(L.last_order[i]);
@@ -1121,8 +1241,8 @@ void write_leaderboard(Ctx& c, Leads& L, const std::vector<ls::RankingRow>& rows
         js += "], \"activity\": {";
         bool firsta = true;
         for (size_t s = 0; s < L.ns; ++s) {
-            if (!L.flags[i * L.ns + s]) continue;
-            double v = ls::cap_value(L.sums[i * L.ns + s] * scale, c.m->slot_cap[s]);
+            if (!L.flags(i)[s]) continue;
+            double v = ls::cap_value(L.sums(i)[s] * scale, c.m->slot_cap[s]);
             if (!firsta) js += ", ";
             firsta = false;
             ls::append_json_string(&js, s < c.m->slots.size() ? c.m->slots[s] : std::string("*"));
@@ -1425,15 +1545,17 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     if (reason.empty() && !partial_changes) reason = "a source table was truncated";
     const bool full = !reason.empty();
 
-    Leads L;
+    Leads L(id_width(c.src.id_type));
     L.m = c.m;
     L.ns = c.m->slots.size() + 1;
+    L.stride = ls::state_stride(L.ns);
     int64 changed = 0;
     bool filtered = false;
     std::vector<uint32_t> recomputed;
     if (full) {
         c.ref = c.as_of;
         read_leads(c, L, 0, false);
+        L.index.densify();
         read_events(c, L, 0, false);
         read_orders(c, L, 0, false);
         read_conversions(c, L, 0, false);
@@ -1442,6 +1564,7 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     } else {
         c.ref = prev.ref;
         read_state(c, L, state_q);
+        L.index.densify();
         // Changed leads: from change_log, and those with rows that were in the
         // future at the last as_of and are not any more.
         std::unordered_set<uint32_t> set;
@@ -1494,10 +1617,10 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     ls::RankingInput in;
     in.m = c.m;
     in.n = L.size();
-    in.fit = L.fit;
-    in.rule_dq = L.rule_dq;
-    in.sums = L.sums;
-    in.flags = L.flags;
+    // Moved, not copied (the big arrays), and moved back after.
+    in.fit.swap(L.fit);
+    in.rule_dq.swap(L.rule_dq);
+    in.state.swap(L.state);
     in.scale = ls::rescale_factor(*c.m, seconds(c.ref), seconds(c.as_of));
     in.has_orders.resize(in.n);
     in.recency_days.resize(in.n);
@@ -1509,6 +1632,9 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     }
     ls::pg::check_interrupts();
     std::vector<ls::RankingRow> rows = ls::compute_ranking(in);
+    in.fit.swap(L.fit);
+    in.rule_dq.swap(L.rule_dq);
+    in.state.swap(L.state);
 
     write_target(c, L, rows, target);
 
@@ -1525,8 +1651,9 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
         }
         // Delete every rewritten key, including leads that disappeared.
         Params p;
-        Leads tmp;
+        Leads tmp(id_width(c.src.id_type));
         tmp.ns = L.ns;
+        tmp.stride = L.stride;
         for (const std::string& k : rewrite_keys) tmp.add(k);
         std::vector<uint32_t> idx(tmp.size());
         for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<uint32_t>(i);

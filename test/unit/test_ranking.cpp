@@ -22,8 +22,7 @@ ls::RankingInput input(const ls::Model& m, size_t n) {
     const size_t ns = m.slots.size() + 1;
     in.fit.assign(n, 0);
     in.rule_dq.assign(n, 0);
-    in.sums.assign(n * ns, 0);
-    in.flags.assign(n * ns, 0);
+    in.state.assign(n * ls::state_stride(ns), 0);
     in.has_orders.assign(n, 0);
     in.recency_days.assign(n, 0);
     in.frequency.assign(n, 0);
@@ -54,11 +53,11 @@ TEST(Ranking, RankTiesAndPercentRank) {
 TEST(Ranking, DisqualifyingEventAndStageEvent) {
     auto m = model(R"({"kind": "none"})");
     auto in = input(*m, 2);
-    const size_t ns = m->slots.size() + 1;
+    const size_t ns = m->slots.size() + 1, st = ls::state_stride(ns);
     const int demo = m->slot_for("demo"), complaint = m->slot_for("complaint");
-    in.sums[0 * ns + demo] = 20;
-    in.flags[0 * ns + demo] = 1;
-    in.flags[1 * ns + complaint] = 1;
+    ls::state_sums(in.state.data(), st, 0)[demo] = 20;
+    ls::state_flags(in.state.data(), st, ns, 0)[demo] = 1;
+    ls::state_flags(in.state.data(), st, ns, 1)[complaint] = 1;
     auto rows = ls::compute_ranking(in);
     EXPECT_EQ(*rows[0].stage, "SQL");
     EXPECT_TRUE(rows[1].disqualified);
@@ -82,8 +81,9 @@ TEST(Ranking, ExponentialRescaleEqualsDirectEvaluation) {
     EXPECT_NEAR(sums[view] * k, direct[view], 1e-12 * direct[view]);
     // the cap applies after scaling: 4 views ~ 2.6 < cap 3 here
     auto in = input(*m, 1);
-    in.sums = sums;
-    in.flags = flags;
+    const size_t ns = sums.size();
+    std::copy(sums.begin(), sums.end(), ls::state_sums(in.state.data(), ls::state_stride(ns), 0));
+    std::copy(flags.begin(), flags.end(), ls::state_flags(in.state.data(), ls::state_stride(ns), ns, 0));
     in.scale = k;
     auto rows = ls::compute_ranking(in);
     EXPECT_NEAR(rows[0].activity, std::min(3.0, direct[view]), 1e-12);
