@@ -657,6 +657,17 @@ struct Ctx {
 
 double seconds(int64 us) { return static_cast<double>(us) / 1e6; }
 
+// Phase timings at DEBUG1 (SET client_min_messages = debug1 to see them).
+struct PhaseTimer {
+    TimestampTz last = GetCurrentTimestamp();
+    void mark(const char* phase) {
+        TimestampTz now = GetCurrentTimestamp();
+        const double secs = static_cast<double>(now - last) / 1e6;
+        last = now;
+        pg_call([&] { elog(DEBUG1, "lead_scoring.refresh: %s %.3f s", phase, secs); });
+    }
+};
+
 // " WHERE col = ANY($1)" when filtering to some leads.
 std::string any_filter(const std::string& col, bool filtered, const char* more) {
     std::string w;
@@ -1563,16 +1574,21 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     std::vector<uint32_t> recomputed;
     if (full) {
         c.ref = c.as_of;
+        PhaseTimer pt;
         read_leads(c, L, 0, false);
+        pt.mark("read leads");
         L.index.densify();
         read_events(c, L, 0, false);
+        pt.mark("read events");
         read_orders(c, L, 0, false);
         read_conversions(c, L, 0, false);
         state_relid = ensure_state_table(c, state_q, state_rel, true);
         changed = static_cast<int64>(L.size());
     } else {
         c.ref = prev.ref;
+        PhaseTimer pt;
         read_state(c, L, state_q);
+        pt.mark("read state");
         L.index.densify();
         // Changed leads: from change_log, and those with rows that were in the
         // future at the last as_of and are not any more.
@@ -1613,6 +1629,7 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
             read_orders(c, L, ids, true);
             read_conversions(c, L, ids, true);
         }
+        pt.mark("read changed leads");
     }
     (void)filtered;
 
@@ -1621,7 +1638,9 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     if (!full)
         for (uint32_t i : recomputed) rewrite_keys.push_back(L.key[i]);
     L.compact();
+    PhaseTimer pt;
     if (target.existed) read_old_stages(c, L, target.qname);
+    pt.mark("read previous stages");
 
     ls::RankingInput in;
     in.m = c.m;
@@ -1645,7 +1664,9 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     in.rule_dq.swap(L.rule_dq);
     in.state.swap(L.state);
 
+    pt.mark("compute");
     write_target(c, L, rows, target);
+    pt.mark("write ranking");
 
     // Per-lead state.
     std::vector<uint32_t> state_rows;
@@ -1674,9 +1695,11 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     // (much cheaper than a million index insertions).
     if (full) exec_owner("ALTER TABLE " + state_q + " ADD PRIMARY KEY (lead_id)");
 
+    pt.mark("write state");
     write_stage_history(c, L, rows, !prev.exists);
     write_leaderboard(c, L, rows, in.scale);
     write_funnel(c, L, rows);
+    pt.mark("write history, leaderboard, funnel");
 
     {
         Params p;
