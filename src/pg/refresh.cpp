@@ -702,9 +702,12 @@ ls::pg::CallSite* fresh_call_site() {
     return cs;
 }
 
-// Reads leads (all, or those whose ids are in `ids`) into L: fit and rule
-// disqualification from the row, exactly as fit_score(model, row) does.
-void read_leads(Ctx& c, Leads& L, Datum ids, bool filtered) {
+// Reads the leads' rows (all, or those whose ids are in `ids`) and their
+// attributes, exactly as fit_score(model, row) reads them; calls
+// fn(lead index, values) for each. `add`: leads not yet in L are added (else
+// skipped).
+template <typename Fn>
+void for_each_lead_attributes(Ctx& c, Leads& L, Datum ids, bool filtered, bool add, Fn fn) {
     const Column* id = c.src.leads.col("id");
     std::string sql = "SELECT l." + id->q + ", l FROM " + c.src.leads.qname + " l" +
                       any_filter("l." + id->q, filtered, ("l." + id->q + " IS NOT NULL").c_str());
@@ -719,8 +722,8 @@ void read_leads(Ctx& c, Leads& L, Datum ids, bool filtered) {
     while (cur.next()) {
         for (uint64 r = 0; r < cur.n; ++r) {
             key_of(c.src.id_type, cur.at(r, 0), &k);
-            uint32_t i = L.add(k);
-            L.alive[i] = 1;
+            const int found = add ? static_cast<int>(L.add(k)) : L.find(k);
+            if (found < 0) continue;
             if (!cur.null(r, 1)) {
                 Datum row = cur.at(r, 1);
                 pg_call([&] {
@@ -731,15 +734,47 @@ void read_leads(Ctx& c, Leads& L, Datum ids, bool filtered) {
             } else {
                 for (size_t f = 0; f < c.m->fields.size(); ++f) vals[f] = ls::Value::missing();
             }
-            L.fit[i] = ls::fit_score(*c.m, vals);
-            L.rule_dq[i] = ls::is_disqualified(*c.m, vals, nullptr) ? 1 : 0;
+            fn(static_cast<uint32_t>(found), vals);
         }
     }
     cur.close();
 }
 
+// Reads leads into L: fit and rule disqualification.
+void read_leads(Ctx& c, Leads& L, Datum ids, bool filtered) {
+    for_each_lead_attributes(c, L, ids, filtered, true, [&](uint32_t i, const ls::Value* vals) {
+        L.alive[i] = 1;
+        L.fit[i] = ls::fit_score(*c.m, vals);
+        L.rule_dq[i] = ls::is_disqualified(*c.m, vals, nullptr) ? 1 : 0;
+    });
+}
+
 void note_future(Leads& L, uint32_t i, int64 t) {
     if (t < L.next_at[i]) L.next_at[i] = t;
+}
+
+// Runs a query whose first column is a lead id (filtered to `ids` when
+// `filtered`: $1) and calls row(cursor, row number, lead index) for each row of
+// a live lead. Returns the number of rows read.
+template <typename RowFn>
+uint64 for_each_lead_row(Ctx& c, Leads& L, const std::string& sql, Datum ids, bool filtered, RowFn row) {
+    Params p;
+    if (filtered) p.add(c.src.id_array_type, ids);
+    Cursor cur;
+    cur.open(sql, filtered ? &p : nullptr);
+    std::string k;
+    uint64 n = 0;
+    while (cur.next()) {
+        n += cur.n;
+        for (uint64 r = 0; r < cur.n; ++r) {
+            key_of(c.src.id_type, cur.at(r, 0), &k);
+            const int i = L.find(k);
+            if (i < 0 || !L.alive[i]) continue;  // not a lead (any more)
+            row(cur, r, static_cast<uint32_t>(i));
+        }
+    }
+    cur.close();
+    return n;
 }
 
 void read_events(Ctx& c, Leads& L, Datum ids, bool filtered) {
@@ -751,28 +786,16 @@ void read_events(Ctx& c, Leads& L, Datum ids, bool filtered) {
     std::string more = "e." + lid->q + " IS NOT NULL AND e." + ty->q + " IS NOT NULL AND e." + tm->q + " IS NOT NULL";
     std::string sql = "SELECT e." + lid->q + ", e." + ty->q + "::pg_catalog.text, e." + tm->q + " FROM " + s.qname +
                       " e" + any_filter("e." + lid->q, filtered, more.c_str());
-    Params p;
-    if (filtered) p.add(c.src.id_array_type, ids);
-    Cursor cur;
-    cur.open(sql, filtered ? &p : nullptr);
     SlotCache slots{c.m, {}};
-    std::string k;
     const int64 as_of = c.as_of, ref = c.ref;
-    while (cur.next()) {
-        c.events_read += cur.n;
-        for (uint64 r = 0; r < cur.n; ++r) {
-            key_of(c.src.id_type, cur.at(r, 0), &k);
-            int i = L.find(k);
-            if (i < 0 || !L.alive[i]) continue;  // no such lead
-            text* t = reinterpret_cast<text*>(DatumGetPointer(cur.at(r, 1)));
-            int slot = slots.slot(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-            int64 when = DatumGetTimestampTz(cur.at(r, 2));
-            if (when > as_of) note_future(L, i, when);
-            ls::LeadAccumulator acc{c.m, L.sums(i), L.flags(i)};
-            acc.add(slot, seconds(as_of - when), seconds(ref - when));
-        }
-    }
-    cur.close();
+    c.events_read += for_each_lead_row(c, L, sql, ids, filtered, [&](const Cursor& cur, uint64 r, uint32_t i) {
+        text* t = reinterpret_cast<text*>(DatumGetPointer(cur.at(r, 1)));
+        int slot = slots.slot(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+        int64 when = DatumGetTimestampTz(cur.at(r, 2));
+        if (when > as_of) note_future(L, i, when);
+        ls::LeadAccumulator acc{c.m, L.sums(i), L.flags(i)};
+        acc.add(slot, seconds(as_of - when), seconds(ref - when));
+    });
 }
 
 void read_orders(Ctx& c, Leads& L, Datum ids, bool filtered) {
@@ -784,27 +807,16 @@ void read_orders(Ctx& c, Leads& L, Datum ids, bool filtered) {
     std::string more = "o." + lid->q + " IS NOT NULL AND o." + tm->q + " IS NOT NULL";
     std::string sql = "SELECT o." + lid->q + ", o." + tm->q + ", o." + am->q + "::pg_catalog.float8 FROM " + s.qname +
                       " o" + any_filter("o." + lid->q, filtered, more.c_str());
-    Params p;
-    if (filtered) p.add(c.src.id_array_type, ids);
-    Cursor cur;
-    cur.open(sql, filtered ? &p : nullptr);
-    std::string k;
-    while (cur.next()) {
-        for (uint64 r = 0; r < cur.n; ++r) {
-            key_of(c.src.id_type, cur.at(r, 0), &k);
-            int i = L.find(k);
-            if (i < 0 || !L.alive[i]) continue;
-            int64 when = DatumGetTimestampTz(cur.at(r, 1));
-            if (when > c.as_of) {  // not yet placed at as_of
-                note_future(L, i, when);
-                continue;
-            }
-            if (L.last_order[i] == kNever || when > L.last_order[i]) L.last_order[i] = when;
-            L.n_orders[i] += 1;
-            if (!cur.null(r, 2)) L.amount[i] += DatumGetFloat8(cur.at(r, 2));
+    for_each_lead_row(c, L, sql, ids, filtered, [&](const Cursor& cur, uint64 r, uint32_t i) {
+        int64 when = DatumGetTimestampTz(cur.at(r, 1));
+        if (when > c.as_of) {  // not yet placed at as_of
+            note_future(L, i, when);
+            return;
         }
-    }
-    cur.close();
+        if (L.last_order[i] == kNever || when > L.last_order[i]) L.last_order[i] = when;
+        L.n_orders[i] += 1;
+        if (!cur.null(r, 2)) L.amount[i] += DatumGetFloat8(cur.at(r, 2));
+    });
 }
 
 void read_conversions(Ctx& c, Leads& L, Datum ids, bool filtered) {
@@ -815,27 +827,16 @@ void read_conversions(Ctx& c, Leads& L, Datum ids, bool filtered) {
     std::string more = "v." + lid->q + " IS NOT NULL";
     std::string sql = "SELECT v." + lid->q + (tm ? ", v." + tm->q : std::string(", NULL::pg_catalog.timestamptz")) +
                       " FROM " + s.qname + " v" + any_filter("v." + lid->q, filtered, more.c_str());
-    Params p;
-    if (filtered) p.add(c.src.id_array_type, ids);
-    Cursor cur;
-    cur.open(sql, filtered ? &p : nullptr);
-    std::string k;
-    while (cur.next()) {
-        for (uint64 r = 0; r < cur.n; ++r) {
-            key_of(c.src.id_type, cur.at(r, 0), &k);
-            int i = L.find(k);
-            if (i < 0 || !L.alive[i]) continue;
-            if (!cur.null(r, 1)) {
-                int64 when = DatumGetTimestampTz(cur.at(r, 1));
-                if (when > c.as_of) {
-                    note_future(L, i, when);
-                    continue;
-                }
+    for_each_lead_row(c, L, sql, ids, filtered, [&](const Cursor& cur, uint64 r, uint32_t i) {
+        if (!cur.null(r, 1)) {
+            int64 when = DatumGetTimestampTz(cur.at(r, 1));
+            if (when > c.as_of) {
+                note_future(L, i, when);
+                return;
             }
-            L.converted[i] = 1;
         }
-    }
-    cur.close();
+        L.converted[i] = 1;
+    });
 }
 
 int32_t stage_id(Ctx& c, const std::string& s) {
@@ -1210,34 +1211,9 @@ void write_leaderboard(Ctx& c, Leads& L, const std::vector<ls::RankingRow>& rows
     if (top.empty()) return;
     // Fit reasons: re-read these leads' rows.
     std::unordered_map<uint32_t, std::vector<int>> matched;
-    {
-        const Column* id = c.src.leads.col("id");
-        Params p;
-        p.add(c.src.id_array_type, ids_array(c, L, top));
-        Cursor cur;
-        cur.open("SELECT l." + id->q + ", l FROM " + c.src.leads.qname + " l WHERE l." + id->q +
-                     " OPERATOR(pg_catalog.=) ANY ($1)",
-                 &p);
-        ls::pg::CallSite* cs = fresh_call_site();
-        ls::Value* vals = nullptr;
-        pg_call([&] { vals = ls::pg::values_buffer(cs, c.m->fields.size()); });
-        std::string k;
-        while (cur.next()) {
-            for (uint64 r = 0; r < cur.n; ++r) {
-                key_of(c.src.id_type, cur.at(r, 0), &k);
-                int i = L.find(k);
-                if (i < 0) continue;
-                Datum row = cur.at(r, 1);
-                pg_call([&] {
-                    MemoryContext old = MemoryContextSwitchTo(cur.cxt);
-                    ls::pg::attributes_from_row(cs, *c.m, DatumGetHeapTupleHeader(row), vals);
-                    MemoryContextSwitchTo(old);
-                });
-                ls::fit_matches(*c.m, vals, &matched[static_cast<uint32_t>(i)]);
-            }
-        }
-        cur.close();
-    }
+    for_each_lead_attributes(c, L, ids_array(c, L, top), true, false, [&](uint32_t i, const ls::Value* vals) {
+        ls::fit_matches(*c.m, vals, &matched[i]);
+    });
     std::vector<std::string> ids = ids_as_text(c, L, top);
     std::vector<std::string> reasons(top.size());
     for (size_t t = 0; t < top.size(); ++t) {
