@@ -146,8 +146,16 @@ SELECT count(*) AS visible_leaderboard_rows FROM lead_scoring.leaderboard WHERE 
 RESET ROLE;
 SELECT count(DISTINCT model) AS models_on_leaderboard FROM lead_scoring.leaderboard WHERE model IN ('src', 'txt', 'uu');
 
+-- the default target belongs to the model's owner, even when a superuser refreshes it
+INSERT INTO lead_scoring.model (name, spec, owner)
+VALUES ('own', '{"source": {"leads": {"table": "src.tleads", "id": "code"}}}', 'regress_ls_other');
+SELECT lead_scoring.refresh('own', '2024-02-01 00:00+00') AS leads_written;
+SELECT pg_get_userbyid(relowner) AS ranking_owner FROM pg_class WHERE oid = 'lead_scoring.ranking_own'::regclass;
+SELECT lead_scoring.drop_refresh_state('own');
+DROP TABLE lead_scoring.ranking_own;
+
 DROP SCHEMA src CASCADE;
-DELETE FROM lead_scoring.model WHERE name IN ('src', 'txt', 'uu', 'nosource');
+DELETE FROM lead_scoring.model WHERE name IN ('src', 'txt', 'uu', 'nosource', 'own');
 REVOKE regress_ls_other FROM CURRENT_USER;
 DROP ROLE regress_ls_writer;
 DROP ROLE regress_ls_other;

@@ -650,6 +650,7 @@ struct Ctx {
     Sources src;
     TimestampTz as_of;
     TimestampTz ref;  // sums are weighted at this time
+    Oid owner = InvalidOid;  // the model's owner role
     uint64 events_read = 0;
     std::vector<std::string> stage_names;
     std::unordered_map<std::string, int32_t> stage_index;
@@ -1037,11 +1038,12 @@ Target resolve_target(Ctx& c) {
                       quote_literal("Ranking of lead scoring model " + c.model + " (written by lead_scoring.refresh)");
     if (dflt) {
         // The default target lives in lead_scoring's schema: created by the
-        // extension owner, then handed to the model's owner (the caller's role).
+        // extension owner, then handed to the model's owner.
         exec_owner(ddl);
         exec_owner(idx);
         std::string owner;
-        pg_call([&] { owner = GetUserNameFromId(g_id.caller, false); });
+        const Oid owner_id = c.owner;
+        pg_call([&] { owner = GetUserNameFromId(owner_id, false); });
         exec_owner("ALTER TABLE " + t.qname + " OWNER TO " + quote_ident(owner));
     } else {
         exec(ddl);
@@ -1484,6 +1486,7 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
                  "permission denied to refresh model \"" + c.model + "\": only its owner (" + on + ") or a member may");
     }
     c.m = ls::pg::model_datum(ls::pg::call_site(fcinfo), JSONBOID, spec, false);
+    c.owner = owner;
 
     // One refresh per model at a time.
     bool locked = false;
