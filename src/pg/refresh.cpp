@@ -147,7 +147,7 @@ struct Identity {
 Identity g_id;
 
 uint64 exec_owner(const std::string& sql, const Params* p = nullptr) {
-    pg_call([] { SetUserIdAndSecContext(g_id.ext_owner, g_id.sec | SECURITY_LOCAL_USERID_CHANGE); });
+    SetUserIdAndSecContext(g_id.ext_owner, g_id.sec | SECURITY_LOCAL_USERID_CHANGE);  // cannot fail
     uint64 n = 0;
     try {
         n = exec(sql, p);
@@ -173,14 +173,20 @@ struct Cursor {
 
     void open(const std::string& sql, const Params* p, bool as_owner = false) {
         const char* q = sql.c_str();
-        if (as_owner)
-            pg_call([] { SetUserIdAndSecContext(g_id.ext_owner, g_id.sec | SECURITY_LOCAL_USERID_CHANGE); });
-        pg_call([&] {
-            portal = SPI_cursor_open_with_args(nullptr, q, p ? p->n : 0, p ? const_cast<Oid*>(p->types) : nullptr,
-                                               p ? const_cast<Datum*>(p->vals) : nullptr, p ? p->nulls : nullptr,
-                                               true, CURSOR_OPT_NO_SCROLL);
-            cxt = AllocSetContextCreate(CurrentMemoryContext, "lead_scoring refresh batch", ALLOCSET_DEFAULT_SIZES);
-        });
+        // Permissions are checked when the portal starts: only the open runs
+        // as the extension owner.
+        if (as_owner) SetUserIdAndSecContext(g_id.ext_owner, g_id.sec | SECURITY_LOCAL_USERID_CHANGE);
+        try {
+            pg_call([&] {
+                portal = SPI_cursor_open_with_args(nullptr, q, p ? p->n : 0, p ? const_cast<Oid*>(p->types) : nullptr,
+                                                   p ? const_cast<Datum*>(p->vals) : nullptr, p ? p->nulls : nullptr,
+                                                   true, CURSOR_OPT_NO_SCROLL);
+                cxt = AllocSetContextCreate(CurrentMemoryContext, "lead_scoring refresh batch", ALLOCSET_DEFAULT_SIZES);
+            });
+        } catch (...) {
+            if (as_owner) SetUserIdAndSecContext(g_id.caller, g_id.sec);
+            throw;
+        }
         if (as_owner) SetUserIdAndSecContext(g_id.caller, g_id.sec);
     }
     // Fetches the next batch; false at the end.
