@@ -11,7 +11,8 @@ CREATE TABLE lead_scoring.refresh_log (
     model         text NOT NULL,
     started_at    timestamptz NOT NULL DEFAULT now(),
     finished_at   timestamptz,
-    mode          text NOT NULL CONSTRAINT refresh_log_mode CHECK (mode IN ('full', 'incremental')),
+    -- NULL: unknown (a refresh that failed before choosing, logged by the background worker)
+    mode          text CONSTRAINT refresh_log_mode CHECK (mode IN ('full', 'incremental')),
     leads         bigint,
     events_read   bigint,
     status        text NOT NULL CONSTRAINT refresh_log_status CHECK (status IN ('ok', 'error', 'skipped')),
