@@ -226,6 +226,13 @@ SELECT mode, reason FROM lead_scoring.refresh_log ORDER BY id DESC LIMIT 1;
 -- stage changes found by the refreshes since the first
 SELECT lead_id, from_stage, to_stage, changed_at FROM lead_scoring.stage_history
 ORDER BY changed_at, lead_id::int, to_stage;
+-- a new column named like a fit field (read from props until now) changes every
+-- lead's attributes without changing a row: full
+ALTER TABLE crm.leads ADD COLUMN country text;
+SELECT lead_scoring.refresh('crm', '2024-04-01 00:00+00') IS NOT NULL AS refreshed;
+SELECT mode, reason FROM lead_scoring.refresh_log ORDER BY id DESC LIMIT 1;
+ALTER TABLE crm.leads DROP COLUMN country;
+SELECT lead_scoring.refresh('crm', '2024-04-01 00:00+00') IS NOT NULL AS refreshed;
 -- a dropped trigger is put back (self-healing) and that refresh is full
 DROP TRIGGER ls_crm_ins ON crm.events;
 SELECT lead_scoring.refresh('crm', '2024-04-01 00:00+00') IS NOT NULL AS refreshed;

@@ -378,6 +378,21 @@ Sources resolve_sources(const ls::Model& m) {
         }
         s.fingerprint += ";";
     }
+    // Fit fields are read from a column when the leads table has one of that
+    // name, else from properties: adding or dropping such a column changes the
+    // attributes of every lead without any row changing, so it forces a full refresh.
+    s.fingerprint += "fields";
+    for (const std::string& f : m.fields) {
+        AttrNumber a = InvalidAttrNumber;
+        Oid t = InvalidOid;
+        const Oid rel = s.leads.relid;
+        const char* fn = f.c_str();
+        pg_call([&] {
+            a = get_attnum(rel, fn);
+            if (a > 0) t = get_atttype(rel, a);
+        });
+        s.fingerprint += "," + std::to_string(a > 0 ? a : 0) + ":" + std::to_string(t);
+    }
     return s;
 }
 
