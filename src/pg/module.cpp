@@ -2,6 +2,10 @@
 #include "pg/model_cache.hpp"
 #include "pg/worker.hpp"
 
+namespace ls::pg {
+void refresh_init();  // src/pg/refresh.cpp: its GUCs
+}
+
 extern "C" {
 #include "utils/guc.h"
 
@@ -10,7 +14,8 @@ PG_MODULE_MAGIC;
 PGDLLEXPORT void _PG_init(void);
 void _PG_init(void) {
     ls::pg::model_cache_init();
-    ls::pg::worker_init();  // lead_scoring.database, lead_scoring.naptime, the launcher
+    ls::pg::refresh_init();  // lead_scoring.log_retention, lead_scoring.leaderboard_size
+    ls::pg::worker_init();   // lead_scoring.database, lead_scoring.naptime, the launcher
 
     // Define every lead_scoring.* GUC above this line: reserving the prefix
     // removes (with a WARNING) the placeholders of names not yet defined.

@@ -1,0 +1,176 @@
+-- Materialized rankings, DESIGN.md §8: refresh (full and incremental), its log,
+-- stage history and the change capture that makes incremental refreshes exact.
+--
+-- Bookkeeping tables below are written only by lead_scoring.refresh (switching
+-- to the extension owner for those statements; sources and the target are read
+-- and written as the caller, who must be the model's owner or a member of it)
+-- and by the change-capture trigger function.
+
+CREATE TABLE lead_scoring.refresh_log (
+    id            bigserial PRIMARY KEY,
+    model         text NOT NULL,
+    started_at    timestamptz NOT NULL DEFAULT now(),
+    finished_at   timestamptz,
+    -- NULL: unknown (a refresh that failed before choosing, logged by the background worker)
+    mode          text CONSTRAINT refresh_log_mode CHECK (mode IN ('full', 'incremental')),
+    leads         bigint,
+    events_read   bigint,
+    status        text NOT NULL CONSTRAINT refresh_log_status CHECK (status IN ('ok', 'error', 'skipped')),
+    error         text,
+    as_of         timestamptz,
+    reason        text,      -- why a full refresh was done (first run, spec changed, decay, ...)
+    changed_leads bigint     -- incremental: leads recomputed from their rows
+);
+CREATE INDEX refresh_log_model_started ON lead_scoring.refresh_log (model, started_at);
+COMMENT ON TABLE lead_scoring.refresh_log IS
+    'One row per lead_scoring.refresh call (and per failed background refresh); rows older than lead_scoring.log_retention are deleted by refresh';
+GRANT SELECT ON lead_scoring.refresh_log TO PUBLIC;
+
+CREATE TABLE lead_scoring.stage_history (
+    lead_id    text NOT NULL,
+    model      text NOT NULL,
+    from_stage text,          -- NULL: the lead was not in the previous ranking
+    to_stage   text NOT NULL,
+    changed_at timestamptz NOT NULL  -- the as_of of the refresh that found the change
+);
+CREATE INDEX stage_history_model_changed ON lead_scoring.stage_history (model, changed_at);
+CREATE INDEX stage_history_lead ON lead_scoring.stage_history (model, lead_id);
+COMMENT ON TABLE lead_scoring.stage_history IS
+    'One row per stage change found by a refresh (MQL -> SQL movement); not written by a model''s first refresh';
+GRANT SELECT ON lead_scoring.stage_history TO PUBLIC;
+
+-- Lead ids whose rows changed since the last refresh, appended by statement-level
+-- AFTER triggers on the source tables. Insert-only: concurrent writers never touch
+-- a shared row. A refresh consumes exactly the rows its snapshot sees
+-- (DELETE ... RETURNING); rows of transactions still in flight stay for the next
+-- refresh. lead_id NULL means "everything" (TRUNCATE of a source table).
+CREATE TABLE lead_scoring.change_log (
+    model   text NOT NULL,
+    lead_id text
+);
+CREATE INDEX change_log_model ON lead_scoring.change_log (model);
+COMMENT ON TABLE lead_scoring.change_log IS
+    'Internal: lead ids changed since the last refresh, per model (written by change-capture triggers)';
+-- Nobody but the extension owner reads or writes it directly; the triggers write
+-- through the SECURITY DEFINER function below.
+REVOKE ALL ON lead_scoring.change_log FROM PUBLIC;
+
+-- What the last refresh of each model was based on: a refresh is incremental
+-- only when the spec, the resolved sources and the target are unchanged.
+CREATE TABLE lead_scoring.refresh_state (
+    model        text PRIMARY KEY,
+    spec         jsonb NOT NULL,
+    sources      text NOT NULL,       -- resolved relation OIDs, columns and types
+    target       oid NOT NULL,
+    state_table  oid NOT NULL,
+    ref_time     timestamptz NOT NULL, -- the per-lead sums are weighted at this time
+    as_of        timestamptz NOT NULL, -- as_of of the last refresh
+    capture      boolean NOT NULL,     -- change-capture triggers were in place
+    refreshed_at timestamptz NOT NULL
+);
+COMMENT ON TABLE lead_scoring.refresh_state IS 'Internal: the basis of each model''s last refresh';
+GRANT SELECT ON lead_scoring.refresh_state TO PUBLIC;
+
+-- Top leads of every model with their reasons (written by refresh; the view
+-- lead_scoring.leaderboard reads it).
+CREATE TABLE lead_scoring.leaderboard_entries (
+    model       text NOT NULL,
+    lead_id     text NOT NULL,
+    rank        bigint NOT NULL,
+    score       float8 NOT NULL,
+    fit         float8 NOT NULL,
+    activity    float8 NOT NULL,
+    grade       text,
+    stage       text NOT NULL,
+    reasons     jsonb NOT NULL,
+    as_of       timestamptz NOT NULL,
+    PRIMARY KEY (model, lead_id)
+);
+CREATE INDEX leaderboard_entries_rank ON lead_scoring.leaderboard_entries (rank, score DESC);
+COMMENT ON TABLE lead_scoring.leaderboard_entries IS
+    'Internal: the lead_scoring.leaderboard_size best leads of each model and why (read lead_scoring.leaderboard)';
+
+-- Leads per stage of every model (written by refresh; read lead_scoring.funnel).
+CREATE TABLE lead_scoring.funnel_counts (
+    model     text NOT NULL,
+    stage     text NOT NULL,
+    position  int NOT NULL,    -- 0 = default stage, higher = further down the funnel; -1 = disqualified
+    leads     bigint NOT NULL,
+    converted bigint,          -- leads with a conversion; NULL when conversions are not mapped
+    as_of     timestamptz NOT NULL,
+    PRIMARY KEY (model, stage)
+);
+COMMENT ON TABLE lead_scoring.funnel_counts IS 'Internal: leads per stage per model (read lead_scoring.funnel)';
+
+CREATE FUNCTION lead_scoring.refresh(model text, as_of timestamptz DEFAULT now(), "full" boolean DEFAULT false)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ls_refresh'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION lead_scoring.refresh(text, timestamptz, boolean) IS
+    'Materializes the ranking of a model into its target table (incremental when possible); returns the leads written, NULL when skipped because another refresh of the model is running';
+
+-- Change capture. SECURITY DEFINER because the sessions that write the CRM's
+-- tables (any role with INSERT on them) must append to change_log without being
+-- able to read or edit it. What that grants, argued:
+--  * it runs only as a trigger (PL/pgSQL refuses a direct call);
+--  * it only INSERTs (model, lead id) pairs taken from the rows the writer's own
+--    statement changed; identifiers come from TG_ARGV and are quoted with %I, the
+--    model name is a bound parameter: nothing is interpreted as SQL;
+--  * a table owner could attach it with forged arguments; the worst that does is
+--    add change rows, which only make a refresh recompute more leads from their
+--    rows (the result is the same), never change a score;
+--  * search_path is fixed.
+CREATE FUNCTION lead_scoring._capture_changes() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        INSERT INTO lead_scoring.change_log (model, lead_id) VALUES (TG_ARGV[0], NULL);
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        EXECUTE format('INSERT INTO lead_scoring.change_log (model, lead_id) '
+                       'SELECT DISTINCT $1, n.%1$I::pg_catalog.text FROM new_rows n WHERE n.%1$I IS NOT NULL',
+                       TG_ARGV[1]) USING TG_ARGV[0];
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        EXECUTE format('INSERT INTO lead_scoring.change_log (model, lead_id) '
+                       'SELECT DISTINCT $1, o.%1$I::pg_catalog.text FROM old_rows o WHERE o.%1$I IS NOT NULL',
+                       TG_ARGV[1]) USING TG_ARGV[0];
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION lead_scoring._capture_changes() IS
+    'Internal trigger (created by refresh on each source table): appends changed lead ids to lead_scoring.change_log';
+-- EXECUTE stays granted to PUBLIC: CREATE TRIGGER (run by refresh as the model
+-- owner) requires it, and a direct call is refused by PL/pgSQL.
+
+-- User history survives pg_dump (the rest is rebuilt by the next, full, refresh).
+SELECT pg_catalog.pg_extension_config_dump('lead_scoring.stage_history', '');
+SELECT pg_catalog.pg_extension_config_dump('lead_scoring.refresh_log', '');
+SELECT pg_catalog.pg_extension_config_dump('lead_scoring.refresh_log_id_seq', '');
+
+-- Removing a model's refresh machinery: its change-capture triggers, per-lead
+-- state and bookkeeping rows (not its ranking table, which is the user's data).
+CREATE FUNCTION lead_scoring.drop_refresh_state(model text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT t.tgname, t.tgrelid::regclass AS rel FROM pg_catalog.pg_trigger t
+        WHERE t.tgfoid OPERATOR(pg_catalog.=) 'lead_scoring._capture_changes()'::pg_catalog.regprocedure
+          AND t.tgname::text OPERATOR(pg_catalog.=) ANY (ARRAY['ls_' || model || '_ins', 'ls_' || model || '_upd',
+                                                               'ls_' || model || '_del', 'ls_' || model || '_trunc'])
+    LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', r.tgname, r.rel);
+    END LOOP;
+    EXECUTE pg_catalog.format('DROP TABLE IF EXISTS lead_scoring.%I', '_state_' || model);
+    DELETE FROM lead_scoring.refresh_state s WHERE s.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
+    DELETE FROM lead_scoring.change_log c WHERE c.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
+    DELETE FROM lead_scoring.leaderboard_entries e WHERE e.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
+    DELETE FROM lead_scoring.funnel_counts f WHERE f.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
+END $$;
+COMMENT ON FUNCTION lead_scoring.drop_refresh_state(text) IS
+    'Drops a model''s change-capture triggers, per-lead refresh state and leaderboard/funnel rows (run as a superuser or the extension owner after deleting a model); the ranking table is kept';
+REVOKE ALL ON FUNCTION lead_scoring.drop_refresh_state(text) FROM PUBLIC;

@@ -1,0 +1,93 @@
+// Materialized rankings, DESIGN.md §8: the per-lead state a refresh keeps and
+// the global pass (scores, rank, percentile, RFM) that turns it into ranking rows.
+//
+// Per lead and per event-type slot the refresh keeps the sum of points weighted
+// at a fixed reference time `ref` (and whether the lead has a counted event of
+// that slot). For exponential decay the sums at another as_of are the stored sums
+// times 2^(-(as_of - ref) / half_life) (DESIGN §4: the weight is multiplicative),
+// so an incremental refresh at a later as_of only rescales; caps and clamps are
+// applied after scaling. For other decays the sums are only valid at ref.
+#pragma once
+#include "core/cpp_only.hpp"
+
+#include "core/rfm.hpp"
+#include "core/spec.hpp"
+#include "core/value.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ls {
+
+// Accumulates one lead's events. `sums` and `flags` have m.slots.size() + 1
+// entries (the last is the wildcard slot).
+struct LeadAccumulator {
+    const Model* m = nullptr;
+    double* sums = nullptr;
+    unsigned char* flags = nullptr;
+
+    // One event of slot s: age_asof = as_of - time (decides whether it counts),
+    // age_ref = ref - time (its weight; equal to age_asof unless rescaling).
+    // Returns true when the event counted.
+    bool add(int slot, double age_asof, double age_ref) const {
+        if (!event_counts_at(age_asof)) return false;
+        sums[slot] += m->slot_points[slot] * weight_at(age_ref);
+        flags[slot] = 1;
+        return true;
+    }
+    bool event_counts_at(double age) const;
+    double weight_at(double age) const;
+};
+
+// Whether state kept at reference time `ref` and last computed at `prev_as_of`
+// can be carried to `as_of` (seconds since any epoch). Empty string: yes;
+// otherwise the reason a full refresh is needed.
+std::string incremental_blocker(const Model& m, double ref, double prev_as_of, double as_of);
+
+// Factor turning sums weighted at ref into sums weighted at as_of.
+double rescale_factor(const Model& m, double ref, double as_of);
+
+// Per-lead activity state, one record per lead so that adding an event touches
+// one or two cache lines: ns sums (weighted at ref), then ns "has a counted
+// event" flag bytes, padded to whole doubles.
+inline size_t state_stride(size_t ns) { return ns + (ns + 7) / 8; }
+inline double* state_sums(double* state, size_t stride, size_t i) { return state + i * stride; }
+inline const double* state_sums(const double* state, size_t stride, size_t i) { return state + i * stride; }
+inline unsigned char* state_flags(double* state, size_t stride, size_t ns, size_t i) {
+    return reinterpret_cast<unsigned char*>(state + i * stride + ns);
+}
+inline const unsigned char* state_flags(const double* state, size_t stride, size_t ns, size_t i) {
+    return reinterpret_cast<const unsigned char*>(state + i * stride + ns);
+}
+
+struct RankingInput {
+    const Model* m = nullptr;
+    size_t n = 0;                       // leads
+    std::vector<double> fit;            // n
+    std::vector<unsigned char> rule_dq; // n: a disqualify rule matched
+    std::vector<double> state;          // n * state_stride(slots + 1), see above
+    double scale = 1.0;                 // rescale_factor(...)
+    // RFM inputs; has_orders[i] == 0: no counted order (rfm NULL).
+    std::vector<unsigned char> has_orders;  // n
+    std::vector<double> recency_days, frequency, monetary;  // n
+};
+
+struct RankingRow {
+    double score = 0, fit = 0, activity = 0;
+    const std::string* grade = nullptr;  // nullptr: NULL
+    const std::string* stage = nullptr;
+    bool disqualified = false;
+    int64_t rank = 0;          // 0: NULL (disqualified)
+    double percentile = -1;    // < 0: NULL (disqualified)
+    std::string rfm_code;      // empty: NULL
+    const std::string* rfm_segment = nullptr;
+};
+
+// Computes every row. rank = 1 + number of non-disqualified leads with a strictly
+// higher score (rank() over score desc); percentile = percent_rank() over score
+// ascending among non-disqualified leads (1 = best, 0 when alone); RFM breaks are
+// percentile_disc over all leads with orders.
+std::vector<RankingRow> compute_ranking(const RankingInput& in);
+
+}  // namespace ls

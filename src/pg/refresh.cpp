@@ -1,0 +1,1761 @@
+// lead_scoring.refresh(model, as_of, full), DESIGN.md §8: materializes a model's
+// ranking into its target table, fully or incrementally.
+//
+// Design (see doc/rank.md for the user-facing account):
+//  * One C++ pass. Leads, events, orders and conversions are read through SPI
+//    cursors in batches; per lead the pass keeps the fit, the rule
+//    disqualification and per event-type slot the decayed sums and "has a counted
+//    event" flags (core/ranking.hpp), using exactly the core arithmetic the SQL
+//    functions use, so the ranking equals what fit_score/activity_score/score/
+//    grade/stage compute. No SQL expression re-implements a formula.
+//  * Swap: DELETE + INSERT into the same target table in the refresh's
+//    transaction. It is MVCC-safe for every reader, whatever its isolation level
+//    (a reader sees the old complete ranking until we commit, then the new one);
+//    the table keeps its OID, so views, grants and BI tools pointing at it keep
+//    working. The cost is dead tuples, left to autovacuum. TRUNCATE or a
+//    relfilenode swap would show an empty table to REPEATABLE READ readers whose
+//    snapshot predates the swap (they are not MVCC-safe), and a rename changes the
+//    OID (breaks dependent views and grants) and takes an ACCESS EXCLUSIVE lock.
+//  * Concurrency: a transaction-level advisory lock keyed by the model name; a
+//    second refresh of the same model is skipped with a NOTICE (and logged as
+//    'skipped'). Sources are only read (ACCESS SHARE): writers are never blocked,
+//    except once while the change-capture triggers are (re)created.
+//  * Incremental: statement-level AFTER triggers with transition tables append
+//    changed lead ids to lead_scoring.change_log. A refresh first consumes the
+//    change rows its snapshot sees (DELETE ... RETURNING), then reads sources with
+//    a snapshot taken later, so every consumed change is visible to the reads;
+//    changes of transactions still in flight stay in change_log for the next run.
+//    Changed leads are recomputed from all their rows; the others come from the
+//    per-lead state table, rescaled for exponential decay.
+//  * Privileges: sources and the target are read/written as the caller (who must
+//    be the model's owner or a member of it); lead_scoring's own bookkeeping
+//    tables are written as the extension owner (SECURITY_LOCAL_USERID_CHANGE, as
+//    PostgreSQL's RI triggers do), only by statements built here.
+#include "core/activity.hpp"
+#include "core/fit.hpp"
+#include "core/qualify.hpp"
+#include "core/ranking.hpp"
+#include "core/spec.hpp"
+#include "core/value.hpp"
+
+#include "pg/glue.hpp"
+#include "pg/attributes.hpp"
+#include "pg/model_cache.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "parser/parse_type.h"
+#include "commands/trigger.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+#include "executor/spi.h"
+#include "nodes/makefuncs.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+}
+
+namespace ls::pg {
+void refresh_init();
+}
+
+namespace {
+
+using ls::pg::pg_call;
+using ls::pg::PgError;
+
+int g_log_retention = 30 * 86400;  // seconds
+int g_leaderboard_size = 100;
+
+constexpr int kAdvisoryKey = 0x4c53;  // 'LS'
+constexpr long kBatch = 10000;
+constexpr size_t kWriteChunk = 50000;
+
+[[noreturn]] void pg_error(int sqlstate, const std::string& msg) {
+    const char* m = msg.c_str();
+    pg_call([&] { ereport(ERROR, (errcode(sqlstate), errmsg("%s", m))); });
+    throw ls::Error(ls::ErrorCode::InvalidParameter, msg);  // not reached
+}
+
+std::string quote_ident(const std::string& s) {
+    const char* q = nullptr;
+    const char* in = s.c_str();
+    pg_call([&] { q = quote_identifier(in); });
+    return q;
+}
+
+std::string quote_literal(const std::string& s) {
+    char* q = nullptr;
+    const char* in = s.c_str();
+    pg_call([&] { q = quote_literal_cstr(in); });
+    return q;
+}
+
+// ---------------------------------------------------------------- SPI helpers
+
+struct Params {
+    int n = 0;
+    Oid types[12];
+    Datum vals[12];
+    char nulls[13];
+    void add(Oid t, Datum d, bool isnull = false) {
+        types[n] = t;
+        vals[n] = d;
+        nulls[n] = isnull ? 'n' : ' ';
+        ++n;
+        nulls[n] = '\0';
+    }
+};
+
+uint64 exec(const std::string& sql, const Params* p = nullptr, bool read_only = false) {
+    const char* q = sql.c_str();
+    uint64 processed = 0;
+    pg_call([&] {
+        int rc = p ? SPI_execute_with_args(q, p->n, const_cast<Oid*>(p->types), const_cast<Datum*>(p->vals),
+                                           p->nulls, read_only, 0)
+                   : SPI_execute(q, read_only, 0);
+        if (rc < 0) elog(ERROR, "lead_scoring.refresh: SPI failed (%s) for: %s", SPI_result_code_string(rc), q);
+        processed = SPI_processed;
+    });
+    return processed;
+}
+
+// Runs a statement as the extension owner (bookkeeping tables only).
+struct Identity {
+    Oid caller = InvalidOid;
+    int sec = 0;
+    Oid ext_owner = InvalidOid;
+};
+Identity g_id;
+
+uint64 exec_owner(const std::string& sql, const Params* p = nullptr) {
+    SetUserIdAndSecContext(g_id.ext_owner, g_id.sec | SECURITY_LOCAL_USERID_CHANGE);  // cannot fail
+    uint64 n = 0;
+    try {
+        n = exec(sql, p);
+    } catch (...) {
+        SetUserIdAndSecContext(g_id.caller, g_id.sec);
+        throw;
+    }
+    SetUserIdAndSecContext(g_id.caller, g_id.sec);
+    return n;
+}
+
+// A cursor read in batches; every row is deformed into plain Datum arrays in a
+// per-batch memory context, varlena columns detoasted, so the C++ code that
+// consumes a batch never calls PostgreSQL.
+struct Cursor {
+    Portal portal = nullptr;
+    int natts = 0;
+    MemoryContext cxt = nullptr;
+    SPITupleTable* tt = nullptr;
+    uint64 n = 0;
+    Datum* vals = nullptr;
+    bool* nulls = nullptr;
+
+    void open(const std::string& sql, const Params* p, bool as_owner = false) {
+        const char* q = sql.c_str();
+        // Permissions are checked when the portal starts: only the open runs
+        // as the extension owner.
+        if (as_owner) SetUserIdAndSecContext(g_id.ext_owner, g_id.sec | SECURITY_LOCAL_USERID_CHANGE);
+        try {
+            pg_call([&] {
+                portal = SPI_cursor_open_with_args(nullptr, q, p ? p->n : 0, p ? const_cast<Oid*>(p->types) : nullptr,
+                                                   p ? const_cast<Datum*>(p->vals) : nullptr, p ? p->nulls : nullptr,
+                                                   true, CURSOR_OPT_NO_SCROLL);
+                cxt = AllocSetContextCreate(CurrentMemoryContext, "lead_scoring refresh batch", ALLOCSET_DEFAULT_SIZES);
+            });
+        } catch (...) {
+            if (as_owner) SetUserIdAndSecContext(g_id.caller, g_id.sec);
+            throw;
+        }
+        if (as_owner) SetUserIdAndSecContext(g_id.caller, g_id.sec);
+    }
+    // Fetches the next batch; false at the end.
+    bool next() {
+        pg_call([&] {
+            if (tt) SPI_freetuptable(tt);
+            tt = nullptr;
+            MemoryContextReset(cxt);
+            SPI_cursor_fetch(portal, true, kBatch);
+            tt = SPI_tuptable;
+            n = SPI_processed;
+            TupleDesc td = tt->tupdesc;
+            natts = td->natts;
+            MemoryContext old = MemoryContextSwitchTo(cxt);
+            vals = static_cast<Datum*>(palloc(sizeof(Datum) * (n * natts + 1)));
+            nulls = static_cast<bool*>(palloc(sizeof(bool) * (n * natts + 1)));
+            for (uint64 i = 0; i < n; ++i) {
+                heap_deform_tuple(tt->vals[i], td, &vals[i * natts], &nulls[i * natts]);
+                for (int a = 0; a < natts; ++a) {
+                    Form_pg_attribute att = TupleDescAttr(td, a);
+                    if (att->attlen == -1 && !nulls[i * natts + a])
+                        vals[i * natts + a] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(vals[i * natts + a]));
+                }
+            }
+            MemoryContextSwitchTo(old);
+            if (INTERRUPTS_PENDING_CONDITION()) CHECK_FOR_INTERRUPTS();
+        });
+        return n > 0;
+    }
+    void close() {
+        pg_call([&] {
+            if (tt) SPI_freetuptable(tt);
+            tt = nullptr;
+            SPI_cursor_close(portal);
+            MemoryContextDelete(cxt);
+        });
+    }
+    Datum at(uint64 row, int col) const { return vals[row * natts + col]; }
+    bool null(uint64 row, int col) const { return nulls[row * natts + col]; }
+};
+
+std::string text_of(Datum d) {
+    text* t = reinterpret_cast<text*>(DatumGetPointer(d));
+    return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+Datum text_datum(const std::string& s) {
+    Datum volatile d = 0;
+    pg_call([&] { d = PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size()))); });
+    return d;
+}
+
+// ---------------------------------------------------------------- sources
+
+struct Column {
+    std::string name, q;  // as written, quoted
+    AttrNumber attnum = 0;
+    Oid type = InvalidOid;
+};
+
+struct Source {
+    bool present = false;
+    std::string role;  // "leads", "events", ...
+    Oid relid = InvalidOid;
+    char relkind = 0;
+    std::string qname;  // schema-qualified, quoted
+    std::unordered_map<std::string, Column> cols;
+    const Column* col(const char* r) const {
+        auto it = cols.find(r);
+        return it == cols.end() ? nullptr : &it->second;
+    }
+};
+
+// Parses a possibly qualified name; a syntax error (e.g. "crm.leads; DROP
+// TABLE x") is a 22023 naming the spec path. Unqualified names are looked up in
+// schema public (the refresh runs with search_path = pg_catalog, pg_temp).
+RangeVar* parse_relname(const std::string& name, const std::string& path) {
+    const char* cname = name.c_str();
+    RangeVar* volatile rv = nullptr;
+    try {
+        pg_call([&] {
+            List* names = stringToQualifiedNameList(cname);
+            rv = makeRangeVarFromNameList(names);
+            if (!rv->schemaname) rv->schemaname = pstrdup("public");
+        });
+    } catch (PgError& e) {
+        pg_call([&] { FreeErrorData(e.edata); });
+        throw ls::Error(ls::ErrorCode::InvalidParameter,
+                        "invalid table name at " + path + ": \"" + name + "\" is not a (schema-qualified) table name");
+    }
+    return rv;
+}
+
+Source resolve_table(const ls::SourceTable& t, const std::string& role) {
+    Source s;
+    s.role = role;
+    if (!t.present) return s;
+    s.present = true;
+    const std::string path = "$.source." + role + ".table";
+    RangeVar* rv = parse_relname(t.table, path);
+    Oid relid = InvalidOid;
+    pg_call([&] { relid = RangeVarGetRelid(rv, AccessShareLock, true); });
+    if (!OidIsValid(relid))
+        pg_error(ERRCODE_UNDEFINED_TABLE, "relation \"" + t.table + "\" of " + path + " does not exist");
+    s.relid = relid;
+    const char* nsp = nullptr;
+    const char* rel = nullptr;
+    pg_call([&] {
+        s.relkind = get_rel_relkind(relid);
+        nsp = get_namespace_name(get_rel_namespace(relid));
+        rel = get_rel_name(relid);
+    });
+    if (s.relkind != RELKIND_RELATION && s.relkind != RELKIND_PARTITIONED_TABLE && s.relkind != RELKIND_VIEW &&
+        s.relkind != RELKIND_MATVIEW && s.relkind != RELKIND_FOREIGN_TABLE)
+        throw ls::Error(ls::ErrorCode::InvalidParameter, "\"" + t.table + "\" of " + path + " is not a table or view");
+    s.qname = quote_ident(nsp) + "." + quote_ident(rel);
+    for (const auto& kv : t.columns) {
+        Column c;
+        c.name = kv.second;
+        c.q = quote_ident(c.name);
+        const char* cn = c.name.c_str();
+        pg_call([&] {
+            c.attnum = get_attnum(relid, cn);
+            if (c.attnum > 0) c.type = get_atttype(relid, c.attnum);
+        });
+        if (c.attnum <= 0)
+            pg_error(ERRCODE_UNDEFINED_COLUMN, "column \"" + c.name + "\" of $.source." + role + "." + kv.first +
+                                                   " does not exist in relation " + t.table);
+        s.cols.emplace(kv.first, std::move(c));
+    }
+    return s;
+}
+
+std::string type_name(Oid t) {
+    const char* n = nullptr;
+    pg_call([&] { n = format_type_be(t); });
+    return n;
+}
+
+void check_type(const Source& s, const char* role, std::initializer_list<Oid> ok, const char* what) {
+    const Column* c = s.col(role);
+    if (!c) return;
+    for (Oid t : ok)
+        if (c->type == t) return;
+    throw ls::Error(ls::ErrorCode::InvalidParameter, "column \"" + c->name + "\" of $.source." + s.role + "." + role +
+                                                         " must be " + what + ", got " + type_name(c->type));
+}
+
+struct Sources {
+    Source leads, events, orders, conversions;
+    Oid id_type = InvalidOid;
+    Oid id_array_type = InvalidOid;
+    std::string fingerprint;
+};
+
+Sources resolve_sources(const ls::Model& m) {
+    if (!m.source.present)
+        throw ls::Error(ls::ErrorCode::InvalidParameter, "the model has no \"source\": nothing to refresh");
+    Sources s;
+    s.leads = resolve_table(m.source.leads, "leads");
+    s.events = resolve_table(m.source.events, "events");
+    s.orders = resolve_table(m.source.orders, "orders");
+    s.conversions = resolve_table(m.source.conversions, "conversions");
+    check_type(s.leads, "id", {INT4OID, INT8OID, TEXTOID, UUIDOID}, "integer, bigint, text or uuid");
+    check_type(s.leads, "properties", {JSONBOID}, "jsonb");
+    s.id_type = s.leads.col("id")->type;
+    pg_call([&] { s.id_array_type = get_array_type(s.id_type); });
+    const std::string idt = type_name(s.id_type);
+    for (Source* t : {&s.events, &s.orders, &s.conversions}) {
+        if (!t->present) continue;
+        const Column* c = t->col("lead_id");
+        if (c->type != s.id_type)
+            throw ls::Error(ls::ErrorCode::InvalidParameter,
+                            "column \"" + c->name + "\" of $.source." + t->role +
+                                ".lead_id must have the type of the leads id (" + idt + "), got " + type_name(c->type));
+        check_type(*t, "time", {TIMESTAMPTZOID}, "timestamp with time zone");
+    }
+    check_type(s.events, "type", {TEXTOID, VARCHAROID}, "text or varchar");
+    check_type(s.orders, "amount", {INT2OID, INT4OID, INT8OID, FLOAT4OID, FLOAT8OID, NUMERICOID}, "numeric");
+    for (const Source* t : {&s.leads, &s.events, &s.orders, &s.conversions}) {
+        if (!t->present) continue;
+        s.fingerprint += t->role + "=" + std::to_string(t->relid);
+        std::vector<std::string> keys;
+        for (const auto& kv : t->cols) keys.push_back(kv.first);
+        std::sort(keys.begin(), keys.end());
+        for (const auto& k : keys) {
+            const Column& c = t->cols.at(k);
+            s.fingerprint += "," + k + ":" + std::to_string(c.attnum) + ":" + std::to_string(c.type);
+        }
+        s.fingerprint += ";";
+    }
+    // Fit fields are read from a column when the leads table has one of that
+    // name, else from properties: adding or dropping such a column changes the
+    // attributes of every lead without any row changing, so it forces a full refresh.
+    s.fingerprint += "fields";
+    for (const std::string& f : m.fields) {
+        AttrNumber a = InvalidAttrNumber;
+        Oid t = InvalidOid;
+        const Oid rel = s.leads.relid;
+        const char* fn = f.c_str();
+        pg_call([&] {
+            a = get_attnum(rel, fn);
+            if (a > 0) t = get_atttype(rel, a);
+        });
+        s.fingerprint += "," + std::to_string(a > 0 ? a : 0) + ":" + std::to_string(t);
+    }
+    return s;
+}
+
+// ---------------------------------------------------------------- lead ids
+
+// A lead id as bytes: int4/int8 host order, uuid 16 bytes, text its bytes.
+void key_of(Oid type, Datum d, std::string* out) {
+    switch (type) {
+        case INT4OID: {
+            int32 v = DatumGetInt32(d);
+            out->assign(reinterpret_cast<const char*>(&v), sizeof v);
+            break;
+        }
+        case INT8OID: {
+            int64 v = DatumGetInt64(d);
+            out->assign(reinterpret_cast<const char*>(&v), sizeof v);
+            break;
+        }
+        case UUIDOID: out->assign(reinterpret_cast<const char*>(DatumGetUUIDP(d)->data), UUID_LEN); break;
+        default: *out = text_of(d); break;
+    }
+}
+
+// palloc'd Datum for a key (call inside pg_call).
+Datum key_datum(Oid type, const char* k, size_t len) {
+    switch (type) {
+        case INT4OID: {
+            int32 v;
+            memcpy(&v, k, sizeof v);
+            return Int32GetDatum(v);
+        }
+        case INT8OID: {
+            int64 v;
+            memcpy(&v, k, sizeof v);
+            return Int64GetDatum(v);
+        }
+        case UUIDOID: {
+            pg_uuid_t* u = static_cast<pg_uuid_t*>(palloc(sizeof(pg_uuid_t)));
+            memcpy(u->data, k, UUID_LEN);
+            return UUIDPGetDatum(u);
+        }
+        default: return PointerGetDatum(cstring_to_text_with_len(k, static_cast<int>(len)));
+    }
+}
+
+// ---------------------------------------------------------------- per-lead data
+
+constexpr int64 kNever = INT64_MAX;
+
+// Lead id -> index. Integer ids (the common case: 10M lookups in a full
+// refresh) use a direct array when the ids are dense (serial keys), else an
+// open-addressing table on the integer; text and uuid ids a std::unordered_map
+// on their bytes.
+class IdIndex {
+public:
+    explicit IdIndex(size_t int_width = 0) : width_(int_width) {}
+    int find(const std::string& k) const {
+        if (!width_) {
+            auto it = strings_.find(k);
+            return it == strings_.end() ? -1 : static_cast<int>(it->second);
+        }
+        const int64_t v = as_int(k);
+        if (!dense_.empty()) {
+            const uint64_t off = static_cast<uint64_t>(v) - static_cast<uint64_t>(base_);
+            if (off >= dense_.size()) return -1;
+            return dense_[off] == kEmpty ? -1 : static_cast<int>(dense_[off]);
+        }
+        if (!mask_) return -1;
+        for (size_t i = mix(v) & mask_;; i = (i + 1) & mask_) {
+            if (table_[i].val == kEmpty) return -1;
+            if (table_[i].key == v) return static_cast<int>(table_[i].val);
+        }
+    }
+    void insert(const std::string& k, uint32_t val) {
+        if (!width_) {
+            strings_.emplace(k, val);
+            return;
+        }
+        if ((used_ + 1) * 2 > mask_ + 1) grow();
+        const int64_t v = as_int(k);
+        put(v, val);
+        if (!dense_.empty()) {
+            const uint64_t off = static_cast<uint64_t>(v) - static_cast<uint64_t>(base_);
+            if (off < dense_.size()) dense_[off] = val;
+            else dense_.clear();  // outside the dense range: the hash table serves
+        }
+    }
+    // After a bulk load: switch to a direct array when the ids are dense.
+    void densify() {
+        dense_.clear();
+        if (!width_ || used_ == 0) return;
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (const Slot& e : table_)
+            if (e.val != kEmpty) {
+                lo = std::min(lo, e.key);
+                hi = std::max(hi, e.key);
+            }
+        const uint64_t range = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
+        if (range > 4 * used_ + 1024) return;
+        base_ = lo;
+        dense_.assign(range, kEmpty);
+        for (const Slot& e : table_)
+            if (e.val != kEmpty) dense_[static_cast<uint64_t>(e.key) - static_cast<uint64_t>(lo)] = e.val;
+    }
+    void clear(size_t expected) {
+        strings_.clear();
+        table_.clear();
+        dense_.clear();
+        mask_ = 0;
+        used_ = 0;
+        if (!width_) strings_.reserve(expected);
+    }
+
+private:
+    static constexpr uint32_t kEmpty = UINT32_MAX;
+    struct Slot {
+        int64_t key;
+        uint32_t val;
+    };
+    static uint64_t mix(int64_t x) {  // murmur3 finalizer: sequential ids spread out
+        uint64_t h = static_cast<uint64_t>(x);
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 33;
+        return h;
+    }
+    int64_t as_int(const std::string& k) const {
+        if (width_ == 4) {
+            int32_t v;
+            memcpy(&v, k.data(), sizeof v);
+            return v;
+        }
+        int64_t v;
+        memcpy(&v, k.data(), sizeof v);
+        return v;
+    }
+    void put(int64_t k, uint32_t val) {
+        for (size_t i = mix(k) & mask_;; i = (i + 1) & mask_) {
+            if (table_[i].val == kEmpty) {
+                table_[i] = Slot{k, val};
+                ++used_;
+                return;
+            }
+            if (table_[i].key == k) {
+                table_[i].val = val;
+                return;
+            }
+        }
+    }
+    void grow() {
+        std::vector<Slot> old;
+        old.swap(table_);
+        const size_t cap = std::max<size_t>(1024, (mask_ + 1) * 2);
+        table_.assign(cap, Slot{0, kEmpty});
+        mask_ = cap - 1;
+        used_ = 0;
+        for (const Slot& e : old)
+            if (e.val != kEmpty) put(e.key, e.val);
+    }
+    size_t width_;
+    std::unordered_map<std::string, uint32_t> strings_;
+    std::vector<Slot> table_;
+    std::vector<uint32_t> dense_;
+    int64_t base_ = 0;
+    size_t mask_ = 0, used_ = 0;
+};
+
+size_t id_width(Oid type) { return type == INT4OID ? 4 : type == INT8OID ? 8 : 0; }
+
+struct Leads {
+    explicit Leads(size_t id_width) : index(id_width) {}
+    const ls::Model* m = nullptr;
+    size_t ns = 0;  // slots incl. wildcard
+    std::vector<std::string> key;
+    IdIndex index;
+    std::vector<double> fit;
+    std::vector<unsigned char> rule_dq, alive, converted;
+    size_t stride = 0;          // ls::state_stride(ns)
+    std::vector<double> state;  // per-lead sums and flags, ls::state_sums/state_flags
+    std::vector<int64> next_at;     // earliest event/order/conversion time after as_of
+    std::vector<int64> last_order;  // kNever: none
+    std::vector<double> n_orders, amount;
+    std::vector<int32_t> old_stage;  // into stage_names; -1 none
+
+    size_t size() const { return key.size(); }
+    double* sums(size_t i) { return ls::state_sums(state.data(), stride, i); }
+    unsigned char* flags(size_t i) { return ls::state_flags(state.data(), stride, ns, i); }
+    uint32_t add(const std::string& k) {
+        int found = index.find(k);
+        if (found >= 0) return static_cast<uint32_t>(found);
+        uint32_t i = static_cast<uint32_t>(key.size());
+        index.insert(k, i);
+        key.push_back(k);
+        fit.push_back(0);
+        rule_dq.push_back(0);
+        alive.push_back(1);
+        converted.push_back(0);
+        state.resize(state.size() + stride, 0.0);
+        next_at.push_back(kNever);
+        last_order.push_back(kNever);
+        n_orders.push_back(0);
+        amount.push_back(0);
+        old_stage.push_back(-1);
+        return i;
+    }
+    void reset_activity(uint32_t i) {
+        std::fill(&state[i * stride], &state[i * stride] + stride, 0.0);
+        next_at[i] = kNever;
+        last_order[i] = kNever;
+        n_orders[i] = 0;
+        amount[i] = 0;
+        converted[i] = 0;
+        fit[i] = 0;
+        rule_dq[i] = 0;
+    }
+    int find(const std::string& k) const {
+        return index.find(k);
+    }
+    // Drops leads that are no longer alive, keeping the order of the others.
+    void compact() {
+        size_t w = 0;
+        for (size_t r = 0; r < size(); ++r) {
+            if (!alive[r]) continue;
+            if (w != r) {
+                key[w] = std::move(key[r]);
+                fit[w] = fit[r];
+                rule_dq[w] = rule_dq[r];
+                converted[w] = converted[r];
+                std::copy(&state[r * stride], &state[r * stride] + stride, &state[w * stride]);
+                next_at[w] = next_at[r];
+                last_order[w] = last_order[r];
+                n_orders[w] = n_orders[r];
+                amount[w] = amount[r];
+                old_stage[w] = old_stage[r];
+            }
+            alive[w] = 1;
+            ++w;
+        }
+        key.resize(w);
+        fit.resize(w);
+        rule_dq.resize(w);
+        alive.resize(w);
+        converted.resize(w);
+        state.resize(w * stride);
+        next_at.resize(w);
+        last_order.resize(w);
+        n_orders.resize(w);
+        amount.resize(w);
+        old_stage.resize(w);
+        index.clear(w);
+        for (size_t i = 0; i < w; ++i) index.insert(key[i], static_cast<uint32_t>(i));
+        index.densify();
+    }
+};
+
+// Recently seen event types -> slot, compared as bytes (types are few).
+struct SlotCache {
+    const ls::Model* m;
+    std::vector<std::pair<std::string, int>> seen;
+    int slot(const char* s, size_t n) {
+        for (const auto& p : seen)
+            if (p.first.size() == n && memcmp(p.first.data(), s, n) == 0) return p.second;
+        std::string t(s, n);
+        int sl = m->slot_for(t);
+        if (seen.size() < 256) seen.emplace_back(std::move(t), sl);
+        return sl;
+    }
+};
+
+struct Ctx {
+    FunctionCallInfo fcinfo;
+    const ls::Model* m;
+    std::string model;
+    Sources src;
+    TimestampTz as_of;
+    TimestampTz ref;  // sums are weighted at this time
+    Oid owner = InvalidOid;  // the model's owner role
+    uint64 events_read = 0;
+    std::vector<std::string> stage_names;
+    std::unordered_map<std::string, int32_t> stage_index;
+};
+
+double seconds(int64 us) { return static_cast<double>(us) / 1e6; }
+
+// Phase timings at DEBUG1 (SET client_min_messages = debug1 to see them).
+struct PhaseTimer {
+    TimestampTz last = GetCurrentTimestamp();
+    void mark(const char* phase) {
+        TimestampTz now = GetCurrentTimestamp();
+        const double secs = static_cast<double>(now - last) / 1e6;
+        last = now;
+        pg_call([&] { elog(DEBUG1, "lead_scoring.refresh: %s %.3f s", phase, secs); });
+    }
+};
+
+// " WHERE col = ANY($1)" when filtering to some leads.
+std::string any_filter(const std::string& col, bool filtered, const char* more) {
+    std::string w;
+    if (filtered) w = " WHERE " + col + " OPERATOR(pg_catalog.=) ANY ($1)";
+    if (more && *more) w += (filtered ? " AND " : " WHERE ") + std::string(more);
+    return w;
+}
+
+// Datum of a typed array of the given leads' ids (call in C++; uses pg_call).
+Datum ids_array(const Ctx& c, const Leads& L, const std::vector<uint32_t>& which) {
+    Datum volatile out = 0;
+    const Oid t = c.src.id_type;
+    pg_call([&] {
+        int16 typlen;
+        bool byval;
+        char align;
+        get_typlenbyvalalign(t, &typlen, &byval, &align);
+        Datum* d = static_cast<Datum*>(palloc(sizeof(Datum) * (which.size() + 1)));
+        for (size_t i = 0; i < which.size(); ++i)
+            d[i] = key_datum(t, L.key[which[i]].data(), L.key[which[i]].size());
+        out = PointerGetDatum(construct_array(d, static_cast<int>(which.size()), t, typlen, byval, align));
+    });
+    return out;
+}
+
+// A call site of our own for attributes_from_row, one per query: its cached
+// row mapping (a tuple descriptor copy) then never outlives the statement whose
+// row type it describes, even when DDL in this refresh invalidated the type cache.
+ls::pg::CallSite* fresh_call_site() {
+    ls::pg::CallSite* volatile cs = nullptr;
+    pg_call([&] { cs = static_cast<ls::pg::CallSite*>(palloc0(sizeof(ls::pg::CallSite))); });
+    return cs;
+}
+
+// Reads the leads' rows (all, or those whose ids are in `ids`) and their
+// attributes, exactly as fit_score(model, row) reads them; calls
+// fn(lead index, values) for each. `add`: leads not yet in L are added (else
+// skipped).
+template <typename Fn>
+void for_each_lead_attributes(Ctx& c, Leads& L, Datum ids, bool filtered, bool add, Fn fn) {
+    const Column* id = c.src.leads.col("id");
+    std::string sql = "SELECT l." + id->q + ", l FROM " + c.src.leads.qname + " l" +
+                      any_filter("l." + id->q, filtered, ("l." + id->q + " IS NOT NULL").c_str());
+    Params p;
+    if (filtered) p.add(c.src.id_array_type, ids);
+    Cursor cur;
+    cur.open(sql, filtered ? &p : nullptr);
+    ls::pg::CallSite* cs = fresh_call_site();
+    ls::Value* vals = nullptr;
+    pg_call([&] { vals = ls::pg::values_buffer(cs, c.m->fields.size()); });
+    std::string k;
+    while (cur.next()) {
+        for (uint64 r = 0; r < cur.n; ++r) {
+            key_of(c.src.id_type, cur.at(r, 0), &k);
+            const int found = add ? static_cast<int>(L.add(k)) : L.find(k);
+            if (found < 0) continue;
+            if (!cur.null(r, 1)) {
+                Datum row = cur.at(r, 1);
+                pg_call([&] {
+                    MemoryContext old = MemoryContextSwitchTo(cur.cxt);
+                    ls::pg::attributes_from_row(cs, *c.m, DatumGetHeapTupleHeader(row), vals);
+                    MemoryContextSwitchTo(old);
+                });
+            } else {
+                for (size_t f = 0; f < c.m->fields.size(); ++f) vals[f] = ls::Value::missing();
+            }
+            fn(static_cast<uint32_t>(found), vals);
+        }
+    }
+    cur.close();
+}
+
+// Reads leads into L: fit and rule disqualification.
+void read_leads(Ctx& c, Leads& L, Datum ids, bool filtered) {
+    for_each_lead_attributes(c, L, ids, filtered, true, [&](uint32_t i, const ls::Value* vals) {
+        L.alive[i] = 1;
+        L.fit[i] = ls::fit_score(*c.m, vals);
+        L.rule_dq[i] = ls::is_disqualified(*c.m, vals, nullptr) ? 1 : 0;
+    });
+}
+
+void note_future(Leads& L, uint32_t i, int64 t) {
+    if (t < L.next_at[i]) L.next_at[i] = t;
+}
+
+// Runs a query whose first column is a lead id (filtered to `ids` when
+// `filtered`: $1) and calls row(cursor, row number, lead index) for each row of
+// a live lead. Returns the number of rows read.
+template <typename RowFn>
+uint64 for_each_lead_row(Ctx& c, Leads& L, const std::string& sql, Datum ids, bool filtered, RowFn row) {
+    Params p;
+    if (filtered) p.add(c.src.id_array_type, ids);
+    Cursor cur;
+    cur.open(sql, filtered ? &p : nullptr);
+    std::string k;
+    uint64 n = 0;
+    while (cur.next()) {
+        n += cur.n;
+        for (uint64 r = 0; r < cur.n; ++r) {
+            key_of(c.src.id_type, cur.at(r, 0), &k);
+            const int i = L.find(k);
+            if (i < 0 || !L.alive[i]) continue;  // not a lead (any more)
+            row(cur, r, static_cast<uint32_t>(i));
+        }
+    }
+    cur.close();
+    return n;
+}
+
+void read_events(Ctx& c, Leads& L, Datum ids, bool filtered) {
+    const Source& s = c.src.events;
+    if (!s.present) return;
+    const Column* lid = s.col("lead_id");
+    const Column* ty = s.col("type");
+    const Column* tm = s.col("time");
+    std::string more = "e." + lid->q + " IS NOT NULL AND e." + ty->q + " IS NOT NULL AND e." + tm->q + " IS NOT NULL";
+    std::string sql = "SELECT e." + lid->q + ", e." + ty->q + "::pg_catalog.text, e." + tm->q + " FROM " + s.qname +
+                      " e" + any_filter("e." + lid->q, filtered, more.c_str());
+    SlotCache slots{c.m, {}};
+    const int64 as_of = c.as_of, ref = c.ref;
+    c.events_read += for_each_lead_row(c, L, sql, ids, filtered, [&](const Cursor& cur, uint64 r, uint32_t i) {
+        text* t = reinterpret_cast<text*>(DatumGetPointer(cur.at(r, 1)));
+        int slot = slots.slot(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+        int64 when = DatumGetTimestampTz(cur.at(r, 2));
+        if (when > as_of) note_future(L, i, when);
+        ls::LeadAccumulator acc{c.m, L.sums(i), L.flags(i)};
+        acc.add(slot, seconds(as_of - when), seconds(ref - when));
+    });
+}
+
+void read_orders(Ctx& c, Leads& L, Datum ids, bool filtered) {
+    const Source& s = c.src.orders;
+    if (!s.present) return;
+    const Column* lid = s.col("lead_id");
+    const Column* tm = s.col("time");
+    const Column* am = s.col("amount");
+    std::string more = "o." + lid->q + " IS NOT NULL AND o." + tm->q + " IS NOT NULL";
+    std::string sql = "SELECT o." + lid->q + ", o." + tm->q + ", o." + am->q + "::pg_catalog.float8 FROM " + s.qname +
+                      " o" + any_filter("o." + lid->q, filtered, more.c_str());
+    for_each_lead_row(c, L, sql, ids, filtered, [&](const Cursor& cur, uint64 r, uint32_t i) {
+        int64 when = DatumGetTimestampTz(cur.at(r, 1));
+        if (when > c.as_of) {  // not yet placed at as_of
+            note_future(L, i, when);
+            return;
+        }
+        if (L.last_order[i] == kNever || when > L.last_order[i]) L.last_order[i] = when;
+        L.n_orders[i] += 1;
+        if (!cur.null(r, 2)) L.amount[i] += DatumGetFloat8(cur.at(r, 2));
+    });
+}
+
+void read_conversions(Ctx& c, Leads& L, Datum ids, bool filtered) {
+    const Source& s = c.src.conversions;
+    if (!s.present) return;
+    const Column* lid = s.col("lead_id");
+    const Column* tm = s.col("time");
+    std::string more = "v." + lid->q + " IS NOT NULL";
+    std::string sql = "SELECT v." + lid->q + (tm ? ", v." + tm->q : std::string(", NULL::pg_catalog.timestamptz")) +
+                      " FROM " + s.qname + " v" + any_filter("v." + lid->q, filtered, more.c_str());
+    for_each_lead_row(c, L, sql, ids, filtered, [&](const Cursor& cur, uint64 r, uint32_t i) {
+        if (!cur.null(r, 1)) {
+            int64 when = DatumGetTimestampTz(cur.at(r, 1));
+            if (when > c.as_of) {
+                note_future(L, i, when);
+                return;
+            }
+        }
+        L.converted[i] = 1;
+    });
+}
+
+int32_t stage_id(Ctx& c, const std::string& s) {
+    auto it = c.stage_index.find(s);
+    if (it != c.stage_index.end()) return it->second;
+    int32_t id = static_cast<int32_t>(c.stage_names.size());
+    c.stage_names.push_back(s);
+    c.stage_index.emplace(s, id);
+    return id;
+}
+
+// The stages of the ranking being replaced, for stage_history.
+void read_old_stages(Ctx& c, Leads& L, const std::string& target) {
+    Cursor cur;
+    cur.open("SELECT t.lead_id, t.stage FROM " + target + " t", nullptr);
+    std::string k;
+    while (cur.next()) {
+        for (uint64 r = 0; r < cur.n; ++r) {
+            if (cur.null(r, 0) || cur.null(r, 1)) continue;
+            key_of(c.src.id_type, cur.at(r, 0), &k);
+            int i = L.find(k);
+            if (i >= 0) L.old_stage[i] = stage_id(c, text_of(cur.at(r, 1)));
+        }
+    }
+    cur.close();
+}
+
+// A context for one chunk of rows being written (reset after each chunk).
+MemoryContext new_chunk_context() {
+    MemoryContext volatile cxt = nullptr;
+    pg_call([&] { cxt = AllocSetContextCreate(CurrentMemoryContext, "lead_scoring refresh chunk", ALLOCSET_DEFAULT_SIZES); });
+    return cxt;
+}
+
+// ---------------------------------------------------------------- state table
+
+// Per-lead state: what an incremental refresh needs to rebuild a lead's row
+// without reading its events (sums and flags as raw bytes, times in µs).
+void read_state(Ctx& c, Leads& L, const std::string& state) {
+    Cursor cur;
+    cur.open("SELECT s.lead_id, s.fit, s.rule_dq, s.sums, s.flags, s.next_at, s.last_order, s.n_orders, s.amount, "
+             "s.converted FROM " + state + " s",
+             nullptr, true);
+    std::string k;
+    const size_t sb = L.ns * sizeof(double);
+    while (cur.next()) {
+        for (uint64 r = 0; r < cur.n; ++r) {
+            key_of(c.src.id_type, cur.at(r, 0), &k);
+            uint32_t i = L.add(k);
+            L.fit[i] = DatumGetFloat8(cur.at(r, 1));
+            L.rule_dq[i] = DatumGetBool(cur.at(r, 2));
+            bytea* sums = reinterpret_cast<bytea*>(DatumGetPointer(cur.at(r, 3)));
+            bytea* flags = reinterpret_cast<bytea*>(DatumGetPointer(cur.at(r, 4)));
+            if (VARSIZE_ANY_EXHDR(sums) != sb || VARSIZE_ANY_EXHDR(flags) != L.ns)
+                throw ls::Error(ls::ErrorCode::DataCorrupted, "lead_scoring: corrupt refresh state row in " + state);
+            memcpy(L.sums(i), VARDATA_ANY(sums), sb);
+            memcpy(L.flags(i), VARDATA_ANY(flags), L.ns);
+            L.next_at[i] = DatumGetInt64(cur.at(r, 5));
+            L.last_order[i] = DatumGetInt64(cur.at(r, 6));
+            L.n_orders[i] = DatumGetFloat8(cur.at(r, 7));
+            L.amount[i] = DatumGetFloat8(cur.at(r, 8));
+            L.converted[i] = DatumGetBool(cur.at(r, 9));
+        }
+    }
+    cur.close();
+}
+
+void write_state(Ctx& c, Leads& L, const std::string& state, const std::vector<uint32_t>& rows) {
+    const std::string sql = "INSERT INTO " + state +
+                            " (lead_id, fit, rule_dq, sums, flags, next_at, last_order, n_orders, amount, converted) "
+                            "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10))";
+    const Oid idt = c.src.id_type;
+    MemoryContext chunk = new_chunk_context();
+    for (size_t a = 0; a < rows.size(); a += kWriteChunk) {
+        const size_t b = std::min(rows.size(), a + kWriteChunk);
+        Params p;
+        pg_call([&] {
+            MemoryContext old = MemoryContextSwitchTo(chunk);
+            const int n = static_cast<int>(b - a);
+            Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+            Datum* fit = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+            Datum* dq = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+            Datum* sums = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+            Datum* flags = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+            Datum* next = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+            Datum* last = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+            Datum* cnt = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+            Datum* amt = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+            Datum* conv = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+            const size_t sb = L.ns * sizeof(double);
+            for (int j = 0; j < n; ++j) {
+                const uint32_t i = rows[a + j];
+                ids[j] = key_datum(idt, L.key[i].data(), L.key[i].size());
+                fit[j] = Float8GetDatum(L.fit[i]);
+                dq[j] = BoolGetDatum(L.rule_dq[i]);
+                bytea* s = static_cast<bytea*>(palloc(VARHDRSZ + sb));
+                SET_VARSIZE(s, VARHDRSZ + sb);
+                memcpy(VARDATA(s), L.sums(i), sb);
+                sums[j] = PointerGetDatum(s);
+                bytea* f = static_cast<bytea*>(palloc(VARHDRSZ + L.ns));
+                SET_VARSIZE(f, VARHDRSZ + L.ns);
+                memcpy(VARDATA(f), L.flags(i), L.ns);
+                flags[j] = PointerGetDatum(f);
+                next[j] = Int64GetDatum(L.next_at[i]);
+                last[j] = Int64GetDatum(L.last_order[i]);
+                cnt[j] = Float8GetDatum(L.n_orders[i]);
+                amt[j] = Float8GetDatum(L.amount[i]);
+                conv[j] = BoolGetDatum(L.converted[i]);
+            }
+            int16 typlen;
+            bool byval;
+            char align;
+            get_typlenbyvalalign(idt, &typlen, &byval, &align);
+            p.add(get_array_type(idt), PointerGetDatum(construct_array(ids, n, idt, typlen, byval, align)));
+            p.add(FLOAT8ARRAYOID, PointerGetDatum(construct_array(fit, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd')));
+            p.add(BOOLARRAYOID, PointerGetDatum(construct_array(dq, n, BOOLOID, 1, true, 'c')));
+            p.add(BYTEAARRAYOID, PointerGetDatum(construct_array(sums, n, BYTEAOID, -1, false, 'i')));
+            p.add(BYTEAARRAYOID, PointerGetDatum(construct_array(flags, n, BYTEAOID, -1, false, 'i')));
+            p.add(INT8ARRAYOID, PointerGetDatum(construct_array(next, n, INT8OID, 8, FLOAT8PASSBYVAL, 'd')));
+            p.add(INT8ARRAYOID, PointerGetDatum(construct_array(last, n, INT8OID, 8, FLOAT8PASSBYVAL, 'd')));
+            p.add(FLOAT8ARRAYOID, PointerGetDatum(construct_array(cnt, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd')));
+            p.add(FLOAT8ARRAYOID, PointerGetDatum(construct_array(amt, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd')));
+            p.add(BOOLARRAYOID, PointerGetDatum(construct_array(conv, n, BOOLOID, 1, true, 'c')));
+            MemoryContextSwitchTo(old);
+        });
+        exec_owner(sql, &p);
+        pg_call([&] { MemoryContextReset(chunk); });
+        ls::pg::check_interrupts();
+    }
+    pg_call([&] { MemoryContextDelete(chunk); });
+}
+
+// ---------------------------------------------------------------- target
+
+const char* kTargetColumns[][2] = {
+    {"score", "float8"},      {"fit", "float8"},          {"activity", "float8"},  {"grade", "text"},
+    {"stage", "text"},        {"disqualified", "bool"},   {"rank", "int8"},        {"percentile", "float8"},
+    {"rfm_code", "text"},     {"rfm_segment", "text"},    {"as_of", "timestamptz"}, {"refreshed_at", "timestamptz"},
+};
+
+struct Target {
+    Oid relid = InvalidOid;
+    std::string qname;
+    bool existed = false;
+};
+
+// Resolves (and creates when missing) the target table; an existing table must
+// have every column of DESIGN §8 with the right type.
+Target resolve_target(Ctx& c) {
+    Target t;
+    const bool dflt = c.m->source.target.empty();
+    const std::string name = dflt ? "lead_scoring.ranking_" + c.model : c.m->source.target;
+    RangeVar* rv = parse_relname(name, "$.source.target");
+    Oid nsp = InvalidOid;
+    Oid relid = InvalidOid;
+    pg_call([&] {
+        nsp = get_namespace_oid(rv->schemaname, true);
+        if (OidIsValid(nsp)) relid = get_relname_relid(rv->relname, nsp);
+    });
+    if (!OidIsValid(nsp))
+        pg_error(ERRCODE_UNDEFINED_SCHEMA, "schema \"" + std::string(rv->schemaname) + "\" of $.source.target does not exist");
+    t.qname = quote_ident(rv->schemaname) + "." + quote_ident(rv->relname);
+    if (OidIsValid(relid)) {
+        t.existed = true;
+        t.relid = relid;
+        char kind = 0;
+        pg_call([&] { kind = get_rel_relkind(relid); });
+        if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+            throw ls::Error(ls::ErrorCode::InvalidParameter, "target \"" + name + "\" of $.source.target is not a table");
+        auto check = [&](const char* col, Oid want) {
+            AttrNumber a = InvalidAttrNumber;
+            Oid have = InvalidOid;
+            pg_call([&] {
+                a = get_attnum(relid, col);
+                if (a > 0) have = get_atttype(relid, a);
+            });
+            if (a <= 0 || have != want)
+                throw ls::Error(ls::ErrorCode::InvalidParameter,
+                                "target \"" + name + "\" of $.source.target must have a column " + col + " of type " +
+                                    type_name(want) + " (DESIGN §8 layout)");
+        };
+        check("lead_id", c.src.id_type);
+        for (auto& col : kTargetColumns) {
+            Oid want = InvalidOid;
+            const char* tn = col[1];
+            pg_call([&] { want = typenameTypeId(nullptr, typeStringToTypeName(tn)); });
+            check(col[0], want);
+        }
+        return t;
+    }
+    const std::string idt = type_name(c.src.id_type);
+    std::string ddl = "CREATE TABLE " + t.qname + " (lead_id " + idt +
+                      " PRIMARY KEY, score float8 NOT NULL, fit float8 NOT NULL, activity float8 NOT NULL, grade text, "
+                      "stage text NOT NULL, disqualified boolean NOT NULL, rank bigint, percentile float8, "
+                      "rfm_code text, rfm_segment text, as_of timestamptz NOT NULL, refreshed_at timestamptz NOT NULL)";
+    std::string idx = "CREATE INDEX ON " + t.qname + " (rank); CREATE INDEX ON " + t.qname + " (stage, rank); " +
+                      "COMMENT ON TABLE " + t.qname + " IS " +
+                      quote_literal("Ranking of lead scoring model " + c.model + " (written by lead_scoring.refresh)");
+    if (dflt) {
+        // The default target lives in lead_scoring's schema: created by the
+        // extension owner, then handed to the model's owner.
+        exec_owner(ddl);
+        exec_owner(idx);
+        std::string owner;
+        const Oid owner_id = c.owner;
+        pg_call([&] { owner = GetUserNameFromId(owner_id, false); });
+        exec_owner("ALTER TABLE " + t.qname + " OWNER TO " + quote_ident(owner));
+    } else {
+        exec(ddl);
+        exec(idx);
+    }
+    pg_call([&] { t.relid = get_relname_relid(rv->relname, nsp); });
+    return t;
+}
+
+void write_target(Ctx& c, const Leads& L, const std::vector<ls::RankingRow>& rows, const Target& t) {
+    exec("DELETE FROM " + t.qname);
+    // Rows go in in rank order: the rank and (stage, rank) indexes then grow at
+    // their right edge instead of taking a million random insertions.
+    std::vector<uint32_t> order(rows.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+        const int64_t rx = rows[x].rank > 0 ? rows[x].rank : INT64_MAX;
+        const int64_t ry = rows[y].rank > 0 ? rows[y].rank : INT64_MAX;
+        return rx < ry;
+    });
+    const std::string sql =
+        "INSERT INTO " + t.qname +
+        " (lead_id, score, fit, activity, grade, stage, disqualified, rank, percentile, rfm_code, rfm_segment, as_of, "
+        "refreshed_at) SELECT u.*, $12, pg_catalog.now() FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11)) AS u";
+    const Oid idt = c.src.id_type;
+    const TimestampTz as_of = c.as_of;
+    MemoryContext chunk = new_chunk_context();
+    for (size_t a = 0; a < rows.size(); a += kWriteChunk) {
+        const size_t b = std::min(rows.size(), a + kWriteChunk);
+        Params p;
+        pg_call([&] {
+            const int n = static_cast<int>(b - a);
+            int dims[1] = {n};
+            int lbs[1] = {1};
+            MemoryContext old = MemoryContextSwitchTo(chunk);
+            auto arr = [n] { return static_cast<Datum*>(palloc(sizeof(Datum) * n)); };
+            Datum *ids = arr(), *score = arr(), *fit = arr(), *act = arr(), *grade = arr(), *stage = arr(),
+                  *dq = arr(), *rank = arr(), *pct = arr(), *code = arr(), *seg = arr();
+            bool* gn = static_cast<bool*>(palloc0(n));
+            bool* rn = static_cast<bool*>(palloc0(n));
+            bool* cn = static_cast<bool*>(palloc0(n));
+            bool* sn = static_cast<bool*>(palloc0(n));
+            for (int j = 0; j < n; ++j) {
+                const ls::RankingRow& r = rows[order[a + j]];
+                const std::string& k = L.key[order[a + j]];
+                ids[j] = key_datum(idt, k.data(), k.size());
+                score[j] = Float8GetDatum(r.score);
+                fit[j] = Float8GetDatum(r.fit);
+                act[j] = Float8GetDatum(r.activity);
+                if (r.grade) grade[j] = PointerGetDatum(cstring_to_text_with_len(r.grade->data(), r.grade->size()));
+                else gn[j] = true;
+                stage[j] = PointerGetDatum(cstring_to_text_with_len(r.stage->data(), r.stage->size()));
+                dq[j] = BoolGetDatum(r.disqualified);
+                if (r.rank > 0) {
+                    rank[j] = Int64GetDatum(r.rank);
+                    pct[j] = Float8GetDatum(r.percentile);
+                } else {
+                    rn[j] = true;
+                }
+                if (!r.rfm_code.empty())
+                    code[j] = PointerGetDatum(cstring_to_text_with_len(r.rfm_code.data(), r.rfm_code.size()));
+                else cn[j] = true;
+                if (r.rfm_segment)
+                    seg[j] = PointerGetDatum(cstring_to_text_with_len(r.rfm_segment->data(), r.rfm_segment->size()));
+                else sn[j] = true;
+            }
+            int16 typlen;
+            bool byval;
+            char align;
+            get_typlenbyvalalign(idt, &typlen, &byval, &align);
+            auto md = [&](Datum* d, bool* nulls, Oid et, int16 len, bool bv, char al) {
+                return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, et, len, bv, al));
+            };
+            p.add(get_array_type(idt), md(ids, nullptr, idt, typlen, byval, align));
+            p.add(FLOAT8ARRAYOID, md(score, nullptr, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd'));
+            p.add(FLOAT8ARRAYOID, md(fit, nullptr, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd'));
+            p.add(FLOAT8ARRAYOID, md(act, nullptr, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd'));
+            p.add(TEXTARRAYOID, md(grade, gn, TEXTOID, -1, false, 'i'));
+            p.add(TEXTARRAYOID, md(stage, nullptr, TEXTOID, -1, false, 'i'));
+            p.add(BOOLARRAYOID, md(dq, nullptr, BOOLOID, 1, true, 'c'));
+            p.add(INT8ARRAYOID, md(rank, rn, INT8OID, 8, FLOAT8PASSBYVAL, 'd'));
+            p.add(FLOAT8ARRAYOID, md(pct, rn, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd'));
+            p.add(TEXTARRAYOID, md(code, cn, TEXTOID, -1, false, 'i'));
+            p.add(TEXTARRAYOID, md(seg, sn, TEXTOID, -1, false, 'i'));
+            p.add(TIMESTAMPTZOID, TimestampTzGetDatum(as_of));
+            MemoryContextSwitchTo(old);
+        });
+        exec(sql, &p);
+        pg_call([&] { MemoryContextReset(chunk); });
+        ls::pg::check_interrupts();
+    }
+    pg_call([&] { MemoryContextDelete(chunk); });
+}
+
+// Text form of lead ids (for stage_history and the leaderboard).
+std::vector<std::string> ids_as_text(const Ctx& c, const Leads& L, const std::vector<uint32_t>& which) {
+    std::vector<std::string> out(which.size());
+    Oid outfn = InvalidOid;
+    bool varlena = false;
+    const Oid t = c.src.id_type;
+    pg_call([&] { getTypeOutputInfo(t, &outfn, &varlena); });
+    for (size_t i = 0; i < which.size(); ++i) {
+        const char* s = nullptr;
+        const std::string& k = L.key[which[i]];
+        pg_call([&] { s = OidOutputFunctionCall(outfn, key_datum(t, k.data(), k.size())); });
+        out[i] = s;
+    }
+    return out;
+}
+
+Datum text_array(const std::vector<std::string>& v, const std::vector<unsigned char>* isnull = nullptr) {
+    Datum volatile out = 0;
+    pg_call([&] {
+        const int n = static_cast<int>(v.size());
+        Datum* d = static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1)));
+        bool* nl = static_cast<bool*>(palloc0(n + 1));
+        for (int i = 0; i < n; ++i) {
+            if (isnull && (*isnull)[i]) {
+                nl[i] = true;
+                continue;
+            }
+            d[i] = PointerGetDatum(cstring_to_text_with_len(v[i].data(), static_cast<int>(v[i].size())));
+        }
+        int dims[1] = {n};
+        int lbs[1] = {1};
+        out = PointerGetDatum(construct_md_array(d, nl, 1, dims, lbs, TEXTOID, -1, false, 'i'));
+    });
+    return out;
+}
+
+void write_stage_history(Ctx& c, const Leads& L, const std::vector<ls::RankingRow>& rows, bool first) {
+    if (first) return;
+    std::vector<uint32_t> which;
+    std::vector<std::string> from, to;
+    std::vector<unsigned char> from_null;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const std::string* old = L.old_stage[i] >= 0 ? &c.stage_names[L.old_stage[i]] : nullptr;
+        if (old && *old == *rows[i].stage) continue;
+        which.push_back(static_cast<uint32_t>(i));
+        from.push_back(old ? *old : std::string());
+        from_null.push_back(old ? 0 : 1);
+        to.push_back(*rows[i].stage);
+    }
+    if (which.empty()) return;
+    std::vector<std::string> ids = ids_as_text(c, L, which);
+    Params p;
+    p.add(TEXTOID, text_datum(c.model));
+    p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
+    p.add(TEXTARRAYOID, text_array(ids));
+    p.add(TEXTARRAYOID, text_array(from, &from_null));
+    p.add(TEXTARRAYOID, text_array(to));
+    exec_owner("INSERT INTO lead_scoring.stage_history (lead_id, model, from_stage, to_stage, changed_at) "
+               "SELECT u.i, $1, u.f, u.t, $2 FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), "
+               "pg_catalog.unnest($5)) AS u(i, f, t)",
+               &p);
+}
+
+// The top leaderboard_size leads with their reasons: matched fit rules (re-read
+// from their rows) and activity points per event type at as_of.
+void write_leaderboard(Ctx& c, Leads& L, const std::vector<ls::RankingRow>& rows, double scale) {
+    Params del;
+    del.add(TEXTOID, text_datum(c.model));
+    exec_owner("DELETE FROM lead_scoring.leaderboard_entries WHERE model OPERATOR(pg_catalog.=) $1", &del);
+    std::vector<uint32_t> top;
+    for (size_t i = 0; i < rows.size(); ++i)
+        if (rows[i].rank > 0 && rows[i].rank <= g_leaderboard_size) top.push_back(static_cast<uint32_t>(i));
+    if (top.empty()) return;
+    // Fit reasons: re-read these leads' rows.
+    std::unordered_map<uint32_t, std::vector<int>> matched;
+    for_each_lead_attributes(c, L, ids_array(c, L, top), true, false, [&](uint32_t i, const ls::Value* vals) {
+        ls::fit_matches(*c.m, vals, &matched[i]);
+    });
+    std::vector<std::string> ids = ids_as_text(c, L, top);
+    std::vector<std::string> reasons(top.size());
+    for (size_t t = 0; t < top.size(); ++t) {
+        const uint32_t i = top[t];
+        std::string& js = reasons[t];
+        js = "{\"fit\": [";
+        bool firstr = true;
+        for (int ri : matched[i]) {
+            const ls::Rule& rule = c.m->fit.rules[ri];
+            if (!firstr) js += ", ";
+            firstr = false;
+            js += "{\"field\": ";
+            ls::append_json_string(&js, rule.field);
+            js += ", \"label\": ";
+            if (rule.label.empty()) js += "null";
+            else ls::append_json_string(&js, rule.label);
+            js += ", \"points\": ";
+            ls::append_json_number(&js, rule.points);
+            js += "}";
+        }
+        js += "], \"activity\": {";
+        bool firsta = true;
+        for (size_t s = 0; s < L.ns; ++s) {
+            if (!L.flags(i)[s]) continue;
+            double v = ls::cap_value(L.sums(i)[s] * scale, c.m->slot_cap[s]);
+            if (!firsta) js += ", ";
+            firsta = false;
+            ls::append_json_string(&js, s < c.m->slots.size() ? c.m->slots[s] : std::string("*"));
+            js += ": ";
+            ls::append_json_number(&js, v);
+        }
+        js += "}}";
+    }
+    for (size_t t = 0; t < top.size(); ++t) {
+        const ls::RankingRow& r = rows[top[t]];
+        Params p;
+        p.add(TEXTOID, text_datum(c.model));
+        p.add(TEXTOID, text_datum(ids[t]));
+        p.add(INT8OID, Int64GetDatum(r.rank));
+        p.add(FLOAT8OID, Float8GetDatum(r.score));
+        p.add(FLOAT8OID, Float8GetDatum(r.fit));
+        p.add(FLOAT8OID, Float8GetDatum(r.activity));
+        p.add(TEXTOID, r.grade ? text_datum(*r.grade) : 0, r.grade == nullptr);
+        p.add(TEXTOID, text_datum(*r.stage));
+        p.add(TEXTOID, text_datum(reasons[t]));
+        p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
+        exec_owner("INSERT INTO lead_scoring.leaderboard_entries (model, lead_id, rank, score, fit, activity, grade, "
+                   "stage, reasons, as_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::pg_catalog.jsonb, $10)",
+                   &p);
+    }
+}
+
+void write_funnel(Ctx& c, const Leads& L, const std::vector<ls::RankingRow>& rows) {
+    Params del;
+    del.add(TEXTOID, text_datum(c.model));
+    exec_owner("DELETE FROM lead_scoring.funnel_counts WHERE model OPERATOR(pg_catalog.=) $1", &del);
+    // position: default stage 0, stages from the last listed (1) to the first
+    // listed (n), disqualified -1.
+    std::vector<std::pair<std::string, int>> stages;
+    const int ns = static_cast<int>(c.m->stages.size());
+    for (int k = 0; k < ns; ++k) stages.emplace_back(c.m->stages[k].stage, ns - k);
+    stages.emplace_back(c.m->default_stage, 0);
+    stages.emplace_back("disqualified", -1);
+    std::vector<int64> leads(stages.size(), 0), conv(stages.size(), 0);
+    std::unordered_map<std::string, size_t> at;
+    for (size_t s = stages.size(); s-- > 0;) at[stages[s].first] = s;  // first listed wins
+    for (size_t i = 0; i < rows.size(); ++i) {
+        auto it = at.find(*rows[i].stage);
+        if (it == at.end()) continue;
+        leads[it->second]++;
+        if (L.converted[i]) conv[it->second]++;
+    }
+    const bool mapped = c.src.conversions.present;
+    std::unordered_set<std::string> done;
+    for (size_t s = 0; s < stages.size(); ++s) {
+        if (!done.insert(stages[s].first).second) continue;
+        Params p;
+        p.add(TEXTOID, text_datum(c.model));
+        p.add(TEXTOID, text_datum(stages[s].first));
+        p.add(INT4OID, Int32GetDatum(stages[s].second));
+        p.add(INT8OID, Int64GetDatum(leads[s]));
+        p.add(INT8OID, Int64GetDatum(conv[s]), !mapped);
+        p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
+        exec_owner("INSERT INTO lead_scoring.funnel_counts (model, stage, position, leads, converted, as_of) "
+                   "VALUES ($1, $2, $3, $4, $5, $6)",
+                   &p);
+    }
+}
+
+// ---------------------------------------------------------------- capture triggers
+
+// ls_<model>_<ins|upd|del|trunc>: at most 57 bytes, under NAMEDATALEN.
+std::string trigger_prefix(const Ctx& c) { return "ls_" + c.model + "_"; }
+
+// Makes sure the four change-capture triggers exist on every source table.
+// Returns "" when they were all in place, else the reason this refresh must be
+// full (installed now, or cannot be installed).
+std::string ensure_capture(Ctx& c) {
+    std::string reason;
+    for (const Source* s : {&c.src.leads, &c.src.events, &c.src.orders, &c.src.conversions}) {
+        if (!s->present) continue;
+        if (s->relkind != RELKIND_RELATION && s->relkind != RELKIND_PARTITIONED_TABLE) {
+            return "change capture unavailable: " + s->qname + " is not a table";
+        }
+        const std::string pre = trigger_prefix(c);
+        Params p;
+        p.add(OIDOID, ObjectIdGetDatum(s->relid));
+        p.add(TEXTARRAYOID, text_array({pre + "ins", pre + "upd", pre + "del", pre + "trunc"}));
+        const uint64 have = exec("SELECT t.tgname, t.tgenabled FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) $1 "
+                                 "AND t.tgfoid OPERATOR(pg_catalog.=) "
+                                 "'lead_scoring._capture_changes()'::pg_catalog.regprocedure AND "
+                                 "t.tgname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2)",
+                                 &p, true);
+        uint64 enabled = 0;
+        for (uint64 r = 0; r < have; ++r) {
+            const uint64 row = r;
+            pg_call([&] {
+                bool isnull;
+                Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 2, &isnull);
+                if (DatumGetChar(d) != TRIGGER_DISABLED) enabled++;
+            });
+        }
+        if (enabled == 4) continue;
+        AclResult ok = ACLCHECK_NO_PRIV;
+        const Oid relid = s->relid;
+        pg_call([&] { ok = pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER); });
+        if (ok != ACLCHECK_OK) return "change capture unavailable: no TRIGGER privilege on " + s->qname;
+        const std::string col = s->role == "leads" ? s->col("id")->name : s->col("lead_id")->name;
+        const std::string args = "(" + quote_literal(c.model) + ", " + quote_literal(col) + ")";
+        std::string sql;
+        for (uint64 r = 0; r < have; ++r) {  // a partial set (one disabled or dropped): start over
+            char* v = nullptr;
+            const uint64 row = r;
+            pg_call([&] { v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1); });
+            sql += "DROP TRIGGER " + quote_ident(v) + " ON " + s->qname + "; ";
+        }
+        const std::string fn = " FOR EACH STATEMENT EXECUTE FUNCTION lead_scoring._capture_changes" + args + "; ";
+        sql += "CREATE TRIGGER " + quote_ident(pre + "ins") + " AFTER INSERT ON " + s->qname +
+               " REFERENCING NEW TABLE AS new_rows" + fn;
+        sql += "CREATE TRIGGER " + quote_ident(pre + "upd") + " AFTER UPDATE ON " + s->qname +
+               " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows" + fn;
+        sql += "CREATE TRIGGER " + quote_ident(pre + "del") + " AFTER DELETE ON " + s->qname +
+               " REFERENCING OLD TABLE AS old_rows" + fn;
+        sql += "CREATE TRIGGER " + quote_ident(pre + "trunc") + " AFTER TRUNCATE ON " + s->qname + fn;
+        exec(sql);
+        reason = "change-capture triggers installed";
+    }
+    return reason;
+}
+
+// ---------------------------------------------------------------- the refresh
+
+struct PrevState {
+    bool exists = false, same_spec = false, capture = false;
+    std::string sources;
+    Oid target = InvalidOid, state_table = InvalidOid;
+    TimestampTz ref = 0, as_of = 0;
+};
+
+PrevState read_prev(const Ctx& c, Datum spec) {
+    PrevState ps;
+    Params p;
+    p.add(TEXTOID, text_datum(c.model));
+    p.add(JSONBOID, spec);
+    uint64 n = exec_owner("SELECT s.spec OPERATOR(pg_catalog.=) $2, s.sources, s.target, s.state_table, s.ref_time, "
+                          "s.as_of, s.capture FROM lead_scoring.refresh_state s WHERE s.model OPERATOR(pg_catalog.=) $1",
+                          &p);
+    if (n != 1) return ps;
+    ps.exists = true;
+    pg_call([&] {
+        HeapTuple tup = SPI_tuptable->vals[0];
+        TupleDesc td = SPI_tuptable->tupdesc;
+        bool isnull;
+        ps.same_spec = DatumGetBool(SPI_getbinval(tup, td, 1, &isnull));
+        ps.target = DatumGetObjectId(SPI_getbinval(tup, td, 3, &isnull));
+        ps.state_table = DatumGetObjectId(SPI_getbinval(tup, td, 4, &isnull));
+        ps.ref = DatumGetTimestampTz(SPI_getbinval(tup, td, 5, &isnull));
+        ps.as_of = DatumGetTimestampTz(SPI_getbinval(tup, td, 6, &isnull));
+        ps.capture = DatumGetBool(SPI_getbinval(tup, td, 7, &isnull));
+    });
+    char* src = nullptr;
+    pg_call([&] { src = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2); });
+    ps.sources = src ? src : "";
+    return ps;
+}
+
+// Consumes the change rows this snapshot sees. Returns false when a source table
+// was truncated (everything changed).
+bool consume_changes(Ctx& c, std::vector<std::string>* ids) {
+    Params p;
+    p.add(TEXTOID, text_datum(c.model));
+    uint64 n = exec_owner("DELETE FROM lead_scoring.change_log WHERE model OPERATOR(pg_catalog.=) $1 RETURNING lead_id", &p);
+    bool all = false;
+    for (uint64 r = 0; r < n; ++r) {
+        char* v = nullptr;
+        const uint64 row = r;
+        pg_call([&] { v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1); });
+        if (!v) all = true;
+        else if (ids) ids->emplace_back(v);
+    }
+    return !all;
+}
+
+Oid ensure_state_table(Ctx& c, const std::string& qname, const std::string& relname, bool recreate) {
+    Oid relid = InvalidOid;
+    const char* rn = relname.c_str();
+    pg_call([&] { relid = get_relname_relid(rn, get_namespace_oid("lead_scoring", false)); });
+    if (recreate && OidIsValid(relid)) exec_owner("DROP TABLE " + qname);
+    exec_owner("CREATE TABLE IF NOT EXISTS " + qname + " (lead_id " + type_name(c.src.id_type) +
+               (recreate ? "" : " PRIMARY KEY") + ", fit float8 NOT NULL, rule_dq boolean NOT NULL, sums bytea NOT NULL, flags bytea NOT NULL, "
+               "next_at bigint NOT NULL, last_order bigint NOT NULL, n_orders float8 NOT NULL, amount float8 NOT NULL, "
+               "converted boolean NOT NULL)");
+    pg_call([&] { relid = get_relname_relid(rn, get_namespace_oid("lead_scoring", false)); });
+    return relid;
+}
+
+int64 do_refresh(FunctionCallInfo fcinfo) {
+    text* volatile name_t = nullptr;
+    pg_call([&] { name_t = PG_GETARG_TEXT_PP(0); });
+    Ctx c;
+    c.fcinfo = fcinfo;
+    c.model.assign(VARDATA_ANY(name_t), VARSIZE_ANY_EXHDR(name_t));
+    c.as_of = PG_GETARG_TIMESTAMPTZ(1);
+    const bool want_full = PG_GETARG_BOOL(2);
+    if (TIMESTAMP_NOT_FINITE(c.as_of))
+        throw ls::Error(ls::ErrorCode::InvalidParameter, "as_of must be a finite timestamp");
+
+    pg_call([] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+        GetUserIdAndSecContext(&g_id.caller, &g_id.sec);
+    });
+    {
+        Oid owner = InvalidOid;
+        pg_call([&] {
+            Oid nsp = get_namespace_oid("lead_scoring", false);
+            Oid rel = get_relname_relid("refresh_log", nsp);
+            HeapTuple tp = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+            if (!HeapTupleIsValid(tp)) elog(ERROR, "lead_scoring.refresh_log is missing");
+            owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tp))->relowner;
+            ReleaseSysCache(tp);
+        });
+        g_id.ext_owner = owner;
+    }
+
+    // The model row, locked against concurrent edits for this transaction.
+    Params mp;
+    mp.add(TEXTOID, text_datum(c.model));
+    uint64 found = exec_owner("SELECT m.spec, m.owner FROM lead_scoring.model m WHERE m.name OPERATOR(pg_catalog.=) $1 "
+                              "FOR SHARE",
+                              &mp);
+    if (found != 1)
+        throw ls::Error(ls::ErrorCode::InvalidParameter, "lead scoring model \"" + c.model + "\" does not exist");
+    Datum spec = 0;
+    Oid owner = InvalidOid;
+    pg_call([&] {
+        bool isnull;
+        MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+        spec = PointerGetDatum(DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)));
+        MemoryContextSwitchTo(old);
+        owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+    });
+    bool member = false;
+    pg_call([&] { member = has_privs_of_role(g_id.caller, owner); });
+    if (!member) {
+        std::string on;
+        pg_call([&] { on = GetUserNameFromId(owner, false); });
+        pg_error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                 "permission denied to refresh model \"" + c.model + "\": only its owner (" + on + ") or a member may");
+    }
+    c.m = ls::pg::model_datum(ls::pg::call_site(fcinfo), JSONBOID, spec, false);
+    c.owner = owner;
+
+    // One refresh per model at a time.
+    bool locked = false;
+    {
+        const std::string& mn = c.model;
+        pg_call([&] {
+            int32 h = static_cast<int32>(hash_bytes(reinterpret_cast<const unsigned char*>(mn.data()), static_cast<int>(mn.size())));
+            locked = DatumGetBool(DirectFunctionCall2(pg_try_advisory_xact_lock_int4, Int32GetDatum(kAdvisoryKey),
+                                                      Int32GetDatum(h)));
+        });
+    }
+    if (!locked) {
+        const char* mn = c.model.c_str();
+        pg_call([&] {
+            ereport(NOTICE, (errmsg("lead_scoring.refresh: model \"%s\" is being refreshed by another session; skipped", mn)));
+        });
+        Params lp;
+        lp.add(TEXTOID, text_datum(c.model));
+        lp.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
+        exec_owner("INSERT INTO lead_scoring.refresh_log (model, finished_at, mode, status, as_of, reason) VALUES "
+                   "($1, pg_catalog.clock_timestamp(), 'incremental', 'skipped', $2, 'another refresh of the model was running')",
+                   &lp);
+        pg_call([] { SPI_finish(); });
+        return -1;
+    }
+
+    c.src = resolve_sources(*c.m);
+    Target target = resolve_target(c);
+    const std::string state_rel = "_state_" + c.model;
+    const std::string state_q = "lead_scoring." + quote_ident(state_rel);
+
+    PrevState prev = read_prev(c, spec);
+    std::string reason;
+    if (want_full) reason = "full refresh requested";
+    else if (!prev.exists) reason = "first refresh";
+    else if (!prev.same_spec) reason = "model spec changed";
+    else if (prev.sources != c.src.fingerprint) reason = "sources changed";
+    else if (prev.target != target.relid || !target.existed) reason = "target table changed";
+    else if (!prev.capture) reason = "change capture was unavailable";
+    std::string cap = ensure_capture(c);
+    const bool capture_ok = cap.empty() || cap == "change-capture triggers installed";
+    if (reason.empty() && !cap.empty()) reason = cap;
+
+    Oid state_relid = InvalidOid;
+    pg_call([&] { state_relid = get_relname_relid(state_rel.c_str(), get_namespace_oid("lead_scoring", false)); });
+    if (reason.empty() && (!OidIsValid(state_relid) || state_relid != prev.state_table)) reason = "state table missing";
+    if (reason.empty()) {
+        std::string b = ls::incremental_blocker(*c.m, seconds(prev.ref), seconds(prev.as_of), seconds(c.as_of));
+        if (!b.empty()) reason = b;
+    }
+    // Consume the changes this snapshot sees before reading any source (reads
+    // use later snapshots, so they see every consumed change).
+    std::vector<std::string> changed_text;
+    const bool partial_changes = consume_changes(c, &changed_text);
+    if (reason.empty() && !partial_changes) reason = "a source table was truncated";
+    const bool full = !reason.empty();
+
+    Leads L(id_width(c.src.id_type));
+    L.m = c.m;
+    L.ns = c.m->slots.size() + 1;
+    L.stride = ls::state_stride(L.ns);
+    int64 changed = 0;
+    bool filtered = false;
+    std::vector<uint32_t> recomputed;
+    if (full) {
+        c.ref = c.as_of;
+        PhaseTimer pt;
+        read_leads(c, L, 0, false);
+        pt.mark("read leads");
+        L.index.densify();
+        read_events(c, L, 0, false);
+        pt.mark("read events");
+        read_orders(c, L, 0, false);
+        read_conversions(c, L, 0, false);
+        state_relid = ensure_state_table(c, state_q, state_rel, true);
+        changed = static_cast<int64>(L.size());
+    } else {
+        c.ref = prev.ref;
+        PhaseTimer pt;
+        read_state(c, L, state_q);
+        pt.mark("read state");
+        L.index.densify();
+        // Changed leads: from change_log, and those with rows that were in the
+        // future at the last as_of and are not any more.
+        std::unordered_set<uint32_t> set;
+        Oid infn = InvalidOid, ioparam = InvalidOid;
+        const Oid idt = c.src.id_type;
+        pg_call([&] { getTypeInputInfo(idt, &infn, &ioparam); });
+        std::string k;
+        for (const std::string& t : changed_text) {
+            Datum d = 0;
+            const char* ts = t.c_str();
+            try {
+                pg_call([&] {
+                    d = OidInputFunctionCall(infn, const_cast<char*>(ts), ioparam, -1);
+                    if (idt == TEXTOID) d = PointerGetDatum(PG_DETOAST_DATUM_PACKED(d));
+                });
+            } catch (PgError& e) {
+                pg_call([&] { FreeErrorData(e.edata); });
+                continue;  // cannot be a lead id of this type
+            }
+            key_of(idt, d, &k);
+            set.insert(L.add(k));
+        }
+        for (size_t i = 0; i < L.size(); ++i)
+            if (L.next_at[i] <= c.as_of) set.insert(static_cast<uint32_t>(i));
+        recomputed.assign(set.begin(), set.end());
+        std::sort(recomputed.begin(), recomputed.end());
+        changed = static_cast<int64>(recomputed.size());
+        if (!recomputed.empty()) {
+            for (uint32_t i : recomputed) {
+                L.reset_activity(i);
+                L.alive[i] = 0;
+            }
+            Datum ids = ids_array(c, L, recomputed);
+            filtered = true;
+            read_leads(c, L, ids, true);  // revives the leads that still exist
+            read_events(c, L, ids, true);
+            read_orders(c, L, ids, true);
+            read_conversions(c, L, ids, true);
+        }
+        pt.mark("read changed leads");
+    }
+    (void)filtered;
+
+    // State rows to rewrite (by key, before compaction renumbers).
+    std::vector<std::string> rewrite_keys;
+    if (!full)
+        for (uint32_t i : recomputed) rewrite_keys.push_back(L.key[i]);
+    L.compact();
+    PhaseTimer pt;
+    if (target.existed) read_old_stages(c, L, target.qname);
+    pt.mark("read previous stages");
+
+    ls::RankingInput in;
+    in.m = c.m;
+    in.n = L.size();
+    // Moved, not copied (the big arrays), and moved back after.
+    in.fit.swap(L.fit);
+    in.rule_dq.swap(L.rule_dq);
+    in.state.swap(L.state);
+    in.scale = ls::rescale_factor(*c.m, seconds(c.ref), seconds(c.as_of));
+    in.has_orders.resize(in.n);
+    in.recency_days.resize(in.n);
+    in.frequency = L.n_orders;
+    in.monetary = L.amount;
+    for (size_t i = 0; i < in.n; ++i) {
+        in.has_orders[i] = L.last_order[i] != kNever;
+        if (in.has_orders[i]) in.recency_days[i] = seconds(c.as_of - L.last_order[i]) / 86400.0;
+    }
+    ls::pg::check_interrupts();
+    std::vector<ls::RankingRow> rows = ls::compute_ranking(in);
+    in.fit.swap(L.fit);
+    in.rule_dq.swap(L.rule_dq);
+    in.state.swap(L.state);
+
+    pt.mark("compute");
+    write_target(c, L, rows, target);
+    pt.mark("write ranking");
+
+    // Per-lead state.
+    std::vector<uint32_t> state_rows;
+    if (full) {
+        state_rows.resize(L.size());
+        for (size_t i = 0; i < L.size(); ++i) state_rows[i] = static_cast<uint32_t>(i);
+    } else if (!rewrite_keys.empty()) {
+        std::vector<uint32_t> all;
+        for (const std::string& k : rewrite_keys) {
+            int i = L.find(k);
+            if (i >= 0) state_rows.push_back(static_cast<uint32_t>(i));
+        }
+        // Delete every rewritten key, including leads that disappeared.
+        Params p;
+        Leads tmp(id_width(c.src.id_type));
+        tmp.ns = L.ns;
+        tmp.stride = L.stride;
+        for (const std::string& k : rewrite_keys) tmp.add(k);
+        std::vector<uint32_t> idx(tmp.size());
+        for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<uint32_t>(i);
+        p.add(c.src.id_array_type, ids_array(c, tmp, idx));
+        exec_owner("DELETE FROM " + state_q + " WHERE lead_id OPERATOR(pg_catalog.=) ANY ($1)", &p);
+    }
+    write_state(c, L, state_q, state_rows);
+    // A full refresh made a new state table: its key is built once, sorted
+    // (much cheaper than a million index insertions).
+    if (full) exec_owner("ALTER TABLE " + state_q + " ADD PRIMARY KEY (lead_id)");
+
+    pt.mark("write state");
+    write_stage_history(c, L, rows, !prev.exists);
+    write_leaderboard(c, L, rows, in.scale);
+    write_funnel(c, L, rows);
+    pt.mark("write history, leaderboard, funnel");
+
+    {
+        Params p;
+        p.add(TEXTOID, text_datum(c.model));
+        p.add(JSONBOID, spec);
+        p.add(TEXTOID, text_datum(c.src.fingerprint));
+        p.add(OIDOID, ObjectIdGetDatum(target.relid));
+        p.add(OIDOID, ObjectIdGetDatum(state_relid));
+        p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.ref));
+        p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
+        p.add(BOOLOID, BoolGetDatum(capture_ok));
+        exec_owner("INSERT INTO lead_scoring.refresh_state (model, spec, sources, target, state_table, ref_time, as_of, "
+                   "capture, refreshed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now()) "
+                   "ON CONFLICT (model) DO UPDATE SET spec = EXCLUDED.spec, sources = EXCLUDED.sources, "
+                   "target = EXCLUDED.target, state_table = EXCLUDED.state_table, ref_time = EXCLUDED.ref_time, "
+                   "as_of = EXCLUDED.as_of, capture = EXCLUDED.capture, refreshed_at = EXCLUDED.refreshed_at",
+                   &p);
+    }
+    {
+        Params p;
+        p.add(TEXTOID, text_datum(c.model));
+        p.add(TEXTOID, text_datum(full ? "full" : "incremental"));
+        p.add(INT8OID, Int64GetDatum(static_cast<int64>(L.size())));
+        p.add(INT8OID, Int64GetDatum(static_cast<int64>(c.events_read)));
+        p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
+        p.add(TEXTOID, full ? text_datum(reason) : 0, !full);
+        p.add(INT8OID, Int64GetDatum(changed));
+        p.add(INT4OID, Int32GetDatum(g_log_retention));
+        exec_owner("INSERT INTO lead_scoring.refresh_log (model, started_at, finished_at, mode, leads, events_read, "
+                   "status, as_of, reason, changed_leads) VALUES ($1, pg_catalog.now(), pg_catalog.clock_timestamp(), $2, "
+                   "$3, $4, 'ok', $5, $6, $7)",
+                   &p);
+        exec_owner("DELETE FROM lead_scoring.refresh_log WHERE model OPERATOR(pg_catalog.=) $1 AND started_at "
+                   "OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $8))",
+                   &p);
+    }
+    pg_call([] { SPI_finish(); });
+    return static_cast<int64>(L.size());
+}
+
+}  // namespace
+
+namespace ls::pg {
+void refresh_init() {
+    DefineCustomIntVariable("lead_scoring.log_retention",
+                            "How long lead_scoring.refresh_log keeps rows (each refresh deletes its model's older rows).",
+                            nullptr, &g_log_retention, 30 * 86400, 0, INT_MAX, PGC_USERSET, GUC_UNIT_S, nullptr,
+                            nullptr, nullptr);
+    DefineCustomIntVariable("lead_scoring.leaderboard_size",
+                            "How many of each model's best leads refresh writes to lead_scoring.leaderboard.", nullptr,
+                            &g_leaderboard_size, 100, 0, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+}
+}  // namespace ls::pg
+
+LS_FUNCTION(ls_refresh) {
+    int64 n = do_refresh(fcinfo);
+    if (n < 0) PG_RETURN_NULL();
+    PG_RETURN_INT64(n);
+}

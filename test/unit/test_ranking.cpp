@@ -1,0 +1,125 @@
+// Rankings (core/ranking.hpp): rank() and percent_rank() semantics, exponential
+// rescaling equal to direct evaluation, and when incremental refresh is allowed.
+#include "core/ranking.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace {
+
+std::shared_ptr<const ls::Model> model(const char* decay) {
+    std::string spec = std::string(R"({"activity": {"events": {"view": {"points": 1, "cap": 3}, "demo": {"points": 20}},
+        "decay": )") + decay + R"(}, "disqualify": {"events": ["complaint"]},
+        "stages": [{"stage": "SQL", "min_score": 20, "event": "demo"}]})";
+    return ls::parse_model(spec);
+}
+
+ls::RankingInput input(const ls::Model& m, size_t n) {
+    ls::RankingInput in;
+    in.m = &m;
+    in.n = n;
+    const size_t ns = m.slots.size() + 1;
+    in.fit.assign(n, 0);
+    in.rule_dq.assign(n, 0);
+    in.state.assign(n * ls::state_stride(ns), 0);
+    in.has_orders.assign(n, 0);
+    in.recency_days.assign(n, 0);
+    in.frequency.assign(n, 0);
+    in.monetary.assign(n, 0);
+    return in;
+}
+
+TEST(Ranking, RankTiesAndPercentRank) {
+    auto m = model(R"({"kind": "none"})");
+    auto in = input(*m, 5);
+    in.fit = {10, 30, 10, 5, 50};
+    in.rule_dq[4] = 1;  // best score but disqualified: no rank
+    auto rows = ls::compute_ranking(in);
+    EXPECT_EQ(rows[1].rank, 1);
+    EXPECT_EQ(rows[0].rank, 2);
+    EXPECT_EQ(rows[2].rank, 2);  // tie: rank() semantics
+    EXPECT_EQ(rows[3].rank, 4);
+    EXPECT_EQ(rows[4].rank, 0);
+    EXPECT_TRUE(rows[4].disqualified);
+    EXPECT_EQ(*rows[4].stage, "disqualified");
+    // percent_rank over score ascending among the 4 qualified leads: (#lower)/(n-1)
+    EXPECT_DOUBLE_EQ(rows[1].percentile, 1.0);
+    EXPECT_DOUBLE_EQ(rows[0].percentile, 1.0 / 3);
+    EXPECT_DOUBLE_EQ(rows[3].percentile, 0.0);
+    EXPECT_LT(rows[4].percentile, 0);
+}
+
+TEST(Ranking, DisqualifyingEventAndStageEvent) {
+    auto m = model(R"({"kind": "none"})");
+    auto in = input(*m, 2);
+    const size_t ns = m->slots.size() + 1, st = ls::state_stride(ns);
+    const int demo = m->slot_for("demo"), complaint = m->slot_for("complaint");
+    ls::state_sums(in.state.data(), st, 0)[demo] = 20;
+    ls::state_flags(in.state.data(), st, ns, 0)[demo] = 1;
+    ls::state_flags(in.state.data(), st, ns, 1)[complaint] = 1;
+    auto rows = ls::compute_ranking(in);
+    EXPECT_EQ(*rows[0].stage, "SQL");
+    EXPECT_TRUE(rows[1].disqualified);
+}
+
+TEST(Ranking, ExponentialRescaleEqualsDirectEvaluation) {
+    auto m = model(R"({"kind": "exponential", "half_life": "30 days"})");
+    const int view = m->slot_for("view");
+    const double day = 86400, ref = 1000 * day, as_of = ref + 17.5 * day;
+    const double times[] = {ref - 3 * day, ref - 40 * day, ref + 2 * day, ref - 0.5 * day};
+    // stored at ref (the event after ref has weight > 1), then rescaled
+    std::vector<double> sums(m->slots.size() + 1, 0), direct(sums.size(), 0);
+    std::vector<unsigned char> flags(sums.size(), 0), f2(sums.size(), 0);
+    ls::LeadAccumulator at_ref{m.get(), sums.data(), flags.data()};
+    ls::LeadAccumulator now{m.get(), direct.data(), f2.data()};
+    for (double t : times) {
+        at_ref.add(view, as_of - t, ref - t);
+        now.add(view, as_of - t, as_of - t);
+    }
+    const double k = ls::rescale_factor(*m, ref, as_of);
+    EXPECT_NEAR(sums[view] * k, direct[view], 1e-12 * direct[view]);
+    // the cap applies after scaling: 4 views ~ 2.6 < cap 3 here
+    auto in = input(*m, 1);
+    const size_t ns = sums.size();
+    std::copy(sums.begin(), sums.end(), ls::state_sums(in.state.data(), ls::state_stride(ns), 0));
+    std::copy(flags.begin(), flags.end(), ls::state_flags(in.state.data(), ls::state_stride(ns), ns, 0));
+    in.scale = k;
+    auto rows = ls::compute_ranking(in);
+    EXPECT_NEAR(rows[0].activity, std::min(3.0, direct[view]), 1e-12);
+}
+
+TEST(Ranking, IncrementalBlockers) {
+    auto none = model(R"({"kind": "none"})");
+    auto expo = model(R"({"kind": "exponential", "half_life": "30 days"})");
+    auto lin = model(R"({"kind": "linear", "lifetime": "90 days"})");
+    auto step = model(R"({"kind": "step", "expire_after": "90 days"})");
+    EXPECT_EQ(ls::incremental_blocker(*none, 10, 10, 20), "");
+    EXPECT_EQ(ls::incremental_blocker(*expo, 10, 15, 20), "");
+    EXPECT_EQ(ls::incremental_blocker(*lin, 10, 10, 10), "");
+    EXPECT_NE(ls::incremental_blocker(*lin, 10, 10, 20), "");
+    EXPECT_NE(ls::incremental_blocker(*step, 10, 10, 20), "");
+    EXPECT_NE(ls::incremental_blocker(*expo, 10, 20, 15), "");  // as_of went back
+    auto windowed = ls::parse_model(R"({"activity": {"events": {"v": {"points": 1}}, "window": "30 days"}})");
+    EXPECT_NE(ls::incremental_blocker(*windowed, 10, 10, 20), "");
+    EXPECT_EQ(ls::rescale_factor(*none, 10, 1e6), 1.0);
+}
+
+TEST(Ranking, RfmOnlyForLeadsWithOrders) {
+    auto m = model(R"({"kind": "none"})");
+    auto in = input(*m, 6);
+    for (size_t i = 0; i < 5; ++i) {
+        in.has_orders[i] = 1;
+        in.recency_days[i] = 10.0 * (i + 1);
+        in.frequency[i] = static_cast<double>(5 - i);
+        in.monetary[i] = 100.0 * (5 - i);
+    }
+    auto rows = ls::compute_ranking(in);
+    EXPECT_EQ(rows[0].rfm_code, "555");
+    EXPECT_EQ(*rows[0].rfm_segment, "Champions");
+    EXPECT_EQ(rows[4].rfm_code, "111");
+    EXPECT_TRUE(rows[5].rfm_code.empty());
+    EXPECT_EQ(rows[5].rfm_segment, nullptr);
+}
+
+}  // namespace
