@@ -80,14 +80,17 @@ std::vector<RankingRow> compute_ranking(const RankingInput& in) {
         if (!std::isnan(in.monetary[i])) vm.push_back(in.monetary[i]);
     }
     if (vr.empty()) return rows;
-    br.recency = percentile_disc_breaks(&vr, br.bins);
-    br.frequency = percentile_disc_breaks(&vf, br.bins);
-    br.monetary = percentile_disc_breaks(&vm, br.bins);
+    br.has[kRecency] = percentile_disc_breaks(vr.data(), vr.size(), br.bins, br.cuts[kRecency]);
+    br.has[kFrequency] = percentile_disc_breaks(vf.data(), vf.size(), br.bins, br.cuts[kFrequency]);
+    br.has[kMonetary] = percentile_disc_breaks(vm.data(), vm.size(), br.bins, br.cuts[kMonetary]);
     const RfmSpec* seg = m.rfm.has_segments ? &m.rfm : nullptr;
     for (size_t i = 0; i < in.n; ++i) {
         if (!in.has_orders[i]) continue;
-        RfmScore sc = rfm_score(in.recency_days[i], in.frequency[i], in.monetary[i], br, seg);
-        rows[i].rfm_code = std::move(sc.code);
+        // Same rule as lead_scoring.rfm(): no cut points in a dimension (e.g. no
+        // order has an amount) leaves the code NULL.
+        RfmScore sc;
+        if (!rfm_score(in.recency_days[i], in.frequency[i], in.monetary[i], br, seg, &sc)) continue;
+        rows[i].rfm_code = sc.code;
         rows[i].rfm_segment = sc.segment;
     }
     return rows;
