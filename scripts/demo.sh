@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 export PG_CONFIG=${PG_CONFIG:-pg_config}
 KEEP=0
 [[ ${1:-} == --keep ]] && KEEP=1
-AS_OF='2026-01-01 00:00:00+00'   # the generator's default as_of; scores are evaluated there
+# The sample CRM's "now": the current UTC hour, so that the background worker,
+# which refreshes as of now(), sees the same recent activity (DEMO_AS_OF to pin it).
+AS_OF=${DEMO_AS_OF:-$(date -u '+%Y-%m-%d %H:00:00+00')}
 
 PGTMP=""
 stop_server() { if [[ -n "$PGTMP" ]]; then scripts/pg_tmp.sh stop "$PGTMP" || true; PGTMP=""; fi; }
@@ -29,7 +31,9 @@ make -s -j"$(nproc 2>/dev/null || echo 2)" PG_CONFIG="$PG_CONFIG"
 make -s PG_CONFIG="$PG_CONFIG" install
 
 echo "== throwaway server"
-eval "$(scripts/pg_tmp.sh start)"
+# With the background worker: it refreshes every model whose refresh_interval has passed.
+eval "$(scripts/pg_tmp.sh start "shared_preload_libraries = 'lead_scoring'" \
+        "lead_scoring.database = 'postgres'" "lead_scoring.naptime = 1")"
 PGTMP=$LS_PGTMP
 PSQL=("$("$PG_CONFIG" --bindir)/psql" -X -q -v ON_ERROR_STOP=1 -v as_of="$AS_OF")
 echo "server on port $PGPORT"
@@ -95,37 +99,64 @@ INSERT INTO lead_scoring.model (name, description, spec) VALUES ('demo',
         "complaint":    {"points": -30}
       },
       "decay": {"kind": "exponential", "half_life": "30 days"},
-      "window": "365 days",
       "min": 0, "max": 100
+    },
+    "disqualify": {
+      "rules": [{"field": "email", "matches": "@(leadrival\\.com|scorewise\\.io|funnelforge\\.com)$", "label": "competitor"},
+                {"field": "email", "exists": false}],
+      "events": ["complaint"]
+    },
+    "grades": [{"grade": "A", "min_fit": 60}, {"grade": "B", "min_fit": 40}, {"grade": "C", "min_fit": 20}, {"grade": "D", "min_fit": 0}],
+    "stages": [{"stage": "SQL",  "min_score": 110, "event": "demo_request"},
+               {"stage": "MQL3", "min_score": 80},
+               {"stage": "MQL2", "min_score": 50},
+               {"stage": "MQL1", "min_fit": 40}],
+    "source": {
+      "leads":       {"table": "crm.leads", "id": "id", "properties": "props"},
+      "events":      {"table": "crm.events", "lead_id": "lead_id", "type": "event_type", "time": "occurred_at"},
+      "orders":      {"table": "crm.orders", "lead_id": "lead_id", "time": "ordered_at", "amount": "amount"},
+      "conversions": {"table": "crm.deals", "lead_id": "lead_id", "time": "won_at"}
     }
   }
   $spec$);
 SQL
 echo "inserted"
 
-echo "== top 10 leads as of $AS_OF (score = fit + activity)"
+echo "== top 10 leads as of $AS_OF (score = fit + activity; disqualified leads left out)"
 "${PSQL[@]}" <<'SQL'
+-- One pass over the events qualifies every lead: activity, and the event types
+-- the stage and disqualify rules need; fit from the lead's columns and props.
 CREATE TEMP TABLE scored AS
-SELECT l.id,
-       lead_scoring.fit_score('demo', to_jsonb(l) - 'props' || coalesce(l.props, '{}')) AS fit,
-       coalesce(a.activity, 0) AS activity
+SELECT l.id, q.fit, q.activity, q.score,
+       lead_scoring.grade('demo', q.fit) AS grade,
+       lead_scoring.stage('demo', q.score, q.fit, q.activity, q.flags, q.attrs) AS stage
   FROM crm.leads l
-  LEFT JOIN (SELECT e.lead_id, lead_scoring.activity_score('demo', e.event_type, e.occurred_at, :'as_of') AS activity
+  LEFT JOIN (SELECT e.lead_id,
+                    lead_scoring.activity_score('demo', e.event_type, e.occurred_at, :'as_of') AS activity,
+                    lead_scoring.event_flags('demo', e.event_type, e.occurred_at, :'as_of') AS flags
                FROM crm.events e
-              GROUP BY e.lead_id) a ON a.lead_id = l.id;
+              GROUP BY e.lead_id) a ON a.lead_id = l.id
+  CROSS JOIN LATERAL (SELECT to_jsonb(l) - 'props' || coalesce(l.props, '{}') AS attrs) j
+  CROSS JOIN LATERAL (SELECT f.fit, coalesce(a.activity, 0) AS activity, coalesce(a.flags, '{}') AS flags, j.attrs,
+                             lead_scoring.score('demo', f.fit, coalesce(a.activity, 0)) AS score
+                        FROM (SELECT lead_scoring.fit_score('demo', j.attrs) AS fit) f) q;
 
 CREATE TEMP TABLE top10 AS
-SELECT rank() OVER (ORDER BY s.fit + s.activity DESC, s.id) AS rank, s.*
+SELECT rank() OVER (ORDER BY s.score DESC, s.id) AS rank, s.*
   FROM scored s
- ORDER BY s.fit + s.activity DESC, s.id
+ WHERE s.stage <> 'disqualified'
+ ORDER BY s.score DESC, s.id
  LIMIT 10;
 
 SELECT t.rank, l.id, l.email, l.company, l.job_title, l.industry, l.company_size AS size, l.country,
        round(t.fit::numeric, 1) AS fit, round(t.activity::numeric, 1) AS activity,
-       round((t.fit + t.activity)::numeric, 1) AS score,
+       round(t.score::numeric, 1) AS score, t.grade, t.stage,
        EXISTS (SELECT 1 FROM crm.deals d WHERE d.lead_id = l.id) AS won
   FROM top10 t JOIN crm.leads l ON l.id = t.id
  ORDER BY t.rank;
+
+\echo 'Leads per stage (disqualified: competitor or missing e-mail, or a complaint):'
+SELECT stage, count(*) AS leads FROM scored GROUP BY stage ORDER BY min(CASE stage WHEN 'SQL' THEN 1 WHEN 'MQL3' THEN 2 WHEN 'MQL2' THEN 3 WHEN 'MQL1' THEN 4 WHEN 'new' THEN 5 ELSE 6 END);
 
 \echo 'Why: matched fit rules (lead_scoring.fit_breakdown) and activity points per event type (lead_scoring.activity_breakdown)'
 SELECT t.rank, l.id,
@@ -144,10 +175,51 @@ SELECT t.rank, l.id,
 
 \echo 'Does the score find the buyers? Conversion rate (crm.deals) by score decile:'
 SELECT decile, count(*) AS leads, round(avg(won::int), 3) AS conversion_rate
-  FROM (SELECT ntile(10) OVER (ORDER BY s.fit + s.activity DESC, s.id) AS decile,
+  FROM (SELECT ntile(10) OVER (ORDER BY s.score DESC, s.id) AS decile,
                EXISTS (SELECT 1 FROM crm.deals d WHERE d.lead_id = s.id) AS won
           FROM scored s) x
  GROUP BY decile ORDER BY decile;
+SQL
+
+
+echo "== the background worker keeps lead_scoring.ranking_demo fresh"
+"${PSQL[@]}" <<'SQL'
+UPDATE lead_scoring.model SET refresh_interval = '2 seconds' WHERE name = 'demo';
+\echo 'refresh_interval = 2 seconds; waiting for the first refresh ...'
+DO $$
+BEGIN
+  FOR i IN 1..120 LOOP
+    EXIT WHEN EXISTS (SELECT 1 FROM lead_scoring.refresh_log WHERE model = 'demo' AND status = 'ok');
+    PERFORM pg_sleep(0.5);
+  END LOOP;
+END $$;
+SELECT mode, leads, events_read, round(extract(epoch FROM finished_at - started_at)::numeric, 2) AS seconds
+  FROM lead_scoring.refresh_log WHERE model = 'demo' ORDER BY id LIMIT 1;
+\echo 'The funnel (lead_scoring.funnel):'
+SELECT stage, leads FROM lead_scoring.funnel WHERE model = 'demo' ORDER BY leads;
+-- A lead in the middle of the ranking, about to show buying intent.
+SELECT lead_id AS mover, rank AS rank_before, stage AS stage_before, round(score::numeric, 1) AS score_before
+  FROM lead_scoring.ranking_demo WHERE NOT disqualified AND rank >= 2000 ORDER BY rank, lead_id LIMIT 1 \gset
+\echo 'Lead' :mover 'is ranked' :rank_before '(' :stage_before ', score' :score_before '). It now requests a demo and reads the pricing page:'
+SELECT set_config('demo.t0', clock_timestamp()::text, false) IS NOT NULL AS marked \gset
+INSERT INTO crm.events (lead_id, event_type, occurred_at)
+SELECT :mover, t, now() - make_interval(mins => n) FROM (VALUES ('demo_request', 1), ('pricing_page', 2), ('pricing_page', 3), ('webinar', 4)) v(t, n);
+DO $$
+BEGIN
+  FOR i IN 1..120 LOOP
+    EXIT WHEN EXISTS (SELECT 1 FROM lead_scoring.refresh_log
+                       WHERE model = 'demo' AND status = 'ok' AND started_at > current_setting('demo.t0')::timestamptz);
+    PERFORM pg_sleep(0.25);
+  END LOOP;
+END $$;
+\echo 'After the next refresh by the worker:'
+SELECT r.lead_id, r.rank, r.stage, round(r.score::numeric, 1) AS score, l.mode, l.changed_leads, l.leads AS leads_written,
+       round(extract(epoch FROM l.finished_at - l.started_at)::numeric, 2) AS refresh_seconds
+  FROM lead_scoring.ranking_demo r,
+       LATERAL (SELECT * FROM lead_scoring.refresh_log WHERE model = 'demo' AND status = 'ok' ORDER BY id DESC LIMIT 1) l
+ WHERE r.lead_id = :mover;
+\echo 'Stage changes the refreshes recorded for it (lead_scoring.stage_history):'
+SELECT from_stage, to_stage, changed_at FROM lead_scoring.stage_history WHERE model = 'demo' AND lead_id = :'mover'::text ORDER BY changed_at;
 SQL
 
 if [[ $KEEP -eq 1 ]]; then
