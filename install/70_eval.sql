@@ -284,8 +284,11 @@ BEGIN
     END IF;
     IF num_expr IS NULL THEN
         -- Categories, the largest first; NULL (missing) last.
-        grouped := 'SELECT CASE WHEN v IS NULL THEN 1 ELSE 0 END::float8 * 1e18 - count(*) AS ord, v AS value,
-                           count(*) AS leads, count(*) FILTER (WHERE y) AS converted FROM l GROUP BY v';
+        -- Text values are grouped case-insensitively, as every rule compares them
+        -- ('CFO' and 'cfo' are one value); the label is the group's first spelling.
+        grouped := 'SELECT CASE WHEN pg_catalog.min(v) IS NULL THEN 1 ELSE 0 END::float8 * 1e18 - count(*) AS ord,
+                           pg_catalog.min(v) AS value,
+                           count(*) AS leads, count(*) FILTER (WHERE y) AS converted FROM l GROUP BY pg_catalog.lower(v)';
     ELSIF n_distinct <= 10 THEN
         -- Few numeric values: one row each, in numeric order.
         grouped := 'SELECT coalesce(x, ''Infinity''), min(v), count(*), count(*) FILTER (WHERE y) FROM l GROUP BY x';

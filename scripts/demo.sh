@@ -222,6 +222,24 @@ SELECT r.lead_id, r.rank, r.stage, round(r.score::numeric, 1) AS score, l.mode, 
 SELECT from_stage, to_stage, changed_at FROM lead_scoring.stage_history WHERE model = 'demo' AND lead_id = :'mover'::text ORDER BY changed_at;
 SQL
 
+
+echo "== is the scoring any good? lead_scoring.evaluate / attribute_lift / suggest_model"
+"${PSQL[@]}" <<'SQL'
+\echo 'Conversion per stage and per score decile, lift over the base rate, ROC AUC (lead_scoring.evaluate):'
+SELECT kind, bucket, leads, converted, round(conversion_rate::numeric, 3) AS rate, round(lift::numeric, 2) AS lift,
+       round(auc::numeric, 3) AS auc
+  FROM lead_scoring.evaluate('demo') WHERE kind IN ('overall', 'stage');
+\echo 'Which attributes make the difference (lead_scoring.attribute_lift(''demo'', ''job_title'')):'
+SELECT value, leads, converted, round(rate::numeric, 3) AS rate, round(lift::numeric, 2) AS lift,
+       round(ci_low::numeric, 3) AS ci_low, round(ci_high::numeric, 3) AS ci_high
+  FROM lead_scoring.attribute_lift('demo', 'job_title') ORDER BY lift DESC NULLS LAST;
+\echo 'Points learned from won/lost history, holdout AUC beside the current model (lead_scoring.suggest_model):'
+SELECT round((s->'holdout_auc'->>'current')::numeric, 3) AS holdout_auc_current,
+       round((s->'holdout_auc'->>'suggested')::numeric, 3) AS holdout_auc_suggested,
+       s->'dropped_rules' AS dropped_rules, s->'dropped_events' AS dropped_events
+  FROM lead_scoring.suggest_model('demo') s;
+SQL
+
 if [[ $KEEP -eq 1 ]]; then
   echo
   echo "Server left running. Connect with:"

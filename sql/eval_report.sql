@@ -11,7 +11,8 @@ INSERT INTO crm.leads
 SELECT i, (ARRAY['Software', 'Retail', 'Finance', NULL])[i % 4 + 1], (i * 37) % 500,
        jsonb_build_object('country', (ARRAY['US', 'DE', 'FR'])[i % 3 + 1], 'visits', (i * 7) % 23,
                           'plan', CASE WHEN i % 5 = 0 THEN NULL ELSE (i % 2)::text END,
-                          'tier', CASE WHEN i % 9 = 0 THEN NULL ELSE i % 3 + 1 END)
+                          'tier', CASE WHEN i % 9 = 0 THEN NULL ELSE i % 3 + 1 END,
+                          'title', (ARRAY['CFO', 'cfo', 'Cfo', 'VP Sales'])[i % 4 + 1])
 FROM generate_series(1, 120) i;
 CREATE TABLE crm.deals (lead_id int, won_at timestamptz);
 INSERT INTO crm.deals
@@ -102,6 +103,13 @@ SELECT count(*) AS mismatches FROM (
            round((pg_temp.wilson(count(*) FILTER (WHERE y), count(*))).lo::numeric, 12),
            round((pg_temp.wilson(count(*) FILTER (WHERE y), count(*))).hi::numeric, 12)
     FROM llab GROUP BY industry) d;
+-- Text values group case-insensitively, as the rules compare them: 'CFO', 'cfo'
+-- and 'Cfo' are one value (labelled with its first spelling in C order).
+SELECT count(*) AS rows, sum(leads) AS leads FROM lead_scoring.attribute_lift('evalm', 'title');
+SELECT count(*) AS mismatches FROM (
+    SELECT value, leads, converted FROM lead_scoring.attribute_lift('evalm', 'title')
+    EXCEPT
+    SELECT min(props->>'title' COLLATE "C"), count(*), count(*) FILTER (WHERE y) FROM llab GROUP BY lower(props->>'title')) d;
 
 SELECT value, leads, converted, round(rate::numeric, 4) AS rate FROM lead_scoring.attribute_lift('evalm', 'employees');
 SELECT count(*) AS mismatches FROM (
