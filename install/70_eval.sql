@@ -324,29 +324,14 @@ COMMENT ON FUNCTION lead_scoring.attribute_lift(text, text, timestamptz, timesta
 
 -- suggest_model(model) ---------------------------------------------------------
 -- Learns points from won/lost history: features are each fit rule's indicator
--- and each event type's decayed event count (DESIGN §4 weights, no points, no
--- caps); labels are conversions after the feature date. Time-based split: the
--- model is trained on features as of train_as_of with conversions in
--- [train_as_of, holdout_as_of) and evaluated on features as of holdout_as_of
--- with conversions from holdout_as_of on; leads converted before a period's
--- date are left out of it.
-
--- Decayed weight of an event of age `age` seconds under a spec's activity
--- settings (DESIGN §4); NULL when the event does not count.
-CREATE FUNCTION lead_scoring._suggest_weight(activity jsonb, age float8) RETURNS float8
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE
-        WHEN age IS NULL OR age < 0 THEN NULL
-        WHEN activity ? 'window' AND age > extract(epoch FROM (activity->>'window')::interval)::float8 THEN NULL
-        ELSE CASE coalesce(activity->'decay'->>'kind', 'none')
-            WHEN 'exponential' THEN 2 ^ (-age / extract(epoch FROM (activity->'decay'->>'half_life')::interval)::float8)
-            WHEN 'linear' THEN greatest(0, 1 - age / extract(epoch FROM (activity->'decay'->>'lifetime')::interval)::float8)
-            WHEN 'step' THEN CASE WHEN age < extract(epoch FROM (activity->'decay'->>'expire_after')::interval)::float8
-                                  THEN 1 ELSE 0 END
-            ELSE 1 END
-    END $$;
-COMMENT ON FUNCTION lead_scoring._suggest_weight(jsonb, float8) IS
-    'Internal: decay weight of an event of the given age (seconds) under an activity spec; NULL when it does not count';
+-- and each event type's decayed event count (DESIGN §4 weights), capped where
+-- the current spec's cap is reached; labels are conversions after the feature
+-- date. Time-based split: the model is trained on features as of train_as_of
+-- with conversions in [train_as_of, holdout_as_of) and evaluated on features
+-- as of holdout_as_of with conversions from holdout_as_of on; leads converted
+-- before a period's date, or not yet known then (no event yet), are left out
+-- of it. Feature set and l2 are chosen on a validation split inside the
+-- training period, never on the holdout.
 
 -- Total score (DESIGN §5) from the fit score and per-slot decayed counts, where
 -- slots are `types` followed by the wildcard slot.
@@ -374,6 +359,27 @@ CREATE FUNCTION lead_scoring._suggest_score(spec jsonb, fit float8, types text[]
 COMMENT ON FUNCTION lead_scoring._suggest_score(jsonb, float8, text[], float8[]) IS
     'Internal: total score from a fit score and per-event-type decayed counts under a spec (caps, clamps, weights)';
 
+-- Σ a[i]·b[i] over the common length (the score of a linear spec).
+CREATE FUNCTION lead_scoring._suggest_dot(a float8[], b float8[]) RETURNS float8
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(sum(a[i] * b[i]), 0) FROM generate_subscripts(a, 1) i $$;
+COMMENT ON FUNCTION lead_scoring._suggest_dot(float8[], float8[]) IS
+    'Internal: dot product of two float8 arrays (the score of learned points over their features)';
+
+-- Learned coefficients as readable integer points: round(coef × k), k putting
+-- the largest |coef| at `scale` points (10 points per doubling of the odds
+-- when scale is NULL or 0). Returns {"k": k, "points": [...]}.
+CREATE FUNCTION lead_scoring._suggest_points(coef float8[], scale float8) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    WITH m AS (SELECT max(abs(c)) AS cm FROM unnest(coef) c),
+    k AS (SELECT CASE WHEN coalesce(scale, 0) > 0 AND cm > 0 THEN scale / cm ELSE 10 / ln(2) END AS k FROM m)
+    SELECT jsonb_build_object('k', k.k, 'points',
+               coalesce((SELECT jsonb_agg(round(c * k.k)::float8 ORDER BY i)
+                         FROM unnest(coef) WITH ORDINALITY u(c, i)), '[]'))
+    FROM k $$;
+COMMENT ON FUNCTION lead_scoring._suggest_points(float8[], float8) IS
+    'Internal: rescales logistic coefficients to integer points (largest effect = scale points)';
+
 CREATE FUNCTION lead_scoring.suggest_model(model text, l2 float8 DEFAULT 1.0,
                                            train_as_of timestamptz DEFAULT NULL,
                                            holdout_as_of timestamptz DEFAULT NULL) RETURNS jsonb
@@ -391,18 +397,38 @@ DECLARE
     types text[];
     has_wild boolean := coalesce(spec->'activity'->'events' ? '*', false);
     nrules int := coalesce(jsonb_array_length(spec->'fit'->'rules'), 0);
+    nfeat int;
+    capc float8[];          -- per activity slot: the count at which the current cap is reached
     attrs_sql text;
     counts_sql text;
+    known_sql text;         -- per lead: its first event, or no rows without an events source
+    id_type text;
+    decay_kind text;
+    decay_secs float8;
+    window_secs float8;
+    valid_as_of timestamptz;
     fit jsonb;
     coef float8[];
     k float8;
     cur_max float8;
-    coef_max float8;
     new_spec jsonb;
     pts float8[];
     auc_cur float8;
     auc_new float8;
     train_n bigint; train_k bigint; hold_n bigint; hold_k bigint;
+    inner_n bigint; inner_k bigint; val_n bigint; val_k bigint;
+    -- model selection on the validation period (inside the training period)
+    grp text;
+    lo int; hi int;
+    lam float8;
+    l2s float8[];
+    cand jsonb;
+    cand_auc float8;
+    candidates jsonb := '[]';
+    best jsonb;
+    best_auc float8;
+    cur_val_auc float8;
+    keep_current boolean := false;
 BEGIN
     IF l2 IS NULL OR NOT (l2 >= 0) OR l2 = 'Infinity' THEN
         RAISE EXCEPTION 'suggest_model: l2 must be a finite number >= 0' USING ERRCODE = '22023';
@@ -429,27 +455,65 @@ BEGIN
     ELSIF train_as_of IS NULL OR holdout_as_of IS NULL OR train_as_of >= holdout_as_of THEN
         RAISE EXCEPTION 'suggest_model: give both train_as_of and holdout_as_of, train_as_of first' USING ERRCODE = '22023';
     END IF;
+    -- The validation date splits the training period in two (the median
+    -- conversion time inside it, else its midpoint): candidates are fitted on
+    -- [train_as_of, valid_as_of) and compared on [valid_as_of, holdout_as_of),
+    -- so nothing is chosen by looking at the holdout period.
+    EXECUTE format('SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY c.%1$I) FROM %2$s c '
+                   'WHERE c.%1$I > $1 AND c.%1$I < $2', conv_time, conv_rel)
+        INTO valid_as_of USING train_as_of, holdout_as_of;
+    IF valid_as_of IS NULL THEN
+        valid_as_of := train_as_of + (holdout_as_of - train_as_of) / 2;
+    END IF;
 
     -- Event types: the spec's named types in name order, then the wildcard slot.
     SELECT coalesce(array_agg(t ORDER BY t), '{}') INTO types
     FROM jsonb_object_keys(coalesce(spec->'activity'->'events', '{}')) t WHERE t <> '*';
+    -- A capped type's feature is its decayed count capped where the current
+    -- cap is reached (cap / |points|): the new spec keeps the cap at that count,
+    -- so its score is exactly the linear function that was learned.
+    capc := ARRAY(SELECT CASE WHEN ev ? 'cap' AND coalesce((ev->>'points')::float8, 0) <> 0
+                              THEN (ev->>'cap')::float8 / abs((ev->>'points')::float8)
+                              ELSE 'Infinity'::float8 END
+                  FROM unnest(types) WITH ORDINALITY u(t, i),
+                       LATERAL (SELECT spec->'activity'->'events'->t AS ev) e ORDER BY i)
+            || 'Infinity'::float8;
+    nfeat := nrules + cardinality(types) + 1;
     IF src ? 'events' AND spec ? 'activity' THEN
         ev_rel := lead_scoring._eval_relation(src->'events'->>'table', '$.source.events.table');
         PERFORM lead_scoring._eval_column(ev_rel, src->'events'->>'lead_id', '$.source.events.lead_id');
         PERFORM lead_scoring._eval_column(ev_rel, src->'events'->>'type', '$.source.events.type');
         PERFORM lead_scoring._eval_column(ev_rel, src->'events'->>'time', '$.source.events.time');
-        -- per period, lead and slot: the decayed event count as of the period's date
+        -- per period, lead and slot: the decayed event count as of the period's
+        -- date, DESIGN §4 weights (decay kind $10, its interval $11 and the
+        -- window $12 in seconds; events older than the window do not count)
+        decay_kind := coalesce(spec->'activity'->'decay'->>'kind', 'none');
+        decay_secs := extract(epoch FROM (spec->'activity'->'decay'->>CASE decay_kind WHEN 'exponential' THEN 'half_life'
+                                          WHEN 'linear' THEN 'lifetime' ELSE 'expire_after' END)::interval)::float8;
+        window_secs := extract(epoch FROM (spec->'activity'->>'window')::interval)::float8;
         counts_sql := format($q$
-            SELECT p.holdout, x.lead_id, jsonb_object_agg(x.slot, x.w) AS o
+            SELECT p.period, x.lead_id, jsonb_object_agg(x.slot, x.w) AS o
             FROM period p,
                  LATERAL (SELECT e.%1$I AS lead_id,
                                  coalesce(array_position($2, e.%2$I::text), CASE WHEN $3 THEN cardinality($2) + 1 END) AS slot,
-                                 sum(lead_scoring._suggest_weight($4->'activity', extract(epoch FROM p.as_of - e.%3$I)::float8)) AS w
-                          FROM %4$s e WHERE e.%3$I <= p.as_of GROUP BY 1, 2) x
+                                 sum(CASE WHEN $12 IS NOT NULL AND a.age > $12 THEN NULL
+                                          WHEN $10 = 'exponential' THEN 2 ^ (-a.age / $11)
+                                          WHEN $10 = 'linear' THEN greatest(0, 1 - a.age / $11)
+                                          WHEN $10 = 'step' THEN CASE WHEN a.age < $11 THEN 1 ELSE 0 END
+                                          ELSE 1 END) AS w
+                          FROM %4$s e CROSS JOIN LATERAL (SELECT extract(epoch FROM p.as_of - e.%3$I)::float8 AS age) a
+                          WHERE e.%3$I <= p.as_of AND e.%2$I IS NOT NULL GROUP BY 1, 2) x
             WHERE x.slot IS NOT NULL AND x.w IS NOT NULL
             GROUP BY 1, 2$q$, src->'events'->>'lead_id', src->'events'->>'type', src->'events'->>'time', ev_rel);
+        -- a lead is known from its first event (of any type) on
+        known_sql := format('SELECT e.%1$I AS lead_id, min(e.%2$I) AS first_at FROM %3$s e GROUP BY 1',
+                            src->'events'->>'lead_id', src->'events'->>'time', ev_rel);
     ELSE
-        counts_sql := 'SELECT NULL::boolean AS holdout, NULL::int AS lead_id, NULL::jsonb AS o WHERE false';
+        -- no events: empty sets whose lead_id has the leads' id type
+        SELECT format_type(a.atttypid, a.atttypmod) INTO id_type FROM pg_attribute a
+        WHERE a.attrelid = leads_rel AND a.attname OPERATOR(pg_catalog.=) id_col;
+        counts_sql := format('SELECT NULL::int AS period, NULL::%s AS lead_id, NULL::jsonb AS o WHERE false', id_type);
+        known_sql := format('SELECT NULL::%s AS lead_id, NULL::timestamptz AS first_at WHERE false', id_type);
     END IF;
     IF props_col IS NOT NULL THEN
         PERFORM lead_scoring._eval_column(leads_rel, props_col, '$.source.leads.properties');
@@ -461,43 +525,57 @@ BEGIN
     IF pg_catalog.to_regclass('pg_temp._ls_suggest') IS NOT NULL THEN
         DROP TABLE pg_temp._ls_suggest;
     END IF;
-    CREATE TEMP TABLE _ls_suggest (holdout boolean, attrs jsonb, counts float8[], x float8[], y boolean);
+    -- period 0: training (features as of train_as_of; y = converted before
+    -- valid_as_of, y_train = converted before holdout_as_of); 1: validation
+    -- (features as of valid_as_of, y = converted before holdout_as_of);
+    -- 2: holdout (features as of holdout_as_of, y = converted later).
+    CREATE TEMP TABLE _ls_suggest (period int, attrs jsonb, counts float8[], x float8[], y boolean, y_train boolean);
     -- One row per lead and period: features as of the period's date, label =
-    -- first conversion inside the period; leads converted earlier are left out.
+    -- first conversion inside the period; leads converted earlier are left out,
+    -- and so are leads not yet known then (no event on or before the date, when
+    -- the model maps events): today's leads table also holds leads that
+    -- arrived later, and scoring them as of a date before they existed would
+    -- teach and test the model on a population no ranking ever held.
     EXECUTE format($q$
-        WITH period(holdout, as_of, until) AS (VALUES (false, $1, $5), (true, $5, NULL::timestamptz)),
+        WITH period(period, as_of, until, until_train) AS
+            (VALUES (0, $1, $7, $5), (1, $7, $5, $5), (2, $5, NULL::timestamptz, NULL::timestamptz)),
         conv AS (SELECT c.%1$I AS lead_id, min(c.%2$I) AS first_at FROM %3$s c GROUP BY 1),
         cnt AS (%7$s),
+        known AS (%8$s),
         l AS (
-            SELECT p.holdout, ls_lead.%4$I AS lead_id, %5$s AS attrs,
-                   coalesce(cv.first_at >= p.as_of AND (p.until IS NULL OR cv.first_at < p.until), false) AS y
+            SELECT p.period, ls_lead.%4$I AS lead_id, %5$s AS attrs,
+                   coalesce(cv.first_at >= p.as_of AND (p.until IS NULL OR cv.first_at < p.until), false) AS y,
+                   coalesce(cv.first_at >= p.as_of AND (p.until_train IS NULL OR cv.first_at < p.until_train), false) AS y_train
             FROM period p CROSS JOIN %6$s ls_lead LEFT JOIN conv cv ON cv.lead_id = ls_lead.%4$I
-            WHERE cv.first_at IS NULL OR cv.first_at >= p.as_of
+            WHERE (cv.first_at IS NULL OR cv.first_at >= p.as_of)
+              AND (NOT $9 OR EXISTS (SELECT FROM known k WHERE k.lead_id = ls_lead.%4$I AND k.first_at <= p.as_of))
         )
         INSERT INTO pg_temp._ls_suggest
-        SELECT l.holdout, l.attrs, c.counts,
-               coalesce((SELECT array_agg(CASE WHEN b.m @> jsonb_build_array(jsonb_build_object('rule', i - 1))
-                                               THEN 1 ELSE 0 END::float8 ORDER BY i)
-                         FROM generate_series(1, $6) i), '{}') || c.counts,
-               l.y
+        SELECT l.period, l.attrs, c.counts,
+               ARRAY(SELECT CASE WHEN i - 1 = ANY (b.matched) THEN 1 ELSE 0 END::float8
+                     FROM generate_series(1, $6) i ORDER BY i)
+               || ARRAY(SELECT least(c.counts[s], $8[s]) FROM generate_subscripts(c.counts, 1) s ORDER BY s),
+               l.y, l.y_train
         FROM l
-        LEFT JOIN cnt ON cnt.holdout = l.holdout AND cnt.lead_id = l.lead_id
-        CROSS JOIN LATERAL (SELECT lead_scoring.fit_breakdown($4, l.attrs) AS m) b
+        LEFT JOIN cnt ON cnt.period = l.period AND cnt.lead_id = l.lead_id
+        CROSS JOIN LATERAL (SELECT ARRAY(SELECT (r->>'rule')::int
+                                         FROM jsonb_array_elements(lead_scoring.fit_breakdown($4, l.attrs)) r) AS matched) b
         CROSS JOIN LATERAL (SELECT ARRAY(SELECT coalesce((cnt.o->>s::text)::float8, 0)
                                          FROM generate_series(1, cardinality($2) + 1) s) AS counts) c
-    $q$, conv_lead, conv_time, conv_rel, id_col, attrs_sql, leads_rel, counts_sql)
-    USING train_as_of, types, has_wild, spec, holdout_as_of, nrules;
+    $q$, conv_lead, conv_time, conv_rel, id_col, attrs_sql, leads_rel, counts_sql, known_sql)
+    USING train_as_of, types, has_wild, spec, holdout_as_of, nrules, valid_as_of, capc, ev_rel IS NOT NULL,
+          decay_kind, decay_secs, window_secs;
 
-    SELECT count(*) FILTER (WHERE NOT holdout), count(*) FILTER (WHERE NOT holdout AND y),
-           count(*) FILTER (WHERE holdout), count(*) FILTER (WHERE holdout AND y)
-    INTO train_n, train_k, hold_n, hold_k FROM pg_temp._ls_suggest;
+    SELECT count(*) FILTER (WHERE period = 0), count(*) FILTER (WHERE period = 0 AND y_train),
+           count(*) FILTER (WHERE period = 2), count(*) FILTER (WHERE period = 2 AND y),
+           count(*) FILTER (WHERE period = 0 AND y),
+           count(*) FILTER (WHERE period = 1), count(*) FILTER (WHERE period = 1 AND y)
+    INTO train_n, train_k, hold_n, hold_k, inner_k, val_n, val_k FROM pg_temp._ls_suggest;
+    inner_n := train_n;
     IF train_k = 0 OR train_k = train_n THEN
         RAISE EXCEPTION 'suggest_model: the training period (% to %) needs both converted and unconverted leads',
             train_as_of, holdout_as_of USING ERRCODE = '22023';
     END IF;
-
-    SELECT lead_scoring.logistic_fit(x, y, l2) INTO fit FROM pg_temp._ls_suggest WHERE NOT holdout;
-    coef := ARRAY(SELECT c::float8 FROM jsonb_array_elements_text(fit->'coef') WITH ORDINALITY e(c, i) ORDER BY i);
 
     -- Points on the current spec's scale: the largest learned effect gets as
     -- many points as the current spec's largest |points| (10 points per
@@ -506,54 +584,111 @@ BEGIN
         SELECT (r->>'points')::float8 AS p FROM jsonb_array_elements(coalesce(spec->'fit'->'rules', '[]')) r
         UNION ALL
         SELECT (v->>'points')::float8 FROM jsonb_each(coalesce(spec->'activity'->'events', '{}')) e(t, v)) q;
-    SELECT max(abs(c)) INTO coef_max FROM unnest(coef) c;
-    k := CASE WHEN coalesce(cur_max, 0) > 0 AND coef_max > 0 THEN cur_max / coef_max ELSE 10 / ln(2) END;
-    pts := ARRAY(SELECT round(c * k)::float8 FROM unnest(coef) WITH ORDINALITY u(c, i) ORDER BY i);
 
-    -- The suggested spec: learned points; rules and event types worth 0 points
-    -- dropped; caps, clamps and weights removed (they were tuned to the old
-    -- points); everything else (decay, window, disqualify, grades, stages,
-    -- source) kept.
-    new_spec := ((((spec #- '{fit,min}'::text[]) #- '{fit,max}'::text[]) #- '{activity,min}'::text[])
-                 #- '{activity,max}'::text[]) - ARRAY['score', 'weights'];
-    IF spec ? 'fit' THEN
-        new_spec := jsonb_set(new_spec, '{fit,rules}', coalesce((
-            SELECT jsonb_agg(jsonb_set(r, '{points}', to_jsonb(pts[i])) ORDER BY i)
-            FROM jsonb_array_elements(spec->'fit'->'rules') WITH ORDINALITY e(r, i)
-            WHERE pts[i] <> 0), '[]'));
+    -- Model selection, honest about time: each candidate (all features, fit
+    -- rules only, activity only; l2, 10·l2, 100·l2) is fitted on the first half
+    -- of the training period, rounded to points, and scored on the second half
+    -- (the validation period); so is the current spec. The best candidate is
+    -- refitted on the whole training period; when none beats the current spec
+    -- on validation, the current spec is kept.
+    l2s := CASE WHEN l2 = 0 THEN ARRAY[0::float8] ELSE ARRAY[l2, 10 * l2, 100 * l2] END;
+    best := jsonb_build_object('features', 'all', 'l2', l2, 'lo', 1, 'hi', nfeat);
+    IF inner_k > 0 AND inner_k < inner_n AND val_k > 0 AND val_k < val_n THEN
+        SELECT lead_scoring.auc(lead_scoring._suggest_score(spec, lead_scoring.fit_score(spec, attrs), types, counts), y)
+        INTO cur_val_auc FROM pg_temp._ls_suggest WHERE period = 1;
+        best_auc := NULL;
+        FOREACH grp IN ARRAY ARRAY['all', 'fit', 'activity'] LOOP
+            lo := CASE grp WHEN 'activity' THEN nrules + 1 ELSE 1 END;
+            hi := CASE grp WHEN 'fit' THEN nrules ELSE nfeat END;
+            CONTINUE WHEN lo > hi OR (grp <> 'all' AND (nrules = 0 OR nrules = nfeat));
+            FOREACH lam IN ARRAY l2s LOOP
+                SELECT lead_scoring.logistic_fit(x[lo:hi], y, lam) INTO fit FROM pg_temp._ls_suggest WHERE period = 0;
+                coef := array_fill(0::float8, ARRAY[lo - 1])
+                        || ARRAY(SELECT c::float8 FROM jsonb_array_elements_text(fit->'coef') WITH ORDINALITY e(c, i) ORDER BY i)
+                        || array_fill(0::float8, ARRAY[nfeat - hi]);
+                pts := ARRAY(SELECT p::float8 FROM jsonb_array_elements_text(
+                                 lead_scoring._suggest_points(coef, cur_max)->'points') WITH ORDINALITY e(p, i) ORDER BY i);
+                SELECT lead_scoring.auc(lead_scoring._suggest_dot(pts, x), y) INTO cand_auc
+                FROM pg_temp._ls_suggest WHERE period = 1;
+                cand := jsonb_build_object('features', grp, 'l2', lam, 'validation_auc', cand_auc);
+                candidates := candidates || cand;
+                IF best_auc IS NULL OR cand_auc > best_auc THEN
+                    best_auc := cand_auc;
+                    best := cand || jsonb_build_object('lo', lo, 'hi', hi);
+                END IF;
+            END LOOP;
+        END LOOP;
+        keep_current := cur_val_auc > best_auc;
     END IF;
-    IF spec->'activity' ? 'events' THEN
-        new_spec := jsonb_set(new_spec, '{activity,events}', coalesce((
-            SELECT jsonb_object_agg(t, (spec->'activity'->'events'->t) - 'cap' || jsonb_build_object('points', p))
-            FROM (SELECT types[j] AS t, pts[nrules + j] AS p FROM generate_subscripts(types, 1) j
-                  UNION ALL SELECT '*', pts[nrules + cardinality(types) + 1] WHERE has_wild) q
-            WHERE p <> 0), '{}'));
+
+    -- The chosen candidate, refitted on the whole training period.
+    lo := (best->>'lo')::int;
+    hi := (best->>'hi')::int;
+    SELECT lead_scoring.logistic_fit(x[lo:hi], y_train, (best->>'l2')::float8) INTO fit
+    FROM pg_temp._ls_suggest WHERE period = 0;
+    coef := array_fill(0::float8, ARRAY[lo - 1])
+            || ARRAY(SELECT c::float8 FROM jsonb_array_elements_text(fit->'coef') WITH ORDINALITY e(c, i) ORDER BY i)
+            || array_fill(0::float8, ARRAY[nfeat - hi]);
+    cand := lead_scoring._suggest_points(coef, cur_max);
+    k := (cand->>'k')::float8;
+    pts := ARRAY(SELECT p::float8 FROM jsonb_array_elements_text(cand->'points') WITH ORDINALITY e(p, i) ORDER BY i);
+
+    IF keep_current THEN
+        new_spec := spec;
+    ELSE
+        -- The suggested spec: learned points; rules and event types worth 0
+        -- points dropped; a capped type keeps its cap at the same count; fit,
+        -- activity and score clamps and the weights removed (they were tuned to
+        -- the old points); everything else (decay, window, disqualify, grades,
+        -- stages, source) kept. Its score is then exactly Σ points × features.
+        new_spec := ((((spec #- '{fit,min}'::text[]) #- '{fit,max}'::text[]) #- '{activity,min}'::text[])
+                     #- '{activity,max}'::text[]) - ARRAY['score', 'weights'];
+        IF spec ? 'fit' THEN
+            new_spec := jsonb_set(new_spec, '{fit,rules}', coalesce((
+                SELECT jsonb_agg(jsonb_set(r, '{points}', to_jsonb(pts[i])) ORDER BY i)
+                FROM jsonb_array_elements(spec->'fit'->'rules') WITH ORDINALITY e(r, i)
+                WHERE pts[i] <> 0), '[]'));
+        END IF;
+        IF spec->'activity' ? 'events' THEN
+            new_spec := jsonb_set(new_spec, '{activity,events}', coalesce((
+                SELECT jsonb_object_agg(t, (spec->'activity'->'events'->t) - 'cap' || jsonb_build_object('points', p)
+                                           || CASE WHEN c < 'Infinity' THEN jsonb_build_object('cap', abs(p) * c)
+                                                   ELSE '{}' END)
+                FROM (SELECT types[j] AS t, pts[nrules + j] AS p, capc[j] AS c FROM generate_subscripts(types, 1) j
+                      UNION ALL SELECT '*', pts[nfeat], 'Infinity' WHERE has_wild) q
+                WHERE p <> 0), '{}'));
+        END IF;
     END IF;
     PERFORM lead_scoring.validate_model(new_spec);
 
     SELECT lead_scoring.auc(lead_scoring._suggest_score(spec, lead_scoring.fit_score(spec, attrs), types, counts), y),
            lead_scoring.auc(lead_scoring._suggest_score(new_spec, lead_scoring.fit_score(new_spec, attrs), types, counts), y)
     INTO auc_cur, auc_new
-    FROM pg_temp._ls_suggest WHERE holdout;
+    FROM pg_temp._ls_suggest WHERE period = 2;
     DROP TABLE pg_temp._ls_suggest;
 
     RETURN jsonb_build_object(
         'spec', new_spec,
         'holdout_auc', jsonb_build_object('current', auc_cur, 'suggested', auc_new),
-        'dropped_rules', coalesce((
+        'dropped_rules', CASE WHEN keep_current THEN '[]' ELSE coalesce((
             SELECT jsonb_agg(jsonb_build_object('rule', i - 1, 'field', r->'field', 'label', r->'label',
                                                 'points', r->'points', 'coef', coef[i]) ORDER BY i)
             FROM jsonb_array_elements(coalesce(spec->'fit'->'rules', '[]')) WITH ORDINALITY e(r, i)
-            WHERE pts[i] = 0), '[]'),
-        'dropped_events', coalesce((
+            WHERE pts[i] = 0), '[]') END,
+        'dropped_events', CASE WHEN keep_current THEN '[]' ELSE coalesce((
             SELECT jsonb_agg(t ORDER BY t)
             FROM (SELECT types[j] AS t, pts[nrules + j] AS p FROM generate_subscripts(types, 1) j
-                  UNION ALL SELECT '*', pts[nrules + cardinality(types) + 1] WHERE has_wild) q
-            WHERE p = 0), '[]'),
+                  UNION ALL SELECT '*', pts[nfeat] WHERE has_wild) q
+            WHERE p = 0), '[]') END,
+        'kept_current', keep_current,
         'points_per_logit', k,
+        'selection', jsonb_build_object('validation_as_of', valid_as_of,
+                                        'chosen', best - ARRAY['lo', 'hi'],
+                                        'current_validation_auc', cur_val_auc,
+                                        'candidates', candidates),
         'train', jsonb_build_object('as_of', train_as_of, 'until', holdout_as_of, 'leads', train_n, 'converted', train_k),
         'holdout', jsonb_build_object('as_of', holdout_as_of, 'leads', hold_n, 'converted', hold_k),
         'fit', fit);
 END $$;
 COMMENT ON FUNCTION lead_scoring.suggest_model(text, float8, timestamptz, timestamptz) IS
-    'Learns points from won/lost history (logistic regression on fit-rule indicators and decayed event counts, time-based train/holdout split): {"spec": insertable spec, "holdout_auc": {"current", "suggested"}, "dropped_rules", "dropped_events", "fit", ...}';
+    'Learns points from won/lost history (logistic regression on fit-rule indicators and capped decayed event counts; feature set and l2 chosen on a validation split inside the training period; time-based train/holdout split): {"spec": insertable spec, "holdout_auc": {"current", "suggested"}, "dropped_rules", "dropped_events", "kept_current", "selection", "fit", ...}';

@@ -68,14 +68,16 @@ SELECT (r->'train'->>'as_of')::timestamptz = (SELECT percentile_disc(0.4) WITHIN
        (r->'holdout'->>'as_of')::timestamptz = (SELECT percentile_disc(0.7) WITHIN GROUP (ORDER BY won_at) FROM crm2.deals) AS holdout_date_ok
 FROM s;
 
--- The current model's holdout AUC, recomputed in plain SQL: leads not
--- converted before the holdout date, scored as of that date (fit rules +
+-- The current model's holdout AUC, recomputed in plain SQL: leads known by
+-- the holdout date (an event on or before it) and not converted before it,
+-- scored as of that date (fit rules +
 -- 2^(-age/30 days) decayed points with the page_view cap), label = converted after.
 WITH h AS (SELECT (r->'holdout'->>'as_of')::timestamptz AS d FROM s),
 lab AS (
     SELECT l.id, coalesce(min(dl.won_at) >= h.d, false) AS y,
            lead_scoring.fit_score('hand', l.props || jsonb_build_object('industry', l.industry)) AS fit
     FROM crm2.leads l CROSS JOIN h LEFT JOIN crm2.deals dl ON dl.lead_id = l.id
+    WHERE EXISTS (SELECT 1 FROM crm2.events e WHERE e.lead_id = l.id AND e.occurred_at <= h.d)
     GROUP BY l.id, l.props, l.industry, h.d HAVING min(dl.won_at) IS NULL OR min(dl.won_at) >= h.d
 ), act AS (
     SELECT e.lead_id, e.event_type,
