@@ -236,7 +236,9 @@ SELECT value, leads, converted, round(rate::numeric, 3) AS rate, round(lift::num
 \echo 'Points learned from won/lost history, holdout AUC beside the current model (lead_scoring.suggest_model):'
 SELECT round((s->'holdout_auc'->>'current')::numeric, 3) AS holdout_auc_current,
        round((s->'holdout_auc'->>'suggested')::numeric, 3) AS holdout_auc_suggested,
-       s->'dropped_rules' AS dropped_rules, s->'dropped_events' AS dropped_events
+       s->'kept_current' AS kept_current,
+       (SELECT string_agg(r->>'label', ', ') FROM jsonb_array_elements(s->'dropped_rules') r) AS dropped_rules,
+       s->'dropped_events' AS dropped_events
   FROM lead_scoring.suggest_model('demo') s;
 SQL
 
