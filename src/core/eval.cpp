@@ -33,9 +33,24 @@ size_t squeeze(ScoreCount* a, size_t n) {
 
 }  // namespace
 
-size_t auc_compact(ScoreCount* a, size_t sorted_n, size_t n) {
+size_t auc_compact(ScoreCount* a, size_t sorted_n, size_t n, void (*interrupt)()) {
     if (sorted_n >= n) return n;
-    std::sort(a + sorted_n, a + n, by_score);
+    // The tail can hold millions of entries: sort it in chunks and merge them
+    // bottom-up, calling `interrupt` between the steps, so a cancel is honoured
+    // within one chunk sort or one merge instead of after the whole sort.
+    constexpr size_t kChunk = size_t{1} << 16;
+    ScoreCount* t = a + sorted_n;
+    const size_t len = n - sorted_n;
+    for (size_t lo = 0; lo < len; lo += kChunk) {
+        std::sort(t + lo, t + std::min(len, lo + kChunk), by_score);
+        if (interrupt) interrupt();
+    }
+    for (size_t width = kChunk; width < len; width *= 2) {
+        for (size_t lo = 0; lo + width < len; lo += 2 * width) {
+            std::inplace_merge(t + lo, t + lo + width, t + std::min(len, lo + 2 * width), by_score);
+            if (interrupt) interrupt();
+        }
+    }
     // Squeeze the tail first so the merge moves fewer entries.
     size_t tail = squeeze(a + sorted_n, n - sorted_n);
     n = sorted_n + tail;

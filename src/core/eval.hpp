@@ -19,8 +19,10 @@ struct ScoreCount {
 // a[0, sorted_n) is sorted by score with distinct scores; a[sorted_n, n) is
 // unsorted and may repeat. Sorts the tail, merges it into the prefix and sums
 // the counts of equal scores. Returns the new length (a[0, result) sorted and
-// distinct). Scores must not be NaN.
-size_t auc_compact(ScoreCount* a, size_t sorted_n, size_t n);
+// distinct). Scores must not be NaN. `interrupt`, when given, is called every
+// 65,536 entries sorted and after every merge step (the glue passes
+// PostgreSQL's interrupt check; it may throw).
+size_t auc_compact(ScoreCount* a, size_t sorted_n, size_t n, void (*interrupt)() = nullptr);
 
 // Merges two sorted, distinct runs into out (capacity na + nb), summing equal
 // scores. Returns the length written.

@@ -52,7 +52,9 @@ AucState* auc_new(MemoryContext cxt, Size cap) {
     return st;
 }
 
-void auc_compact_state(AucState* st) { st->n = st->sorted_n = ls::auc_compact(st->a, st->sorted_n, st->n); }
+void auc_compact_state(AucState* st) {
+    st->n = st->sorted_n = ls::auc_compact(st->a, st->sorted_n, st->n, [] { ls::pg::check_interrupts(); });
+}
 
 // Makes room for `extra` more entries.
 void auc_reserve(AucState* st, Size extra) {
