@@ -122,6 +122,10 @@ size_t auc_check_serialized(const unsigned char* p, size_t len) {
     std::memcpy(&n, p + 8, 8);
     if (n > (len - kHeader) / kEntry || auc_serialized_size(n) != len) bad("length does not match entry count");
     double prev = 0;
+    // No real state counts more than 2^53 rows; the bound keeps every sum of
+    // counts in combine (auc_merge, auc_compact) far from int64 overflow.
+    constexpr uint64_t kMaxRows = uint64_t{1} << 53;
+    uint64_t rows = 0;
     for (uint64_t k = 0; k < n; ++k) {
         const unsigned char* e = p + kHeader + k * kEntry;
         double s;
@@ -132,6 +136,9 @@ size_t auc_check_serialized(const unsigned char* p, size_t len) {
         if (std::isnan(s)) bad("NaN score");
         if (k > 0 && !(prev < s)) bad("scores not strictly increasing");
         if (pos < 0 || neg < 0 || (pos == 0 && neg == 0)) bad("bad counts");
+        rows += static_cast<uint64_t>(pos) + static_cast<uint64_t>(neg);  // each below 2^63: no wrap
+        if (static_cast<uint64_t>(pos) > kMaxRows || static_cast<uint64_t>(neg) > kMaxRows || rows > kMaxRows)
+            bad("more than 2^53 rows");
         prev = s;
     }
     return static_cast<size_t>(n);

@@ -39,7 +39,8 @@ bool auc_value(const ScoreCount* a, size_t n, double* out);
 size_t auc_serialized_size(size_t n);
 void auc_serialize(const ScoreCount* a, size_t n, unsigned char* out);
 // Checks bytes produced by auc_serialize; throws ls::Error(DataCorrupted) on
-// anything else. Returns the entry count; entries are copied by auc_deserialize.
+// anything else (including counts adding up to more than 2^53 rows, which
+// would let combine overflow). Returns the entry count; entries are copied by auc_deserialize.
 size_t auc_check_serialized(const unsigned char* p, size_t len);
 void auc_deserialize(const unsigned char* p, size_t n, ScoreCount* out);
 

@@ -44,6 +44,18 @@ int g_interrupts = 0;
 void count_interrupt() { ++g_interrupts; }
 void throwing_interrupt() { throw ls::Error(ls::ErrorCode::InvalidParameter, "canceled"); }
 
+// Found by test/fuzz/states_fuzz.cpp: a state with counts near 2^62 passed the
+// check, and combining it with itself overflowed int64 (UBSan).
+TEST(Auc, SerializedCountsBounded) {
+    ls::ScoreCount a[2] = {{1.0, int64_t{1} << 62, 0}, {2.0, 0, 1}};
+    std::vector<unsigned char> buf(ls::auc_serialized_size(2));
+    ls::auc_serialize(a, 2, buf.data());
+    EXPECT_THROW(ls::auc_check_serialized(buf.data(), buf.size()), ls::Error);
+    a[0].pos = int64_t{1} << 52;
+    ls::auc_serialize(a, 2, buf.data());
+    EXPECT_EQ(ls::auc_check_serialized(buf.data(), buf.size()), 2u);
+}
+
 TEST(Auc, CompactInChunksWithInterrupt) {
     std::mt19937 rng(7);
     const size_t sorted_n = 1000, tail = 300001;
