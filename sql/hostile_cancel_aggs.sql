@@ -55,6 +55,11 @@ SELECT lead_scoring.logistic_fit(ARRAY[i % 101, i % 7]::float8[], i % 3 = 0) FRO
 SELECT lead_scoring.refresh('cancel_aggs', '2026-01-01 00:00+00', true);
 SELECT lead_scoring.suggest_model('cancel_aggs');
 RESET statement_timeout;
+-- Features near the float8 limit overflow the Hessian: an error (22023), where
+-- the damping loop used to spin forever, deaf to statement_timeout and
+-- pg_cancel_backend (found by test/fuzz/states_fuzz.cpp).
+SELECT lead_scoring.logistic_fit(ARRAY[x1, x2], y, 0.0625)
+FROM (VALUES (0.5, 4.9e160, true), (-8.8e-39, -2.3e77, false), (2.0, 0.0, true), (3.6e-304, 0.0, false)) v(x1, x2, y);
 \set VERBOSITY default
 
 -- Still working: the aggregates give their hand-computed values (two events of
@@ -69,6 +74,8 @@ SELECT lead_scoring.refresh('cancel_aggs', '2026-01-01 00:00+00', true) AS leads
 SELECT count(*) AS ranked FROM lead_scoring.ranking_cancel_aggs;
 
 SELECT lead_scoring.drop_refresh_state('cancel_aggs');
+DELETE FROM lead_scoring.refresh_log WHERE model = 'cancel_aggs';
+DELETE FROM lead_scoring.stage_history WHERE model = 'cancel_aggs';
 DROP TABLE lead_scoring.ranking_cancel_aggs;
 DELETE FROM lead_scoring.model WHERE name = 'cancel_aggs';
 DROP SCHEMA cancrm CASCADE;
