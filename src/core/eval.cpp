@@ -33,9 +33,24 @@ size_t squeeze(ScoreCount* a, size_t n) {
 
 }  // namespace
 
-size_t auc_compact(ScoreCount* a, size_t sorted_n, size_t n) {
+size_t auc_compact(ScoreCount* a, size_t sorted_n, size_t n, void (*interrupt)()) {
     if (sorted_n >= n) return n;
-    std::sort(a + sorted_n, a + n, by_score);
+    // The tail can hold millions of entries: sort it in chunks and merge them
+    // bottom-up, calling `interrupt` between the steps, so a cancel is honoured
+    // within one chunk sort or one merge instead of after the whole sort.
+    constexpr size_t kChunk = size_t{1} << 16;
+    ScoreCount* t = a + sorted_n;
+    const size_t len = n - sorted_n;
+    for (size_t lo = 0; lo < len; lo += kChunk) {
+        std::sort(t + lo, t + std::min(len, lo + kChunk), by_score);
+        if (interrupt) interrupt();
+    }
+    for (size_t width = kChunk; width < len; width *= 2) {
+        for (size_t lo = 0; lo + width < len; lo += 2 * width) {
+            std::inplace_merge(t + lo, t + lo + width, t + std::min(len, lo + 2 * width), by_score);
+            if (interrupt) interrupt();
+        }
+    }
     // Squeeze the tail first so the merge moves fewer entries.
     size_t tail = squeeze(a + sorted_n, n - sorted_n);
     n = sorted_n + tail;
@@ -107,6 +122,10 @@ size_t auc_check_serialized(const unsigned char* p, size_t len) {
     std::memcpy(&n, p + 8, 8);
     if (n > (len - kHeader) / kEntry || auc_serialized_size(n) != len) bad("length does not match entry count");
     double prev = 0;
+    // No real state counts more than 2^53 rows; the bound keeps every sum of
+    // counts in combine (auc_merge, auc_compact) far from int64 overflow.
+    constexpr uint64_t kMaxRows = uint64_t{1} << 53;
+    uint64_t rows = 0;
     for (uint64_t k = 0; k < n; ++k) {
         const unsigned char* e = p + kHeader + k * kEntry;
         double s;
@@ -117,6 +136,9 @@ size_t auc_check_serialized(const unsigned char* p, size_t len) {
         if (std::isnan(s)) bad("NaN score");
         if (k > 0 && !(prev < s)) bad("scores not strictly increasing");
         if (pos < 0 || neg < 0 || (pos == 0 && neg == 0)) bad("bad counts");
+        rows += static_cast<uint64_t>(pos) + static_cast<uint64_t>(neg);  // each below 2^63: no wrap
+        if (static_cast<uint64_t>(pos) > kMaxRows || static_cast<uint64_t>(neg) > kMaxRows || rows > kMaxRows)
+            bad("more than 2^53 rows");
         prev = s;
     }
     return static_cast<size_t>(n);

@@ -19,8 +19,10 @@ struct ScoreCount {
 // a[0, sorted_n) is sorted by score with distinct scores; a[sorted_n, n) is
 // unsorted and may repeat. Sorts the tail, merges it into the prefix and sums
 // the counts of equal scores. Returns the new length (a[0, result) sorted and
-// distinct). Scores must not be NaN.
-size_t auc_compact(ScoreCount* a, size_t sorted_n, size_t n);
+// distinct). Scores must not be NaN. `interrupt`, when given, is called every
+// 65,536 entries sorted and after every merge step (the glue passes
+// PostgreSQL's interrupt check; it may throw).
+size_t auc_compact(ScoreCount* a, size_t sorted_n, size_t n, void (*interrupt)() = nullptr);
 
 // Merges two sorted, distinct runs into out (capacity na + nb), summing equal
 // scores. Returns the length written.
@@ -37,7 +39,8 @@ bool auc_value(const ScoreCount* a, size_t n, double* out);
 size_t auc_serialized_size(size_t n);
 void auc_serialize(const ScoreCount* a, size_t n, unsigned char* out);
 // Checks bytes produced by auc_serialize; throws ls::Error(DataCorrupted) on
-// anything else. Returns the entry count; entries are copied by auc_deserialize.
+// anything else (including counts adding up to more than 2^53 rows, which
+// would let combine overflow). Returns the entry count; entries are copied by auc_deserialize.
 size_t auc_check_serialized(const unsigned char* p, size_t len);
 void auc_deserialize(const unsigned char* p, size_t n, ScoreCount* out);
 

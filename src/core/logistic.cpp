@@ -104,6 +104,12 @@ std::vector<double> newton_direction(const std::vector<double>& h, const std::ve
     double maxdiag = 0;
     for (size_t j = 0; j < p; ++j) maxdiag = std::max(maxdiag, std::fabs(h[j * p + j]));
     if (maxdiag == 0) maxdiag = 1;
+    // Features near the float8 limit make the Hessian overflow: with an
+    // infinite diagonal no lambda helps, and the loop below never ended (found
+    // by test/fuzz/states_fuzz.cpp; the backend ignored cancels).
+    if (!std::isfinite(maxdiag))
+        throw Error(ErrorCode::InvalidParameter,
+                    "logistic_fit: the features are too large to fit (their squares overflow float8)");
     std::vector<double> l(p * p);
     for (double lambda = 0;; lambda = lambda == 0 ? 1e-12 * maxdiag : lambda * 10) {
         bool ok = true;
@@ -120,7 +126,8 @@ std::vector<double> newton_direction(const std::vector<double>& h, const std::ve
             }
         }
         if (!ok) {
-            if (lambda > 1e6 * maxdiag) throw Error(ErrorCode::Internal, "logistic_fit: Hessian factorisation failed");
+            if (!(lambda <= 1e6 * maxdiag))  // also stops on a NaN or infinite lambda
+                throw Error(ErrorCode::Internal, "logistic_fit: Hessian factorisation failed");
             continue;
         }
         std::vector<double> x(p);

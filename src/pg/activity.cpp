@@ -30,6 +30,7 @@
 #include "core/activity.hpp"
 #include "core/activity_state.hpp"
 #include "core/spec.hpp"
+#include "core/state_codec.hpp"
 #include "core/value.hpp"
 
 #include "pg/glue.hpp"
@@ -53,8 +54,8 @@ using ls::pg::CallSite;
 
 namespace {
 
-constexpr uint32 kStateMagic = 0x4c534131;  // "LSA1": serialized format version 1
-constexpr int32 kMaxSlots = static_cast<int32>(2 * ls::kMaxEventTypes + 1);
+constexpr uint32 kStateMagic = ls::kActivityStateMagic;  // "LSA1": serialized format version 1
+constexpr int32 kMaxSlots = ls::kActivityMaxSlots;
 
 [[noreturn]] void fail(ls::ErrorCode code, const std::string& msg) { throw ls::Error(code, msg); }
 
@@ -526,6 +527,9 @@ Datum activity_serialize(FunctionCallInfo fcinfo) {
 Datum activity_deserialize(FunctionCallInfo fcinfo) {
     bytea* volatile in = nullptr;
     ls::pg::pg_call([&] { in = PG_GETARG_BYTEA_PP(0); });
+    // The whole layout is checked first (core/state_codec.hpp, fuzzed); the
+    // reader below then only copies, its own checks never fire.
+    ls::activity_state_check(reinterpret_cast<const unsigned char*>(VARDATA_ANY(in)), VARSIZE_ANY_EXHDR(in));
     Reader r{VARDATA_ANY(in), VARDATA_ANY(in) + VARSIZE_ANY_EXHDR(in)};
     if (r.get<uint32>() != kStateMagic) Reader::corrupt("bad magic number");
     const uint8 breakdown = r.get<uint8>(), has_min = r.get<uint8>(), has_max = r.get<uint8>(), pad = r.get<uint8>();

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/eval.hpp"
 #include "core/logistic.hpp"
+#include "core/state_codec.hpp"
 
 #include "pg/glue.hpp"
 
@@ -52,7 +53,9 @@ AucState* auc_new(MemoryContext cxt, Size cap) {
     return st;
 }
 
-void auc_compact_state(AucState* st) { st->n = st->sorted_n = ls::auc_compact(st->a, st->sorted_n, st->n); }
+void auc_compact_state(AucState* st) {
+    st->n = st->sorted_n = ls::auc_compact(st->a, st->sorted_n, st->n, [] { ls::pg::check_interrupts(); });
+}
 
 // Makes room for `extra` more entries.
 void auc_reserve(AucState* st, Size extra) {
@@ -181,8 +184,8 @@ void check_l2(double l2) {
     if (std::isnan(l2) || std::isinf(l2) || l2 < 0) logit_bad("l2 must be a finite number >= 0");
 }
 
-constexpr unsigned char kLogitMagic[4] = {'L', 'S', 'L', '1'};
-constexpr Size kLogitHeader = 24;  // magic, int32 d, double l2, uint64 n
+constexpr const unsigned char* kLogitMagic = ls::kLogisticStateMagic;
+constexpr Size kLogitHeader = ls::kLogisticStateHeader;  // magic, int32 d, double l2, uint64 n
 
 }  // namespace
 
@@ -270,35 +273,13 @@ LS_FUNCTION(ls_logistic_serialize) {
 LS_FUNCTION(ls_logistic_deserialize) {
     if (PG_ARGISNULL(0)) PG_RETURN_NULL();
     bytea* b = PG_GETARG_BYTEA_PP(0);
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(VARDATA_ANY(b));
-    Size len = VARSIZE_ANY_EXHDR(b);
-    int32 d;
-    double l2;
-    uint64 n;
-    auto corrupt = [](const char* what) {
-        throw ls::Error(ls::ErrorCode::DataCorrupted, std::string("invalid serialized logistic_fit state: ") + what);
-    };
-    if (len < kLogitHeader || memcmp(p, kLogitMagic, 4) != 0) corrupt("bad header");
-    memcpy(&d, p + 4, 4);
-    memcpy(&l2, p + 8, 8);
-    memcpy(&n, p + 16, 8);
-    if (d < 0 || static_cast<Size>(d) > ls::kLogisticMaxFeatures) corrupt("bad feature count");
-    if (!(l2 >= 0) || std::isinf(l2)) corrupt("bad l2");
-    Size stride = (static_cast<Size>(d) + 1) * sizeof(double);
-    if (n == 0 || n > (len - kLogitHeader) / stride || kLogitHeader + n * stride != len)
-        corrupt("length does not match row count");
-    const unsigned char* body = p + kLogitHeader;
-    for (uint64 i = 0; i < n; ++i) {
-        for (int32 j = 0; j <= d; ++j) {
-            double v;
-            memcpy(&v, body + (i * (d + 1) + j) * sizeof(double), sizeof v);
-            if (!std::isfinite(v) || (j == d && v != 0.0 && v != 1.0)) corrupt("bad value");
-        }
-    }
+    // Layout and values checked by core/state_codec.hpp (fuzzed).
+    const ls::LogisticStateInfo info =
+        ls::logistic_state_check(reinterpret_cast<const unsigned char*>(VARDATA_ANY(b)), VARSIZE_ANY_EXHDR(b));
     MemoryContext cxt = agg_context(fcinfo, "logistic_fit_deserialize");
-    LogitState* st = logit_new(cxt, d, l2, n);
-    memcpy(st->rows, body, n * stride);
-    st->n = n;
+    LogitState* st = logit_new(cxt, info.d, info.l2, info.n);
+    memcpy(st->rows, info.rows, info.n * (static_cast<Size>(info.d) + 1) * sizeof(double));
+    st->n = info.n;
     PG_RETURN_POINTER(st);
 }
 

@@ -3,6 +3,7 @@
 #include "core/activity.hpp"
 #include "core/qualify.hpp"
 #include "core/spec.hpp"
+#include "core/state_codec.hpp"
 #include "core/value.hpp"
 
 #include "pg/glue.hpp"
@@ -204,7 +205,7 @@ struct FlagsSite {
     bool const_checked, model_const;
 };
 
-constexpr uint32 kFlagsMagic = 0x4C534546;  // "LSEF"
+constexpr uint32 kFlagsMagic = ls::kFlagsStateMagic;  // "LSEF"
 
 bool has_entry(const FlagsState* st, const char* s, int len) {
     for (int i = 0; i < st->n; ++i)
@@ -344,6 +345,8 @@ LS_FUNCTION(ls_event_flags_deserial) {
     const bytea* in = PG_GETARG_BYTEA_PP(0);
     const char* p = VARDATA_ANY(in);
     Size left = VARSIZE_ANY_EXHDR(in);
+    // The whole layout is checked first (core/state_codec.hpp, fuzzed).
+    ls::event_flags_state_check(reinterpret_cast<const unsigned char*>(p), left);
     auto take = [&p, &left](void* dst, size_t n) {
         if (left < n) throw ls::Error(ls::ErrorCode::DataCorrupted, "event_flags: corrupt serialized state");
         memcpy(dst, p, n);

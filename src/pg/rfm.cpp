@@ -2,6 +2,7 @@
 // percentile_disc cut points in one pass) and rfm() scores and segments.
 #include "core/rfm.hpp"
 #include "core/spec.hpp"
+#include "core/state_codec.hpp"
 
 #include "pg/glue.hpp"
 #include "pg/model_cache.hpp"
@@ -38,7 +39,7 @@ struct RfmState {
     double* v[3];
 };
 
-constexpr uint32 kRfmMagic = 0x4C53524D;  // "LSRM"
+constexpr uint32 kRfmMagic = ls::kRfmStateMagic;  // "LSRM"
 
 RfmState* new_state(MemoryContext ctx, int32 bins) {
     auto* st = static_cast<RfmState*>(MemoryContextAllocZero(ctx, sizeof(RfmState)));
@@ -74,10 +75,6 @@ MemoryContext agg_context(FunctionCallInfo fcinfo) {
     if (!AggCheckCallContext(fcinfo, &ctx))
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("rfm_breaks called in non-aggregate context")));
     return ctx;
-}
-
-[[noreturn]] void corrupt() {
-    throw ls::Error(ls::ErrorCode::DataCorrupted, "rfm_breaks: corrupt serialized state");
 }
 
 }  // namespace
@@ -163,28 +160,18 @@ LS_FUNCTION(ls_rfm_breaks_serial) {
 
 LS_FUNCTION(ls_rfm_breaks_deserial) {
     const bytea* in = PG_GETARG_BYTEA_PP(0);
-    const char* p = VARDATA_ANY(in);
-    const Size len = VARSIZE_ANY_EXHDR(in);
-    if (len < 32) corrupt();
-    uint32 magic;
-    int32 bins;
-    uint64 n[3];
-    memcpy(&magic, p, 4);
-    memcpy(&bins, p + 4, 4);
-    memcpy(n, p + 8, 24);
-    if (magic != kRfmMagic || bins < ls::kRfmMinBins || bins > ls::kRfmMaxBins) corrupt();
-    const Size room = (len - 32) / sizeof(double);
-    if ((len - 32) % sizeof(double) != 0 || n[0] > room || n[1] > room - n[0] || n[2] != room - n[0] - n[1]) corrupt();
-    p += 32;
-    RfmState* st = new_state(CurrentMemoryContext, bins);
+    // Layout, counts and finiteness checked by core/state_codec.hpp (fuzzed).
+    const ls::RfmStateInfo info =
+        ls::rfm_state_check(reinterpret_cast<const unsigned char*>(VARDATA_ANY(in)), VARSIZE_ANY_EXHDR(in));
+    const unsigned char* p = info.values;
+    RfmState* st = new_state(CurrentMemoryContext, info.bins);
     for (int d = 0; d < 3; ++d) {
-        if (n[d] == 0) continue;
-        reserve(CurrentMemoryContext, st, d, n[d]);
-        memcpy(st->v[d], p, n[d] * sizeof(double));
-        p += n[d] * sizeof(double);
-        for (Size i = 0; i < n[d]; ++i)
-            if (!std::isfinite(st->v[d][i])) corrupt();
-        st->n[d] = n[d];
+        const Size n = info.n[d];
+        if (n == 0) continue;
+        reserve(CurrentMemoryContext, st, d, n);
+        memcpy(st->v[d], p, n * sizeof(double));
+        p += n * sizeof(double);
+        st->n[d] = n;
     }
     PG_RETURN_POINTER(st);
 }

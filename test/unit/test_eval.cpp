@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -34,6 +35,56 @@ std::vector<ls::ScoreCount> accumulate(const std::vector<double>& s, const std::
     n = ls::auc_compact(a.data(), sorted, n);
     a.resize(n);
     return a;
+}
+
+// A tail longer than the chunk (65,536) is sorted in chunks and merged bottom-up
+// with the interrupt called between steps; the result must equal one sort with
+// equal scores summed, and an interrupt that throws must leave by exception.
+int g_interrupts = 0;
+void count_interrupt() { ++g_interrupts; }
+void throwing_interrupt() { throw ls::Error(ls::ErrorCode::InvalidParameter, "canceled"); }
+
+// Found by test/fuzz/states_fuzz.cpp: a state with counts near 2^62 passed the
+// check, and combining it with itself overflowed int64 (UBSan).
+TEST(Auc, SerializedCountsBounded) {
+    ls::ScoreCount a[2] = {{1.0, int64_t{1} << 62, 0}, {2.0, 0, 1}};
+    std::vector<unsigned char> buf(ls::auc_serialized_size(2));
+    ls::auc_serialize(a, 2, buf.data());
+    EXPECT_THROW(ls::auc_check_serialized(buf.data(), buf.size()), ls::Error);
+    a[0].pos = int64_t{1} << 52;
+    ls::auc_serialize(a, 2, buf.data());
+    EXPECT_EQ(ls::auc_check_serialized(buf.data(), buf.size()), 2u);
+}
+
+TEST(Auc, CompactInChunksWithInterrupt) {
+    std::mt19937 rng(7);
+    const size_t sorted_n = 1000, tail = 300001;
+    std::vector<ls::ScoreCount> a;
+    for (size_t i = 0; i < sorted_n; ++i) a.push_back({static_cast<double>(2 * i), 1, 0});
+    for (size_t i = 0; i < tail; ++i) a.push_back({static_cast<double>(rng() % 50000), 0, 1});
+    std::vector<ls::ScoreCount> expect = a;
+    std::sort(expect.begin(), expect.end(), [](const auto& x, const auto& y) { return x.score < y.score; });
+    size_t w = 0;
+    for (size_t r = 1; r < expect.size(); ++r) {
+        if (expect[r].score == expect[w].score) {
+            expect[w].pos += expect[r].pos;
+            expect[w].neg += expect[r].neg;
+        } else {
+            expect[++w] = expect[r];
+        }
+    }
+    expect.resize(w + 1);
+    std::vector<ls::ScoreCount> b = a;
+    g_interrupts = 0;
+    size_t n = ls::auc_compact(a.data(), sorted_n, a.size(), count_interrupt);
+    EXPECT_GE(g_interrupts, 5 + 4);  // 5 chunk sorts and 4 merges at least
+    ASSERT_EQ(n, expect.size());
+    for (size_t k = 0; k < n; ++k) {
+        EXPECT_EQ(a[k].score, expect[k].score);
+        EXPECT_EQ(a[k].pos, expect[k].pos);
+        EXPECT_EQ(a[k].neg, expect[k].neg);
+    }
+    EXPECT_THROW(ls::auc_compact(b.data(), sorted_n, b.size(), throwing_interrupt), ls::Error);
 }
 
 TEST(Auc, MatchesBruteForceWithTies) {

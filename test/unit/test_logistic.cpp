@@ -157,3 +157,14 @@ TEST(Logistic, BadInput) {
 }
 
 }  // namespace
+
+// Found by test/fuzz/states_fuzz.cpp: features near the float8 limit made the
+// Hessian's diagonal infinite and the damping loop spin forever (a backend that
+// ignored statement_timeout and pg_cancel_backend). Now an error.
+TEST(Logistic, HugeFeaturesErrorInsteadOfHanging) {
+    std::vector<double> rows = {0.5, 4.920861767090774e+160, 1.0,  -8.8e-39, -2.3158417847463255e+77, 0.0,
+                                2.0, 0.0,                    1.0,  3.6e-304, 0.0,                     0.0};
+    ls::LogisticOptions opt;
+    opt.l2 = 0.0625;
+    EXPECT_THROW(ls::logistic_fit(rows.data(), 4, 2, opt), ls::Error);
+}
