@@ -1,10 +1,7 @@
 #include "pg/glue.hpp"
 #include "pg/model_cache.hpp"
+#include "pg/refresh.hpp"
 #include "pg/worker.hpp"
-
-namespace ls::pg {
-void refresh_init();  // src/pg/refresh.cpp: its GUCs
-}
 
 extern "C" {
 #include "utils/guc.h"

@@ -41,6 +41,7 @@
 #include "pg/glue.hpp"
 #include "pg/attributes.hpp"
 #include "pg/model_cache.hpp"
+#include "pg/refresh.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -71,10 +72,6 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
-}
-
-namespace ls::pg {
-void refresh_init();
 }
 
 namespace {
