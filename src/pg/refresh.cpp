@@ -53,7 +53,10 @@
 #include <vector>
 
 extern "C" {
+#include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -923,11 +926,75 @@ void read_state(Ctx& c, Leads& L, const std::string& state) {
     cur.close();
 }
 
+constexpr int kStateCols = 10;
+const Oid kStateTypes[kStateCols] = {InvalidOid /* the id type */, FLOAT8OID, BOOLOID, BYTEAOID, BYTEAOID,
+                                     INT8OID,    INT8OID,   FLOAT8OID, FLOAT8OID, BOOLOID};
+
+// One state row's column values, palloc'd in the current context (call inside pg_call).
+void state_values(const Ctx& c, Leads& L, uint32_t i, Datum* v) {
+    const size_t sb = L.ns * sizeof(double);
+    v[0] = key_datum(c.src.id_type, L.key[i].data(), L.key[i].size());
+    v[1] = Float8GetDatum(L.fit[i]);
+    v[2] = BoolGetDatum(L.rule_dq[i]);
+    bytea* s = static_cast<bytea*>(palloc(VARHDRSZ + sb));
+    SET_VARSIZE(s, VARHDRSZ + sb);
+    memcpy(VARDATA(s), L.sums(i), sb);
+    v[3] = PointerGetDatum(s);
+    bytea* f = static_cast<bytea*>(palloc(VARHDRSZ + L.ns));
+    SET_VARSIZE(f, VARHDRSZ + L.ns);
+    memcpy(VARDATA(f), L.flags(i), L.ns);
+    v[4] = PointerGetDatum(f);
+    v[5] = Int64GetDatum(L.next_at[i]);
+    v[6] = Int64GetDatum(L.last_order[i]);
+    v[7] = Float8GetDatum(L.n_orders[i]);
+    v[8] = Float8GetDatum(L.amount[i]);
+    v[9] = BoolGetDatum(L.converted[i]);
+}
+
+// A full refresh's state table was created by this transaction and has no
+// index yet: its rows go straight into the heap through a bulk-insert buffer
+// ring, as CREATE TABLE AS does (3x faster at 1M leads than INSERT ... SELECT
+// over arrays, whose ROWS FROM materializes every column first). Only
+// lead_scoring's own table is written this way.
+void write_state_bulk(Ctx& c, Leads& L, Oid relid) {
+    Relation volatile rel = nullptr;
+    BulkInsertState volatile bis = nullptr;
+    CommandId cid = 0;
+    pg_call([&] {
+        rel = table_open(relid, RowExclusiveLock);
+        bis = GetBulkInsertState();
+        cid = GetCurrentCommandId(true);
+    });
+    MemoryContext chunk = new_chunk_context();
+    const size_t n = L.size();
+    for (size_t a = 0; a < n; a += kWriteChunk) {
+        const size_t b = std::min(n, a + kWriteChunk);
+        pg_call([&] {
+            MemoryContext old = MemoryContextSwitchTo(chunk);
+            Datum v[kStateCols];
+            bool nulls[kStateCols] = {};
+            for (size_t i = a; i < b; ++i) {
+                state_values(c, L, static_cast<uint32_t>(i), v);
+                heap_insert(rel, heap_form_tuple(RelationGetDescr(rel), v, nulls), cid, 0, bis);
+            }
+            MemoryContextSwitchTo(old);
+            MemoryContextReset(chunk);
+        });
+        ls::pg::check_interrupts();
+    }
+    pg_call([&] {
+        MemoryContextDelete(chunk);
+        FreeBulkInsertState(bis);
+        table_close(rel, NoLock);
+        CommandCounterIncrement();
+    });
+}
+
+// An incremental refresh's few changed rows, through SQL (the table has its key).
 void write_state(Ctx& c, Leads& L, const std::string& state, const std::vector<uint32_t>& rows) {
     const std::string sql = "INSERT INTO " + state +
                             " (lead_id, fit, rule_dq, sums, flags, next_at, last_order, n_orders, amount, converted) "
                             "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10))";
-    const Oid idt = c.src.id_type;
     MemoryContext chunk = new_chunk_context();
     for (size_t a = 0; a < rows.size(); a += kWriteChunk) {
         const size_t b = std::min(rows.size(), a + kWriteChunk);
@@ -935,50 +1002,21 @@ void write_state(Ctx& c, Leads& L, const std::string& state, const std::vector<u
         pg_call([&] {
             MemoryContext old = MemoryContextSwitchTo(chunk);
             const int n = static_cast<int>(b - a);
-            Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * n));
-            Datum* fit = static_cast<Datum*>(palloc(sizeof(Datum) * n));
-            Datum* dq = static_cast<Datum*>(palloc(sizeof(Datum) * n));
-            Datum* sums = static_cast<Datum*>(palloc(sizeof(Datum) * n));
-            Datum* flags = static_cast<Datum*>(palloc(sizeof(Datum) * n));
-            Datum* next = static_cast<Datum*>(palloc(sizeof(Datum) * n));
-            Datum* last = static_cast<Datum*>(palloc(sizeof(Datum) * n));
-            Datum* cnt = static_cast<Datum*>(palloc(sizeof(Datum) * n));
-            Datum* amt = static_cast<Datum*>(palloc(sizeof(Datum) * n));
-            Datum* conv = static_cast<Datum*>(palloc(sizeof(Datum) * n));
-            const size_t sb = L.ns * sizeof(double);
+            Datum* cols[kStateCols];
+            for (Datum*& col : cols) col = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+            Datum v[kStateCols];
             for (int j = 0; j < n; ++j) {
-                const uint32_t i = rows[a + j];
-                ids[j] = key_datum(idt, L.key[i].data(), L.key[i].size());
-                fit[j] = Float8GetDatum(L.fit[i]);
-                dq[j] = BoolGetDatum(L.rule_dq[i]);
-                bytea* s = static_cast<bytea*>(palloc(VARHDRSZ + sb));
-                SET_VARSIZE(s, VARHDRSZ + sb);
-                memcpy(VARDATA(s), L.sums(i), sb);
-                sums[j] = PointerGetDatum(s);
-                bytea* f = static_cast<bytea*>(palloc(VARHDRSZ + L.ns));
-                SET_VARSIZE(f, VARHDRSZ + L.ns);
-                memcpy(VARDATA(f), L.flags(i), L.ns);
-                flags[j] = PointerGetDatum(f);
-                next[j] = Int64GetDatum(L.next_at[i]);
-                last[j] = Int64GetDatum(L.last_order[i]);
-                cnt[j] = Float8GetDatum(L.n_orders[i]);
-                amt[j] = Float8GetDatum(L.amount[i]);
-                conv[j] = BoolGetDatum(L.converted[i]);
+                state_values(c, L, rows[a + j], v);
+                for (int k = 0; k < kStateCols; ++k) cols[k][j] = v[k];
             }
-            int16 typlen;
-            bool byval;
-            char align;
-            get_typlenbyvalalign(idt, &typlen, &byval, &align);
-            p.add(get_array_type(idt), PointerGetDatum(construct_array(ids, n, idt, typlen, byval, align)));
-            p.add(FLOAT8ARRAYOID, PointerGetDatum(construct_array(fit, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd')));
-            p.add(BOOLARRAYOID, PointerGetDatum(construct_array(dq, n, BOOLOID, 1, true, 'c')));
-            p.add(BYTEAARRAYOID, PointerGetDatum(construct_array(sums, n, BYTEAOID, -1, false, 'i')));
-            p.add(BYTEAARRAYOID, PointerGetDatum(construct_array(flags, n, BYTEAOID, -1, false, 'i')));
-            p.add(INT8ARRAYOID, PointerGetDatum(construct_array(next, n, INT8OID, 8, FLOAT8PASSBYVAL, 'd')));
-            p.add(INT8ARRAYOID, PointerGetDatum(construct_array(last, n, INT8OID, 8, FLOAT8PASSBYVAL, 'd')));
-            p.add(FLOAT8ARRAYOID, PointerGetDatum(construct_array(cnt, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd')));
-            p.add(FLOAT8ARRAYOID, PointerGetDatum(construct_array(amt, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd')));
-            p.add(BOOLARRAYOID, PointerGetDatum(construct_array(conv, n, BOOLOID, 1, true, 'c')));
+            for (int k = 0; k < kStateCols; ++k) {
+                const Oid t = k == 0 ? c.src.id_type : kStateTypes[k];
+                int16 typlen;
+                bool byval;
+                char align;
+                get_typlenbyvalalign(t, &typlen, &byval, &align);
+                p.add(get_array_type(t), PointerGetDatum(construct_array(cols[k], n, t, typlen, byval, align)));
+            }
             MemoryContextSwitchTo(old);
         });
         exec_owner(sql, &p);
@@ -1667,11 +1705,7 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
 
     // Per-lead state.
     std::vector<uint32_t> state_rows;
-    if (full) {
-        state_rows.resize(L.size());
-        for (size_t i = 0; i < L.size(); ++i) state_rows[i] = static_cast<uint32_t>(i);
-    } else if (!rewrite_keys.empty()) {
-        std::vector<uint32_t> all;
+    if (!full && !rewrite_keys.empty()) {
         for (const std::string& k : rewrite_keys) {
             int i = L.find(k);
             if (i >= 0) state_rows.push_back(static_cast<uint32_t>(i));
@@ -1687,10 +1721,14 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
         p.add(c.src.id_array_type, ids_array(c, tmp, idx));
         exec_owner("DELETE FROM " + state_q + " WHERE lead_id OPERATOR(pg_catalog.=) ANY ($1)", &p);
     }
-    write_state(c, L, state_q, state_rows);
-    // A full refresh made a new state table: its key is built once, sorted
-    // (much cheaper than a million index insertions).
-    if (full) exec_owner("ALTER TABLE " + state_q + " ADD PRIMARY KEY (lead_id)");
+    // A full refresh made a new state table: its key is built once, sorted,
+    // after the rows (much cheaper than a million index insertions).
+    if (full) {
+        write_state_bulk(c, L, state_relid);
+        exec_owner("ALTER TABLE " + state_q + " ADD PRIMARY KEY (lead_id)");
+    } else {
+        write_state(c, L, state_q, state_rows);
+    }
 
     pt.mark("write state");
     write_stage_history(c, L, rows, !prev.exists);
