@@ -7,7 +7,8 @@
 #   BENCH_LEADS=200000 BENCH_EVENTS=2000000 make bench
 #
 # Starts a throwaway server (scripts/pg_tmp.sh; shared_buffers 4GB, work_mem
-# 256MB, max_parallel_workers_per_gather 0 unless a measurement sets it), with
+# 256MB, max_parallel_workers_per_gather 0 unless a measurement sets it; the
+# background worker preloaded with naptime 30 s, for bench/refresh.sh), with
 # the extension as installed for $PG_CONFIG. BENCH_KEEP=1 leaves the server
 # running and prints how to reach it; run again with those PG* variables and
 # BENCH_REUSE=1 to reuse it and its data (rebuilt only when the sizes differ).
@@ -31,7 +32,8 @@ if [[ "${BENCH_REUSE:-0}" == 1 && -n "${PGHOST:-}" ]]; then
   echo "reusing the server at $PGHOST:$PGPORT"
 else
   eval "$("$ROOT/scripts/pg_tmp.sh" start "shared_buffers = '4GB'" "work_mem = '256MB'" \
-          "max_parallel_workers_per_gather = 0" "max_parallel_workers = 8" "jit = off")"
+          "max_parallel_workers_per_gather = 0" "max_parallel_workers = 8" "jit = off" \
+          "shared_preload_libraries = 'lead_scoring'" "lead_scoring.database = 'postgres'" "lead_scoring.naptime = '30s'")"
   if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
     echo "server kept: export PGHOST='$PGHOST' PGPORT='$PGPORT' PGUSER='$PGUSER' PGDATABASE='$PGDATABASE' BENCH_REUSE=1"
     echo "stop it with: scripts/pg_tmp.sh stop '$LS_PGTMP'"
