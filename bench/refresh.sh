@@ -11,7 +11,8 @@
 #   plain/float8  the same with date_part (float8 arithmetic)
 #   full refresh  lead_scoring.refresh(model, as_of, true)
 #   incremental   lead_scoring.refresh(model, as_of') after NEW_EVENTS new events on 1% of the leads
-#   VmHWM         peak memory of the refreshing backend (/proc/self/status via pg_read_file)
+#   VmHWM         peak memory of the refreshing backend (/proc/self/status via pg_read_file),
+#                 with RssShmem: how much of it is shared buffers the backend touched
 # Needs a superuser (pg_read_file) and the extension installed. Leaves schema
 # bench_rank behind unless KEEP=0.
 set -euo pipefail
@@ -117,7 +118,7 @@ done
 # Peak memory of a backend doing one full refresh.
 HWM=$("${PSQL[@]}" <<SQL | tail -1
 SELECT lead_scoring.refresh('bench_rank', '$AS_OF', true);
-SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s+(\d+ kB)'))[1];
+SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s+(\d+ kB)'))[1] || ' (of which shared buffers touched, RssShmem: ' || (regexp_match(pg_read_file('/proc/self/status'), 'RssShmem:\s+(\d+ kB)'))[1] || ')';
 SQL
 )
 BASE=$("${PSQL[@]}" -c "SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s+(\d+ kB)'))[1]")
@@ -135,7 +136,7 @@ done
 INC_HWM=$("${PSQL[@]}" <<SQL | tail -1
 INSERT INTO bench_rank.events SELECT 100, 'pricing', timestamptz '$AS_OF' + interval '9 minutes';
 SELECT lead_scoring.refresh('bench_rank', timestamptz '$AS_OF' + interval '10 minutes');
-SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s+(\d+ kB)'))[1];
+SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s+(\d+ kB)'))[1] || ' (of which shared buffers touched, RssShmem: ' || (regexp_match(pg_read_file('/proc/self/status'), 'RssShmem:\s+(\d+ kB)'))[1] || ')';
 SQL
 )
 
