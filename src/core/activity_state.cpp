@@ -26,6 +26,14 @@ struct Hasher {
         if (v) dbl(*v);
     }
 };
+
+uint64_t splitmix(uint64_t* state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
 }  // namespace
 
 uint64_t activity_fingerprint(const Model& m) {
@@ -46,22 +54,41 @@ uint64_t activity_fingerprint(const Model& m) {
 }
 
 size_t SlotTable::cells_for(const Model& m) {
-    size_t n = 8;
-    while (n < 2 * m.slots.size()) n <<= 1;
+    const size_t per_name = m.slots.size() <= kMaxCollisionFree ? 8 : 2;
+    size_t n = 16;
+    while (n < per_name * m.slots.size()) n <<= 1;
     return n;
 }
 
-void SlotTable::build(const Model& m, int32_t* cells_mem) {
+void SlotTable::build(const Model& m, SlotCell* cells_mem) {
     model = &m;
     cells = cells_mem;
+    wildcard = m.wildcard_slot();
     const size_t n = cells_for(m);
     mask = n - 1;
-    for (size_t i = 0; i < n; ++i) cells[i] = -1;
-    for (size_t s = 0; s < m.slots.size(); ++s) {
-        const std::string& name = m.slots[s];
-        size_t i = hash_bytes(name.data(), name.size()) & mask;
-        while (cells[i] >= 0) i = (i + 1) & mask;
-        cells[i] = static_cast<int32_t>(s);
+    shift = 64 - __builtin_ctzll(n);
+    const size_t names = m.slots.size();
+    // With 8 cells per name a seed keeps all names apart with probability
+    // about e^(-names/16): one try for the typical dozen, ~50 for 64.
+    int tries = names <= kMaxCollisionFree ? 4096 : 0;
+    uint64_t next = 0x243F6A8885A308D3ull;
+    for (;;) {
+        for (size_t i = 0; i < n; ++i) cells[i] = SlotCell{0, 0, UINT32_MAX, -1};
+        collision_free = tries > 0;
+        seed_a = splitmix(&next) | 1;
+        seed_b = splitmix(&next) | 1;
+        bool clash = false;
+        for (size_t s = 0; s < names && !clash; ++s) {
+            const std::string& name = m.slots[s];
+            SlotCell c{0, 0, static_cast<uint32_t>(name.size()), static_cast<int32_t>(s)};
+            name_words(name.data(), name.size(), &c.a, &c.b);
+            size_t i = cell_of(c.a, c.b, name.size());
+            if (collision_free && cells[i].slot >= 0) clash = true;
+            while (cells[i].slot >= 0) i = (i + 1) & mask;
+            cells[i] = c;
+        }
+        if (!clash) return;
+        --tries;
     }
 }
 

@@ -21,11 +21,11 @@ namespace ls {
 
 uint64_t activity_fingerprint(const Model& m);
 
-// A fast hash of a short byte string (event type names): a few word loads and
-// multiplies instead of a multiply per byte. Only for hash tables whose hits
-// are verified by comparing the bytes.
-inline uint64_t hash_bytes(const char* p, size_t n) {
-    constexpr uint64_t k1 = 0x9E3779B97F4A7C15ull, k2 = 0xC2B2AE3D27D4EB4Full;
+// The words a name is hashed from: the first and last 8 (or 4) bytes, the
+// middle of longer names folded into a. Up to 16 bytes, (a, b, n) is the name
+// itself, so comparing them is comparing the names.
+inline void name_words(const char* p, size_t n, uint64_t* a_out, uint64_t* b_out) {
+    constexpr uint64_t k1 = 0x9E3779B97F4A7C15ull;
     uint64_t a = 0, b = 0;
     if (n >= 8) {
         std::memcpy(&a, p, 8);
@@ -45,30 +45,68 @@ inline uint64_t hash_bytes(const char* p, size_t n) {
         a = static_cast<unsigned char>(p[0]) | (static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8) |
             (static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16);
     }
+    *a_out = a;
+    *b_out = b;
+}
+
+// A fast hash of a short byte string (event type names): a few word loads and
+// multiplies instead of a multiply per byte. Only for hash tables whose hits
+// are verified by comparing the bytes.
+inline uint64_t hash_bytes(const char* p, size_t n) {
+    constexpr uint64_t k1 = 0x9E3779B97F4A7C15ull, k2 = 0xC2B2AE3D27D4EB4Full;
+    uint64_t a, b;
+    name_words(p, n, &a, &b);
     uint64_t h = (a ^ k2) * k1 ^ (b + n) * k2;
     return h ^ (h >> 29);
 }
 
-// Open addressing over the model's slot names; a cell holds a slot index or -1.
+// A cell of SlotTable: a slot name's words (see name_words) and index.
+struct SlotCell {
+    uint64_t a, b;
+    uint32_t len;  // UINT32_MAX: empty
+    int32_t slot;  // -1: empty
+};
+
+// Event type -> slot. For a model of up to 64 slot names, build() picks a hash
+// seed under which no two names share a cell, so a lookup is one hash, one cell
+// and a compare of two words and a length (names up to 16 bytes): no probing,
+// and no access to the model's strings. Larger models, or names no seed keeps
+// apart, use linear probing.
 struct SlotTable {
     const Model* model = nullptr;
-    int32_t* cells = nullptr;
+    SlotCell* cells = nullptr;
+    uint64_t seed_a = 0, seed_b = 0;  // odd
     size_t mask = 0;  // cells - 1
+    int shift = 64;   // 64 - log2(cells)
+    bool collision_free = false;
+    int wildcard = 0;
 
-    // Cells needed for m: a power of two at least twice the number of slots.
+    static constexpr size_t kMaxCollisionFree = 64;
+
+    // Cells needed for m: a power of two, 8 per name up to kMaxCollisionFree
+    // names (a free seed is then found in a few tries), else 2 per name.
     static size_t cells_for(const Model& m);
     // Fills `cells` (cells_for(m) entries).
-    void build(const Model& m, int32_t* cells_mem);
+    void build(const Model& m, SlotCell* cells_mem);
+
+    // The cell of a name's words: two independent multiplies by the seed's
+    // halves, not hash_bytes' chain of three, since the lookup waits on it;
+    // the length goes into b's top byte, where names under 8 bytes have none.
+    size_t cell_of(uint64_t a, uint64_t b, size_t n) const {
+        return static_cast<size_t>(((a * seed_a) ^ ((b ^ (static_cast<uint64_t>(n) << 56)) * seed_b)) >> shift);
+    }
 
     // The slot of an event type: its own slot, or the wildcard slot
     // (m.slots.size()) for a type the spec does not name. Same as m.slot_for().
-    int find(const char* p, size_t n) const {
-        const auto& slots = model->slots;
-        for (size_t i = hash_bytes(p, n) & mask;; i = (i + 1) & mask) {
-            int32_t s = cells[i];
-            if (s < 0) return static_cast<int>(slots.size());
-            const std::string& name = slots[static_cast<size_t>(s)];
-            if (name.size() == n && std::memcmp(name.data(), p, n) == 0) return s;
+    __attribute__((always_inline)) int find(const char* p, size_t n) const {
+        uint64_t a, b;
+        name_words(p, n, &a, &b);
+        for (size_t i = cell_of(a, b, n);; i = (i + 1) & mask) {
+            const SlotCell& c = cells[i];
+            if (c.len == n && c.a == a && c.b == b &&
+                (n <= 16 || std::memcmp(model->slots[static_cast<size_t>(c.slot)].data(), p, n) == 0))
+                return c.slot;
+            if (collision_free || c.slot < 0) return wildcard;
         }
     }
 };

@@ -574,15 +574,15 @@ int Model::field_for(std::string_view name) const {
     return -1;
 }
 
-double Decay::weight(double age) const {
-    switch (kind) {
-        case DecayKind::None: return 1.0;
-        case DecayKind::Exponential: return std::exp2(-age / seconds);
-        case DecayKind::Linear: return std::max(0.0, 1.0 - age / seconds);
-        case DecayKind::Step: return age < seconds ? 1.0 : 0.0;
+Exp2Tables::Exp2Tables() {
+    for (int k = 0; k < 256; ++k) {
+        a[k] = std::exp2(-k / 256.0);
+        b[k] = std::exp2(-k / 65536.0);
+        c[k] = std::exp2(-k / 16777216.0);
     }
-    return 1.0;
 }
+
+const Exp2Tables kExp2Tables;
 
 std::shared_ptr<const Model> parse_model(std::string_view text) {
     if (text.size() > kMaxSpecBytes)

@@ -22,8 +22,21 @@
 // the model argument is a Const (or extern Param) the model resolved on the
 // first row is used for the whole execution, and a constant as_of is not
 // compared per row, so a row touches only its group's sums[slot]; the event
-// type goes through an open-addressing table of the slot names
-// (ls::SlotTable) built once per call site and model.
+// type goes through a table of the slot names (ls::SlotTable) built once per
+// call site and model.
+//
+// Fast path (fast_trans): with a constant model and as_of, activity_score is
+// usually GROUP BY lead over millions of events, where the floor (count(*))
+// costs ~100 ns a row clustered by lead, so every few ns of ours showed as
+// whole percent. After the first row a row is therefore only: NULL checks,
+// the age in integer microseconds, the window as an integer compare (exactly
+// what event_counts decides, ls::window_limit_us) before any double math, one
+// probe of a collision-free slot table, 2^-x from tables instead of
+// std::exp2, and the add -- reading flattened per-model parameters kept in
+// the Site (ls::EventScorer) rather than the Model's optionals and vectors. A
+// new group's state is allocated without PG_TRY. It computes bitwise what the
+// general path computes (same age, same weight), so results do not depend on
+// which path a row took.
 //
 // Infinite timestamps: an event whose occurred_at or as_of is ±infinity has no
 // age and is ignored (decay() gives 0 for it).
@@ -136,24 +149,32 @@ struct ActState {
 
 Size state_size(int32 nslots) { return offsetof(ActState, sums) + sizeof(double) * nslots; }
 
+// What a call site keeps per model: the shape for states, the slot table and
+// the flattened per-event parameters.
+struct SiteModel {
+    const ls::Model* model;
+    const Shape* shape;
+    ls::SlotTable table;
+    ls::EventScorer scorer;
+    Size ncells;  // capacity of table.cells
+};
+
 // Per call site (fn_extra->user, lives for one execution of the statement):
 // whether the model / as_of arguments are constants, the model resolved for a
 // constant model argument (frozen for the execution, so every group of it has
-// the same slots), and the slot table and shape of the last models seen.
-constexpr int kShapeCache = 8;
+// the same slots), and the last models seen, so rows that alternate models
+// build and allocate nothing.
+constexpr int kModelCache = 8;
 struct Site {
     bool stable;        // model argument is a Const or extern Param
     bool as_of_stable;  // as_of likewise
     bool as_of_checked; // a stable as_of was seen non-NULL
+    bool fast;          // activity_score with a frozen model and a constant finite as_of
+    TimestampTz fast_as_of;
     const ls::Model* frozen;  // stable: the model of every row
-    const ls::Model* model;
-    const Shape* shape;  // model's
-    ls::SlotTable table;
-    int32* cells;
-    Size ncells;
-    const ls::Model* shape_model[kShapeCache];  // model -> shape, so rows that
-    const Shape* shapes[kShapeCache];           // alternate models allocate nothing
-    int next_shape;
+    const SiteModel* cur;     // the model of the last row
+    SiteModel models[kModelCache];
+    int next_model;
 };
 
 bool is_stable_arg(Node* e) {
@@ -185,76 +206,138 @@ Site* site_for(FunctionCallInfo fcinfo, CallSite* cs) {
     return s;
 }
 
-// Makes the site's slot table and shape those of m.
+// Makes site->cur the entry of m. The entry's cells are reused when it is
+// evicted; its shape is not (states of the evicted model still point to it).
 void site_use_model(FunctionCallInfo fcinfo, Site* s, const ls::Model* m) {
-    if (s->model == m) return;
+    if (s->cur && s->cur->model == m) return;
+    for (const SiteModel& e : s->models)
+        if (e.model == m) {
+            s->cur = &e;
+            return;
+        }
+    SiteModel* e = &s->models[s->next_model];
+    s->next_model = (s->next_model + 1) % kModelCache;
     MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
-    Size need = ls::SlotTable::cells_for(*m);
-    if (s->ncells < need) {
-        int32* volatile c = nullptr;
-        ls::pg::pg_call([&] { c = static_cast<int32*>(MemoryContextAlloc(mcxt, sizeof(int32) * need)); });
-        s->cells = c;
-        s->ncells = need;
-    }
-    s->table.build(*m, s->cells);
-    const Shape* shape = nullptr;
-    for (int i = 0; i < kShapeCache; ++i)
-        if (s->shape_model[i] == m) shape = s->shapes[i];
-    if (!shape) {
-        Shape* volatile sh = nullptr;
-        ls::pg::pg_call([&] { sh = static_cast<Shape*>(MemoryContextAllocZero(mcxt, sizeof(Shape))); });
-        sh->fingerprint = ls::activity_fingerprint(*m);
-        sh->nslots = static_cast<int32>(m->slots.size()) + 1;
-        const ls::Bounds& b = m->activity.bounds;
-        sh->has_min = b.min.has_value();
-        sh->has_max = b.max.has_value();
-        sh->min = b.min.value_or(0);
-        sh->max = b.max.value_or(0);
-        sh->caps = m->slot_cap.data();  // the model lives until the transaction ends
-        s->shape_model[s->next_shape] = m;
-        s->shapes[s->next_shape] = sh;
-        s->next_shape = (s->next_shape + 1) % kShapeCache;
-        shape = sh;
-    }
-    s->shape = shape;
-    s->model = m;
+    const Size need = ls::SlotTable::cells_for(*m);
+    ls::SlotCell* volatile cells = e->table.cells;
+    Shape* volatile sh = nullptr;
+    ls::pg::pg_call([&] {
+        sh = static_cast<Shape*>(MemoryContextAllocZero(mcxt, sizeof(Shape)));
+        if (e->ncells < need) cells = static_cast<ls::SlotCell*>(MemoryContextAlloc(mcxt, sizeof(ls::SlotCell) * need));
+    });
+    if (e->ncells < need) e->ncells = need;
+    sh->fingerprint = ls::activity_fingerprint(*m);
+    sh->nslots = static_cast<int32>(m->slots.size()) + 1;
+    const ls::Bounds& b = m->activity.bounds;
+    sh->has_min = b.min.has_value();
+    sh->has_max = b.max.has_value();
+    sh->min = b.min.value_or(0);
+    sh->max = b.max.value_or(0);
+    sh->caps = m->slot_cap.data();  // the model lives until the transaction ends
+    e->table.build(*m, cells);
+    e->scorer = ls::event_scorer(*m);
+    e->shape = sh;
+    e->model = m;
+    s->cur = e;
 }
 
-ActState* new_state(MemoryContext cxt, const ls::Model* m, const Shape* shape, TimestampTz as_of, bool breakdown) {
-    const int32 n = shape->nslots;
-    ActState* volatile st = nullptr;
-    ls::pg::pg_call([&] {
-        st = static_cast<ActState*>(MemoryContextAllocZero(cxt, state_size(n)));
-        if (breakdown) {
-            st->bd = static_cast<BdExtra*>(MemoryContextAllocZero(cxt, sizeof(BdExtra)));
-            st->bd->counts = static_cast<int64*>(MemoryContextAllocZero(cxt, sizeof(int64) * n));
-        }
-    });
+// Zeroed memory in cxt, without PG_TRY: a new group's state is allocated once
+// per group, and setting up PG_TRY for it cost as much as scoring a few rows.
+// Out of memory throws std::bad_alloc (SQLSTATE 53200 at the boundary).
+void* alloc_zero(MemoryContext cxt, Size size) {
+    void* p = MemoryContextAllocExtended(cxt, size, MCXT_ALLOC_ZERO | MCXT_ALLOC_NO_OOM);
+    if (unlikely(p == nullptr)) throw std::bad_alloc();
+    return p;
+}
+
+ActState* new_state(MemoryContext cxt, const SiteModel* sm, TimestampTz as_of, bool breakdown) {
+    const int32 n = sm->shape->nslots;
+    ActState* st = static_cast<ActState*>(alloc_zero(cxt, state_size(n)));
+    if (breakdown) {
+        st->bd = static_cast<BdExtra*>(alloc_zero(cxt, sizeof(BdExtra)));
+        st->bd->counts = static_cast<int64*>(alloc_zero(cxt, sizeof(int64) * n));
+    }
     st->as_of = as_of;
-    st->model = m;
-    st->shape = shape;
+    st->model = sm->model;
+    st->shape = sm->shape;
     return st;
 }
 
 // The event type's bytes without copying; a compressed or out-of-line value
 // (never seen for short type names) is detoasted.
+// Out of line: its PG_TRY frame would otherwise be set up on every row.
+__attribute__((noinline, cold)) struct varlena* detoast_type(struct varlena* v) {
+    struct varlena* volatile dv = nullptr;
+    ls::pg::pg_call([&] { dv = pg_detoast_datum_packed(v); });
+    return dv;
+}
+
 inline void type_bytes(Datum d, const char** p, uint32* n) {
     struct varlena* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
-    if (unlikely(VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))) {
-        struct varlena* volatile dv = nullptr;
-        ls::pg::pg_call([&] { dv = pg_detoast_datum_packed(v); });
-        v = dv;
-    }
+    if (unlikely(VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))) v = detoast_type(v);
     *p = VARDATA_ANY(v);
     *n = VARSIZE_ANY_EXHDR(v);
 }
 
+// as_of - occurred in microseconds, when both are finite and it fits int64.
+inline bool age_in_us(TimestampTz as_of, TimestampTz occurred, int64* age_us) {
+    return !TIMESTAMP_NOT_FINITE(as_of) && !TIMESTAMP_NOT_FINITE(occurred) &&
+           !__builtin_sub_overflow(as_of, occurred, age_us);
+}
+
+// ls::event_counts for such an age: neither in the future nor past the window.
+inline bool counts_us(const ls::EventScorer& sc, int64 age_us) {
+    return static_cast<uint64>(age_us) <= static_cast<uint64>(sc.window_us);
+}
+
+// activity_score's transition after the first row when the model and as_of
+// are constants: only what depends on the row. A row it cannot decide
+// (infinite occurred_at, an age beyond int64) returns false and goes the
+// general way.
+__attribute__((always_inline)) inline bool fast_trans(FunctionCallInfo fcinfo, const Site* site, ActState* st) {
+    if (PG_ARGISNULL(2) || PG_ARGISNULL(3)) return true;
+    int64 age_us;
+    if (unlikely(!age_in_us(site->fast_as_of, PG_GETARG_TIMESTAMPTZ(3), &age_us))) return false;
+    const SiteModel* sm = site->cur;
+    if (!counts_us(sm->scorer, age_us)) return true;
+    const char* tp;
+    uint32 tn;
+    type_bytes(PG_GETARG_DATUM(2), &tp, &tn);
+    const int slot = sm->table.find(tp, tn);
+    st->sums[slot] += sm->scorer.points_at(slot, age_us);
+    return true;
+}
+
+// A new group's state on the fast path.
+__attribute__((noinline)) ActState* fast_new_state(FunctionCallInfo fcinfo, const Site* site) {
+    MemoryContext cxt;
+    AggCheckCallContext(fcinfo, &cxt);  // an aggregate: the first row checked it
+    return new_state(cxt, site->cur, site->fast_as_of, false);
+}
+
+template <bool Breakdown>
+Datum activity_trans_general(FunctionCallInfo fcinfo, Oid model_type, ActState* st);
+
 // The transition function of both aggregates; args: state, model, event_type,
 // occurred_at, as_of. Not strict: NULL model/as_of are errors, NULL type/time
-// are ignored.
+// are ignored. The fast path is inlined into the SQL entry point; the general
+// one is a call, so its frame is not set up on every row.
 template <bool Breakdown>
-Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
+__attribute__((always_inline)) inline Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
     ActState* st = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ActState*>(PG_GETARG_POINTER(0));
+    const CallSite* cs = static_cast<const CallSite*>(fcinfo->flinfo->fn_extra);
+    if (!Breakdown && likely(cs != nullptr)) {
+        const Site* site = static_cast<const Site*>(cs->user);
+        if (likely(site != nullptr && site->fast)) {
+            if (unlikely(st == nullptr)) st = fast_new_state(fcinfo, site);
+            if (fast_trans(fcinfo, site, st)) PG_RETURN_POINTER(st);
+        }
+    }
+    return activity_trans_general<Breakdown>(fcinfo, model_type, st);
+}
+
+template <bool Breakdown>
+__attribute__((noinline)) Datum activity_trans_general(FunctionCallInfo fcinfo, Oid model_type, ActState* st) {
     CallSite* cs = ls::pg::call_site(fcinfo);
     Site* site = site_for(fcinfo, cs);
 
@@ -277,8 +360,8 @@ Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
         if (st == nullptr) {
             MemoryContext cxt = nullptr;
             ls::pg::pg_call([&] { cxt = agg_context(fcinfo, agg_name(Breakdown)); });
-            st = new_state(cxt, m, site->shape, as_of, Breakdown);
-        } else if (m != st->model && site->shape->fingerprint != st->shape->fingerprint) {
+            st = new_state(cxt, site->cur, as_of, Breakdown);
+        } else if (m != st->model && site->cur->shape->fingerprint != st->shape->fingerprint) {
             fail(ls::ErrorCode::InvalidParameter,
                  std::string(agg_name(Breakdown)) + ": the model must be the same on every row of a group");
         }
@@ -289,17 +372,28 @@ Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
         if (unlikely(as_of != st->as_of))
             fail(ls::ErrorCode::InvalidParameter,
                  std::string(agg_name(Breakdown)) + ": as_of must be the same on every row of a group");
+    } else if (!Breakdown && site->frozen && !TIMESTAMP_NOT_FINITE(as_of)) {
+        site->fast_as_of = as_of;
+        site->fast = true;  // from the next row on
     }
 
     if (PG_ARGISNULL(2) || PG_ARGISNULL(3)) PG_RETURN_POINTER(st);
-    const double age = ls::event_age(as_of, PG_GETARG_TIMESTAMPTZ(3));
-    if (!ls::event_counts(*m, age)) PG_RETURN_POINTER(st);
+    // The fast path's arithmetic wherever the age is whole microseconds, so a
+    // result never depends on which path a row took; the rest (ages beyond
+    // int64: weight 0, or 1 without decay) in seconds.
+    const TimestampTz occurred = PG_GETARG_TIMESTAMPTZ(3);
+    const ls::EventScorer& sc = site->cur->scorer;  // site->cur is m's
+    int64 age_us;
+    double age = 0;
+    const bool whole_us = age_in_us(as_of, occurred, &age_us);
+    if (whole_us ? !counts_us(sc, age_us) : !ls::event_counts(*m, age = ls::event_age(as_of, occurred)))
+        PG_RETURN_POINTER(st);
 
     const char* tp;
     uint32 tn;
     type_bytes(PG_GETARG_DATUM(2), &tp, &tn);
-    const int slot = site->table.find(tp, tn);  // site->table is m's
-    const double pts = ls::event_points(*m, slot, age);
+    const int slot = site->cur->table.find(tp, tn);
+    const double pts = whole_us ? sc.points_at(slot, age_us) : ls::event_points(*m, slot, age);
     st->sums[slot] += pts;
     if (Breakdown) {
         st->bd->counts[slot]++;

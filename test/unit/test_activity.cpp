@@ -8,7 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <random>
 #include <limits>
 #include <string>
 #include <vector>
@@ -135,7 +138,7 @@ TEST(ActivitySlots, WildcardAndOtherSections) {
 }
 
 int table_find(const ls::Model& m, const std::string& type) {
-    std::vector<int32_t> cells(ls::SlotTable::cells_for(m));
+    std::vector<ls::SlotCell> cells(ls::SlotTable::cells_for(m));
     ls::SlotTable t;
     t.build(m, cells.data());
     return t.find(type.data(), type.size());
@@ -157,6 +160,130 @@ TEST(ActivitySlots, TableAgreesWithSlotFor) {
             EXPECT_EQ(table_find(*m, other), m->slot_for(other)) << other;
         EXPECT_EQ(table_find(*m, "unknown"), m->wildcard_slot());
     }
+}
+
+// Distance in units in the last place between two positive finite doubles.
+int64_t ulps(double a, double b) {
+    int64_t x, y;
+    std::memcpy(&x, &a, sizeof x);
+    std::memcpy(&y, &b, sizeof y);
+    return x > y ? x - y : y - x;
+}
+
+TEST(ActivityDecay, Exp2TableWithinFourUlpOfExp2) {
+    std::mt19937_64 rng(42);
+    std::uniform_real_distribution<double> small(0, 2), mid(0, 60), large(0, 1000);
+    for (int i = 0; i < 1000000; ++i)
+        for (double x : {small(rng), mid(rng), large(rng)}) ASSERT_LE(ulps(ls::exp2_neg(x), std::exp2(-x)), 4) << x;
+    // Tiny exponents: 2^-x = 1 - x ln 2 to first order.
+    EXPECT_EQ(ls::exp2_neg(0), 1.0);
+    EXPECT_EQ(ls::exp2_neg(1e-300), 1.0);
+    EXPECT_NEAR(ls::exp2_neg(1e-9), 1 - 1e-9 * std::log(2.0), 1e-18);
+}
+
+TEST(ActivityDecay, Exp2TableExactAtWholeHalfLives) {
+    for (int k = 0; k < 1100; ++k) EXPECT_EQ(ls::exp2_neg(k), std::ldexp(1.0, -k)) << k;
+    EXPECT_LE(ulps(ls::exp2_neg(0.5), 1 / std::sqrt(2.0)), 1);
+    EXPECT_EQ(ls::exp2_neg(std::numeric_limits<double>::infinity()), 0);
+    EXPECT_TRUE(std::isnan(ls::exp2_neg(std::nan(""))));
+}
+
+// The weight of an age in whole microseconds, against 2^-(age / half-life)
+// computed in long double.
+TEST(ActivityDecay, WeightInMicrosecondsWithinFourUlp) {
+    std::mt19937_64 rng(7);
+    for (const char* hl : {"30 days", "1 second", "7 days 3 hours 0.000001 seconds", "100 years", "0.000001 seconds"}) {
+        auto m = with_decay(std::string(R"({"kind": "exponential", "half_life": ")") + hl + R"("})");
+        const ls::EventScorer sc = ls::event_scorer(*m);
+        ASSERT_GT(sc.hl_us, 0) << hl;
+        std::uniform_int_distribution<int64_t> ages(0, std::min<int64_t>(sc.hl_us * 1200, INT64_MAX / 2));
+        for (int i = 0; i < 300000; ++i) {
+            const int64_t us = i < 1000 ? i : ages(rng);
+            const double want = static_cast<double>(std::exp2(-static_cast<long double>(us) / sc.hl_us));
+            ASSERT_LE(ulps(sc.weight_us(us), want), 4) << hl << " " << us;
+        }
+        // Whole half-lives are exact, and just around them the weight is monotonic.
+        for (int64_t k = 0; k < 998 && k * sc.hl_us < INT64_MAX / 2; ++k) {
+            ASSERT_EQ(sc.weight_us(k * sc.hl_us), std::ldexp(1.0, static_cast<int>(-k))) << hl << " " << k;
+            if (k > 0) {
+                EXPECT_GE(sc.weight_us(k * sc.hl_us - 1), sc.weight_us(k * sc.hl_us)) << hl << " " << k;
+            }
+            EXPECT_LE(sc.weight_us(k * sc.hl_us + 1), sc.weight_us(k * sc.hl_us)) << hl << " " << k;
+        }
+    }
+}
+
+// Slot names of a model with n event types "prefix<i>".
+std::shared_ptr<const ls::Model> types_model(int n, const std::string& prefix) {
+    std::string spec = R"({"activity": {"events": {)";
+    for (int i = 0; i < n; ++i) spec += (i ? ", " : "") + std::string("\"") + prefix + std::to_string(i) + R"(": {"points": 1})";
+    spec += "}}}";
+    return model(spec);
+}
+
+TEST(ActivitySlots, SmallModelsAreCollisionFree) {
+    // Short names (word compares), 16 bytes exactly, and long ones (memcmp).
+    for (const std::string prefix : {"t", "type_", "fifteen_bytes__", "a_long_event_type_name_"}) {
+        for (int n : {1, 2, 12, 40, 64, 65}) {
+            auto m = types_model(n, prefix);
+            std::vector<ls::SlotCell> cells(ls::SlotTable::cells_for(*m));
+            ls::SlotTable t;
+            t.build(*m, cells.data());
+            EXPECT_EQ(t.collision_free, n <= 64) << prefix << n;
+            int used = 0;
+            for (const ls::SlotCell& c : cells) used += c.slot >= 0;
+            EXPECT_EQ(used, n);
+            for (int i = 0; i < n; ++i) {
+                const std::string name = prefix + std::to_string(i);
+                if (t.collision_free) {  // each name sits in the very cell its hash picks
+                    uint64_t a, b;
+                    ls::name_words(name.data(), name.size(), &a, &b);
+                    EXPECT_EQ(cells[t.cell_of(a, b, name.size())].slot, m->slot_for(name));
+                }
+                EXPECT_EQ(t.find(name.data(), name.size()), m->slot_for(name));
+                // Same length, one byte different: the wildcard.
+                std::string other = name;
+                other[0] ^= 1;
+                EXPECT_EQ(t.find(other.data(), other.size()), m->wildcard_slot()) << other;
+            }
+        }
+    }
+}
+
+TEST(ActivityWindow, LimitInMicrosecondsDecidesLikeEventCounts) {
+    for (const char* window : {"7 days", "365 days", "1 second", "0.000001 seconds", "1.5 seconds", "0.3 seconds", "10000 years"}) {
+        auto m = model(std::string(R"({"activity": {"events": {"visit": {"points": 8}}, "window": ")") + window + R"("}})");
+        const int64_t lim = ls::window_limit_us(*m);
+        for (int64_t d : {lim - 2, lim - 1, lim, lim + 1, lim + 2}) {
+            if (d < 0 || d == INT64_MAX) continue;
+            EXPECT_EQ(d <= lim, ls::event_counts(*m, ls::event_age(d, 0))) << window << " " << d;
+        }
+    }
+    // 1 second: exactly 1,000,000 us.
+    EXPECT_EQ(ls::window_limit_us(*model(R"({"activity": {"window": "1 second"}})")), 1000000);
+    EXPECT_EQ(ls::window_limit_us(*model(R"({"activity": {"events": {}}})")), INT64_MAX);  // no window
+}
+
+TEST(ActivityScorer, PointsByDecay) {
+    const std::pair<const char*, double> decays[] = {  // and 8 points at 10 days by hand
+        {R"({"kind": "exponential", "half_life": "10 days"})", 4}, {R"({"kind": "linear", "lifetime": "10 days"})", 0},
+        {R"({"kind": "step", "expire_after": "10 days"})", 0}, {R"({"kind": "none"})", 8}};
+    for (const auto& [decay, at_10_days] : decays) {
+        auto m = with_decay(decay);
+        const ls::EventScorer sc = ls::event_scorer(*m);
+        const int slot = m->slot_for("visit");
+        EXPECT_EQ(sc.points_at(slot, 864000000000), at_10_days) << decay;
+        EXPECT_EQ(sc.points_at(slot, 0), 8) << decay;
+        EXPECT_EQ(sc.window_us, INT64_MAX);
+        // Other decays: the same arithmetic as event_points, in seconds.
+        if (sc.hl_us == 0) {
+            for (int64_t us : {int64_t{1}, int64_t{432000000000}, int64_t{864000000001}, int64_t{3000000000000}})
+                EXPECT_EQ(sc.points_at(slot, us), ls::event_points(*m, slot, ls::event_age(us, 0))) << decay << " " << us;
+        }
+    }
+    // Exponential: 5 days is half a half-life, 8 / sqrt(2).
+    auto m = with_decay(R"({"kind": "exponential", "half_life": "10 days"})");
+    EXPECT_LE(ulps(ls::event_scorer(*m).points_at(m->slot_for("visit"), 432000000000), 8 / std::sqrt(2.0)), 2);
 }
 
 TEST(ActivityFingerprint, SameSpecSameFingerprint) {
