@@ -27,16 +27,19 @@
 //
 // Fast path (fast_trans): with a constant model and as_of, activity_score is
 // usually GROUP BY lead over millions of events, where the floor (count(*))
-// costs ~100 ns a row clustered by lead, so every few ns of ours showed as
+// costs ~110 ns a row clustered by lead, so every few ns of ours showed as
 // whole percent. After the first row a row is therefore only: NULL checks,
 // the age in integer microseconds, the window as an integer compare (exactly
 // what event_counts decides, ls::window_limit_us) before any double math, one
-// probe of a collision-free slot table, 2^-x from tables instead of
-// std::exp2, and the add -- reading flattened per-model parameters kept in
-// the Site (ls::EventScorer) rather than the Model's optionals and vectors. A
-// new group's state is allocated without PG_TRY. It computes bitwise what the
-// general path computes (same age, same weight), so results do not depend on
-// which path a row took.
+// probe of a collision-free slot table, the decay from the age in
+// microseconds without a division (ls::EventScorer::weight_us), and the add --
+// reading flattened per-model parameters kept in the Site rather than the
+// Model's optionals and vectors. Such a row neither throws nor calls
+// PostgreSQL, so the entry points try it before setting up LS_FUNCTION's
+// guard; a new group's state is allocated without PG_TRY. The general path
+// uses the same arithmetic for every age in whole microseconds, so results do
+// not depend on which path a row took, and activity_breakdown's total stays
+// bitwise activity_score.
 //
 // Infinite timestamps: an event whose occurred_at or as_of is ±infinity has no
 // age and is ignored (decay() gives 0 for it).
@@ -292,20 +295,31 @@ inline bool counts_us(const ls::EventScorer& sc, int64 age_us) {
 
 // activity_score's transition after the first row when the model and as_of
 // are constants: only what depends on the row. A row it cannot decide
-// (infinite occurred_at, an age beyond int64) returns false and goes the
-// general way.
+// (infinite occurred_at, an age beyond int64; without MayThrow also a new
+// group or a type to detoast) returns false and goes the general way.
+template <bool MayThrow>
 __attribute__((always_inline)) inline bool fast_trans(FunctionCallInfo fcinfo, const Site* site, ActState* st) {
     if (PG_ARGISNULL(2) || PG_ARGISNULL(3)) return true;
     int64 age_us;
     if (unlikely(!age_in_us(site->fast_as_of, PG_GETARG_TIMESTAMPTZ(3), &age_us))) return false;
     const SiteModel* sm = site->cur;
     if (!counts_us(sm->scorer, age_us)) return true;
-    const char* tp;
-    uint32 tn;
-    type_bytes(PG_GETARG_DATUM(2), &tp, &tn);
-    const int slot = sm->table.find(tp, tn);
+    struct varlena* v = reinterpret_cast<struct varlena*>(DatumGetPointer(PG_GETARG_DATUM(2)));
+    if (unlikely(VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))) {
+        if (!MayThrow) return false;
+        v = detoast_type(v);
+    }
+    const int slot = sm->table.find(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
     st->sums[slot] += sm->scorer.points_at(slot, age_us);
     return true;
+}
+
+// The call site's Site when the fast path applies to it.
+inline Site* fast_site(FunctionCallInfo fcinfo) {
+    const CallSite* cs = static_cast<const CallSite*>(fcinfo->flinfo->fn_extra);
+    if (unlikely(cs == nullptr)) return nullptr;
+    Site* site = static_cast<Site*>(cs->user);
+    return likely(site != nullptr && site->fast) ? site : nullptr;
 }
 
 // A new group's state on the fast path.
@@ -320,20 +334,36 @@ Datum activity_trans_general(FunctionCallInfo fcinfo, Oid model_type, ActState* 
 
 // The transition function of both aggregates; args: state, model, event_type,
 // occurred_at, as_of. Not strict: NULL model/as_of are errors, NULL type/time
-// are ignored. The fast path is inlined into the SQL entry point; the general
-// one is a call, so its frame is not set up on every row.
+// are ignored. The general path is a call, so its frame is not set up on
+// every row.
 template <bool Breakdown>
 __attribute__((always_inline)) inline Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
     ActState* st = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ActState*>(PG_GETARG_POINTER(0));
-    const CallSite* cs = static_cast<const CallSite*>(fcinfo->flinfo->fn_extra);
-    if (!Breakdown && likely(cs != nullptr)) {
-        const Site* site = static_cast<const Site*>(cs->user);
-        if (likely(site != nullptr && site->fast)) {
+    if (!Breakdown) {
+        if (const Site* site = fast_site(fcinfo)) {
             if (unlikely(st == nullptr)) st = fast_new_state(fcinfo, site);
-            if (fast_trans(fcinfo, site, st)) PG_RETURN_POINTER(st);
+            if (fast_trans<true>(fcinfo, site, st)) PG_RETURN_POINTER(st);
         }
     }
     return activity_trans_general<Breakdown>(fcinfo, model_type, st);
+}
+
+// activity_score's entry points. Most rows need neither the exception guard
+// of LS_FUNCTION nor anything that can throw or elog, so they are tried
+// first without it: its frame (a stack protector, the pending error) was a
+// measurable part of a row.
+template <Oid ModelType>
+__attribute__((noinline)) Datum activity_score_trans_guarded(FunctionCallInfo fcinfo) {
+    return ls::pg::guarded(fcinfo, [](FunctionCallInfo f) { return activity_trans<false>(f, ModelType); });
+}
+
+template <Oid ModelType>
+Datum activity_score_trans(FunctionCallInfo fcinfo) {
+    if (const Site* site = fast_site(fcinfo); site != nullptr && !PG_ARGISNULL(0)) {
+        ActState* st = reinterpret_cast<ActState*>(PG_GETARG_POINTER(0));
+        if (fast_trans<false>(fcinfo, site, st)) PG_RETURN_POINTER(st);
+    }
+    return activity_score_trans_guarded<ModelType>(fcinfo);
 }
 
 template <bool Breakdown>
@@ -756,8 +786,12 @@ Datum activity_breakdown_final(FunctionCallInfo fcinfo) {
 
 }  // namespace
 
-LS_FUNCTION(ls_activity_trans_name) { return activity_trans<false>(fcinfo, TEXTOID); }
-LS_FUNCTION(ls_activity_trans_spec) { return activity_trans<false>(fcinfo, JSONBOID); }
+extern "C" {
+PG_FUNCTION_INFO_V1(ls_activity_trans_name);
+PG_FUNCTION_INFO_V1(ls_activity_trans_spec);
+}
+Datum ls_activity_trans_name(PG_FUNCTION_ARGS) { return activity_score_trans<TEXTOID>(fcinfo); }
+Datum ls_activity_trans_spec(PG_FUNCTION_ARGS) { return activity_score_trans<JSONBOID>(fcinfo); }
 LS_FUNCTION(ls_activity_bd_trans_name) { return activity_trans<true>(fcinfo, TEXTOID); }
 LS_FUNCTION(ls_activity_bd_trans_spec) { return activity_trans<true>(fcinfo, JSONBOID); }
 LS_FUNCTION(ls_activity_combine) { return activity_combine(fcinfo); }
