@@ -219,6 +219,29 @@ SELECT bool_and((bd->>'total')::float8 = score) AS total_is_score,
        bool_and(abs(greatest(-10, least(60, (SELECT sum((v->>'capped')::float8) FROM jsonb_each(bd->'types') AS j(k, v))))
                     - score) <= 1e-12 * greatest(1, abs(score))) AS capped_add_up
 FROM serial;
+-- A constant model and as_of take the fast path after the first row; from a
+-- column they take the general one on every row. Same arithmetic: same bits.
+CREATE TEMP TABLE act_args AS SELECT :big::jsonb AS spec, timestamptz :as_of AS as_of;
+SELECT count(*) AS leads, bool_and(g.score = s.score) AS fast_is_general
+FROM serial s
+JOIN (SELECT lead_id, lead_scoring.activity_score(a.spec, event_type, occurred_at, a.as_of) AS score
+      FROM act_events, act_args a GROUP BY lead_id) g USING (lead_id);
+-- Rows the fast path leaves to the general one, in one group after a first
+-- row: ±infinity (ignored), an age beyond int64 microseconds (298,699 years:
+-- weight 1 without decay, 0 with), a NULL type and a future event (ignored).
+-- By hand: no decay 4 · 2 = 8; half-life 1 day 2 + 2·2^-1 + 2·2^-3 + 0 = 3.25.
+SELECT lead_scoring.activity_score('{"activity": {"events": {"visit": {"points": 2}}}}'::jsonb,
+                                   tp, t, '294000-01-01 00:00+00') AS no_decay,
+       lead_scoring.activity_score('{"activity": {"events": {"visit": {"points": 2}},
+                                     "decay": {"kind": "exponential", "half_life": "1 day"}}}'::jsonb,
+                                   tp, t, '294000-01-01 00:00+00') AS half_life_1_day
+FROM (VALUES ('visit', timestamptz '294000-01-01 00:00+00'),
+             ('visit', timestamptz '294000-01-01 00:00+00' - interval '1 day'),
+             ('visit', timestamptz '294000-01-01 00:00+00' - interval '3 days'),
+             ('visit', timestamptz '4700-01-01 00:00+00 BC'),
+             ('visit', timestamptz 'infinity'), ('visit', timestamptz '-infinity'),
+             (NULL, timestamptz '294000-01-01 00:00+00'),
+             ('visit', timestamptz '294000-01-01 00:00+00' + interval '1 day')) AS e(tp, t);
 -- With integer points and no decay, the sum of the capped points is exact.
 SELECT bool_and((SELECT sum((v->>'capped')::float8) FROM jsonb_each(bd->'types') AS j(k, v)) = score) AS exact
 FROM (SELECT lead_id, lead_scoring.activity_score(:spec::jsonb, event_type, occurred_at, :as_of) AS score,
