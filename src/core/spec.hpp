@@ -68,8 +68,8 @@ struct FitSpec {
 
 enum class DecayKind : unsigned char { None, Exponential, Linear, Step };
 
-// 2^-x from tables instead of std::exp2, a library call that was a tenth of
-// activity_score's per-row cost: x = q + j/2^24 + r with q whole, j a 24-bit
+// 2^-x from tables instead of std::exp2, a library call that took a fifth of
+// activity_score's transition function under perf: x = q + j/2^24 + r with q whole, j a 24-bit
 // fraction looked up in three 256-entry tables of 2^-(k/2^8), 2^-(k/2^16),
 // 2^-(k/2^24), and r < 2^-24 left to 1 + c1 r + c2 r^2 (the r^3 term is below
 // 2^-73). Within 4 ulp of 2^-x, and exactly 2^-q when j = r = 0, so a whole
