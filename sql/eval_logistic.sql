@@ -125,6 +125,10 @@ SELECT lead_scoring.logistic_fit(ARRAY[x], true, x) FROM (VALUES (1.0::float8), 
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_scoring.logistic_fit(array_fill(1.0::float8, ARRAY[1001]), true);
 \echo :LAST_ERROR_SQLSTATE
+-- finite features whose column mean overflows float8 (2^1023 twice): 22023, not NaN
+SELECT lead_scoring.logistic_fit(ARRAY[x], y)
+FROM (VALUES (8.98846567431158e307::float8, false), (8.98846567431158e307, true), (1.5, false), (0, true)) v(x, y);
+\echo :LAST_ERROR_SQLSTATE
 
 -- 9. Deserializing garbage is an error (XX001), never a crash (reached through a
 -- bytea-typed alias of the C entry point: no SQL value has type internal).

@@ -21,6 +21,10 @@ inline double sigmoid(double z) {
 
 constexpr size_t kRowsPerInterrupt = 16384;
 
+Error too_large() {
+    return Error(ErrorCode::InvalidParameter, "logistic_fit: the features are too large to fit (they overflow float8)");
+}
+
 // The problem in centred and scaled coordinates: t = (x - mu) / sd, parameters
 // theta = (c, v) with c = b + w.mu and v = w * sd; penalty (l2/2) sum (v_j/sd_j)^2.
 struct Problem {
@@ -107,9 +111,7 @@ std::vector<double> newton_direction(const std::vector<double>& h, const std::ve
     // Features near the float8 limit make the Hessian overflow: with an
     // infinite diagonal no lambda helps, and the loop below never ended (found
     // by test/fuzz/states_fuzz.cpp; the backend ignored cancels).
-    if (!std::isfinite(maxdiag))
-        throw Error(ErrorCode::InvalidParameter,
-                    "logistic_fit: the features are too large to fit (their squares overflow float8)");
+    if (!std::isfinite(maxdiag)) throw too_large();
     std::vector<double> l(p * p);
     for (double lambda = 0;; lambda = lambda == 0 ? 1e-12 * maxdiag : lambda * 10) {
         bool ok = true;
@@ -160,7 +162,12 @@ LogisticResult logistic_fit(const double* rows, size_t n, size_t d, const Logist
     // Column means and standard deviations (two passes for accuracy).
     for (size_t i = 0; i < n; ++i)
         for (size_t j = 0; j < d; ++j) pb.mu[j] += rows[i * p + j];
-    for (size_t j = 0; j < d; ++j) pb.mu[j] /= static_cast<double>(n);
+    for (size_t j = 0; j < d; ++j) {
+        pb.mu[j] /= static_cast<double>(n);
+        // Two features near the float8 limit sum to infinity, and the fit
+        // then came out as NaN (found by test/fuzz/states_fuzz.cpp).
+        if (!std::isfinite(pb.mu[j])) throw too_large();
+    }
     for (size_t i = 0; i < n; ++i)
         for (size_t j = 0; j < d; ++j) {
             double c = rows[i * p + j] - pb.mu[j];
@@ -246,7 +253,10 @@ LogisticResult logistic_fit(const double* rows, size_t n, size_t d, const Logist
     for (size_t j = 0; j < d; ++j) {
         res.coef[j] = th[j + 1] / pb.sd[j];
         res.intercept -= res.coef[j] * pb.mu[j];
+        if (!std::isfinite(res.coef[j])) throw too_large();
     }
+    // Back in the original coordinates, coef * mu can still overflow.
+    if (!std::isfinite(res.intercept)) throw too_large();
     return res;
 }
 

@@ -168,3 +168,18 @@ TEST(Logistic, HugeFeaturesErrorInsteadOfHanging) {
     opt.l2 = 0.0625;
     EXPECT_THROW(ls::logistic_fit(rows.data(), 4, 2, opt), ls::Error);
 }
+
+// Two values of 2^1023 in one column: their sum, and so the column mean,
+// overflow, and the fit came out NaN (found by test/fuzz/states_fuzz.cpp).
+TEST(Logistic, FeaturesWhoseMeanOverflowsError) {
+    const double big = std::ldexp(1.0, 1023);
+    std::vector<double> rows = {big, 0.00390625, 0.0, big, 0.00390625, 1.0, 1.5, -2.0, 0.0, 0.0, 2.4158e-319, 1.0};
+    ls::LogisticOptions opt;
+    opt.l2 = 1.0;
+    try {
+        ls::logistic_fit(rows.data(), 4, 2, opt);
+        FAIL() << "no error";
+    } catch (const ls::Error& e) {
+        EXPECT_EQ(e.code(), ls::ErrorCode::InvalidParameter);
+    }
+}
