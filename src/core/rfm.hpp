@@ -36,7 +36,7 @@ struct RfmBreaks {
 
 struct RfmScore {
     int r = 0, f = 0, m = 0;
-    char code[16] = {0};                   // r, f and m written one after another
+    char code[36] = {0};  // r, f and m written one after another (room for any three ints)
     const std::string* segment = nullptr;  // nullptr: NULL
 };
 

@@ -529,7 +529,7 @@ public:
     bool binary(binary_t& v) { begin_value(); return Base::binary(v); }
     bool start_object(size_t n) {
         begin_value();
-        stack_.push_back(Level{false});
+        stack_.push_back(Level{false, 0, {}});
         return Base::start_object(n);
     }
     bool key(string_t& k) {
@@ -539,7 +539,7 @@ public:
     bool end_object() { stack_.pop_back(); return Base::end_object(); }
     bool start_array(size_t n) {
         begin_value();
-        stack_.push_back(Level{true});
+        stack_.push_back(Level{true, 0, {}});
         return Base::start_array(n);
     }
     bool end_array() { stack_.pop_back(); return Base::end_array(); }
@@ -597,7 +597,7 @@ std::shared_ptr<const Model> parse_model(std::string_view text) {
         throw SpecError("$", std::string("not valid JSON: ") + e.what());
     }
     auto m = std::make_shared<Model>();
-    Builder b{m.get()};
+    Builder b{m.get(), 0, 0, {}};
     const std::string root = "$";
     expect_object(j, root);
     check_keys(j, root, {"description", "fit", "activity", "disqualify", "weights", "score", "grades", "stages",
