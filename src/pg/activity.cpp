@@ -275,9 +275,14 @@ __attribute__((noinline, cold)) struct varlena* detoast_type(struct varlena* v) 
     return dv;
 }
 
+inline bool needs_detoast(Datum d) {
+    const struct varlena* v = reinterpret_cast<const struct varlena*>(DatumGetPointer(d));
+    return VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v);
+}
+
 inline void type_bytes(Datum d, const char** p, uint32* n) {
     struct varlena* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
-    if (unlikely(VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))) v = detoast_type(v);
+    if (unlikely(needs_detoast(d))) v = detoast_type(v);
     *p = VARDATA_ANY(v);
     *n = VARSIZE_ANY_EXHDR(v);
 }
@@ -304,12 +309,11 @@ __attribute__((always_inline)) inline bool fast_trans(FunctionCallInfo fcinfo, c
     if (unlikely(!age_in_us(site->fast_as_of, PG_GETARG_TIMESTAMPTZ(3), &age_us))) return false;
     const SiteModel* sm = site->cur;
     if (!counts_us(sm->scorer, age_us)) return true;
-    struct varlena* v = reinterpret_cast<struct varlena*>(DatumGetPointer(PG_GETARG_DATUM(2)));
-    if (unlikely(VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))) {
-        if (!MayThrow) return false;
-        v = detoast_type(v);
-    }
-    const int slot = sm->table.find(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+    if (!MayThrow && unlikely(needs_detoast(PG_GETARG_DATUM(2)))) return false;
+    const char* tp;
+    uint32 tn;
+    type_bytes(PG_GETARG_DATUM(2), &tp, &tn);
+    const int slot = sm->table.find(tp, tn);
     st->sums[slot] += sm->scorer.points_at(slot, age_us);
     return true;
 }
