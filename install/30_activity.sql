@@ -46,9 +46,10 @@ COMMENT ON FUNCTION lead_scoring._activity_score_final(internal) IS
 COMMENT ON FUNCTION lead_scoring._activity_breakdown_final(internal) IS
     'Internal: final function of activity_breakdown';
 
--- SSPACE: the state of a model naming up to 12 event types (a 32-byte header and
--- one double per type and the wildcard: a 128-byte chunk plus its 16-byte header);
--- the breakdown adds a count per type and its wildcard map.
+-- SSPACE: the state of a model with up to 12 capped event types (a 24-byte
+-- header, one double per capped type and one for all the others: at most a
+-- 128-byte chunk plus its 16-byte header; most models need less); the
+-- breakdown adds a raw sum and a count per type and its wildcard map.
 CREATE AGGREGATE lead_scoring.activity_score(model text, event_type text, occurred_at timestamptz, as_of timestamptz) (
     SFUNC = lead_scoring._activity_score_trans, STYPE = internal, SSPACE = 144,
     FINALFUNC = lead_scoring._activity_score_final,

@@ -155,15 +155,26 @@ CREATE FUNCTION pg_temp.deser(bytea, int) RETURNS void
 \set VERBOSITY sqlstate
 SELECT pg_temp.deser('\x', 0);
 SELECT pg_temp.deser('\x0102030405060708', 0);
--- A well-formed state with one slot ("LSA1", flags, n = 1, fingerprint, as_of, min, max, cap, sum)...
-SELECT pg_temp.deser(('\x3141534c' || '00000000' || '01000000' || repeat('00', 8 * 6))::bytea, 0) IS NOT NULL AS well_formed;
--- ...but any truncation, trailing byte, bad count or flag is an error.
-SELECT pg_temp.deser(('\x3141534c' || '00000000' || '01000000' || repeat('00', 8 * 6 - 1))::bytea, 0);
-SELECT pg_temp.deser(('\x3141534c' || '00000000' || '01000000' || repeat('00', 8 * 6 + 1))::bytea, 0);
-SELECT pg_temp.deser(('\x3141534c' || '00000000' || 'ffffff7f' || repeat('00', 8 * 6))::bytea, 0);
-SELECT pg_temp.deser(('\x3141534c' || '07000000' || '01000000' || repeat('00', 8 * 6))::bytea, 0);
--- A breakdown state whose name length runs past the end.
-SELECT pg_temp.deser(('\x3141534c' || '01000000' || '02000000' || repeat('00', 8 * 4 + 8 * 2 * 3) || 'ffffffff')::bytea, 0);
+-- A well-formed state with one uncapped slot ("LSA2", flags, n = 1, fingerprint,
+-- as_of, min, max, cap = +inf, one accumulator)...
+SELECT pg_temp.deser(('\x3241534c' || '00000000' || '01000000' || repeat('00', 8 * 4) || '000000000000f07f'
+                      || repeat('00', 8))::bytea, 0) IS NOT NULL AS well_formed;
+-- ...a capped slot (cap 0) has its own accumulator besides the shared one...
+SELECT pg_temp.deser(('\x3241534c' || '00000000' || '01000000' || repeat('00', 8 * 7))::bytea, 0) IS NOT NULL AS capped;
+SELECT pg_temp.deser(('\x3241534c' || '00000000' || '01000000' || repeat('00', 8 * 6))::bytea, 0);
+-- ...and any truncation, trailing byte, bad count, flag or version is an error.
+SELECT pg_temp.deser(('\x3241534c' || '00000000' || '01000000' || repeat('00', 8 * 7 - 1))::bytea, 0);
+SELECT pg_temp.deser(('\x3241534c' || '00000000' || '01000000' || repeat('00', 8 * 7 + 1))::bytea, 0);
+SELECT pg_temp.deser(('\x3241534c' || '00000000' || 'ffffff7f' || repeat('00', 8 * 7))::bytea, 0);
+SELECT pg_temp.deser(('\x3241534c' || '07000000' || '01000000' || repeat('00', 8 * 7))::bytea, 0);
+SELECT pg_temp.deser(('\x3141534c' || '00000000' || '01000000' || repeat('00', 8 * 7))::bytea, 0);
+-- A breakdown state (two capped slots: caps, 3 accumulators, raw, counts, one
+-- slot name, no wildcard types): well formed with an empty name, an error when
+-- the name's length runs past the end.
+SELECT pg_temp.deser(('\x3241534c' || '01000000' || '02000000' || repeat('00', 8 * 4 + 8 * 2 + 8 * 3 + 8 * 2 * 2)
+                      || '00000000' || '00000000')::bytea, 0) IS NOT NULL AS breakdown_well_formed;
+SELECT pg_temp.deser(('\x3241534c' || '01000000' || '02000000' || repeat('00', 8 * 4 + 8 * 2 + 8 * 3 + 8 * 2 * 2)
+                      || 'ffffffff')::bytea, 0);
 \set VERBOSITY default
 
 ---------------------------------------------- name form = spec form

@@ -111,6 +111,43 @@ struct SlotTable {
     }
 };
 
+// activity_score's accumulators. A cap applies to one type's sum, so each
+// capped slot keeps its own; uncapped slots (the wildcard among them) only
+// ever add to the total, so they share one, the last. A state then holds
+// ncapped + 1 sums instead of one per slot: for typical models it fits a
+// 64-byte chunk, which matters when events arrive in time order and every row
+// touches a random group's state.
+// A slot is capped when its cap is not +inf (the model's "no cap"); the same
+// rule on a deserialized state's caps, whatever their bytes.
+inline bool slot_capped(double cap) { return !(cap == __builtin_inf()); }
+
+// The number of accumulators for n caps read from possibly unaligned bytes.
+inline int32_t activity_acc_count(const unsigned char* caps, int32_t n) {
+    int32_t k = 1;
+    for (int32_t s = 0; s < n; ++s) {
+        double c;
+        std::memcpy(&c, caps + sizeof c * static_cast<size_t>(s), sizeof c);
+        k += slot_capped(c);
+    }
+    return k;
+}
+
+// For n caps: acc_of[s], the accumulator of slot s, and acc_caps[k], the cap of
+// accumulator k (+inf for the shared one); both arrays hold n + 1 entries.
+// Returns the number of accumulators.
+inline int32_t activity_accumulators(const double* caps, int32_t n, int32_t* acc_of, double* acc_caps) {
+    int32_t k = 0;
+    for (int32_t s = 0; s < n; ++s)
+        if (slot_capped(caps[s])) {
+            acc_caps[k] = caps[s];
+            acc_of[s] = k++;
+        }
+    for (int32_t s = 0; s < n; ++s)
+        if (!slot_capped(caps[s])) acc_of[s] = k;
+    acc_caps[k] = __builtin_inf();
+    return k + 1;
+}
+
 // The age in seconds of an event at `occurred_us` seen at `as_of_us` (both in
 // PostgreSQL's microseconds), as extract(epoch from as_of - occurred_at) gives
 // it. NaN when either is infinite (INT64_MIN/INT64_MAX): such events have no

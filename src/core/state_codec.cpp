@@ -1,5 +1,6 @@
 #include "core/state_codec.hpp"
 
+#include "core/activity_state.hpp"
 #include "core/error.hpp"
 #include "core/logistic.hpp"
 #include "core/rfm.hpp"
@@ -55,10 +56,11 @@ ActivityStateInfo activity_state_check(const unsigned char* p, size_t len) {
     if (breakdown > 1 || has_min > 1 || has_max > 1 || pad != 0) r.corrupt("bad flags");
     const int32_t n = r.get<int32_t>();
     if (n < 1 || n > kActivityMaxSlots) r.corrupt("bad slot count");
-    r.need(16 * static_cast<size_t>(n) + 32);
-    r.skip(8 + 8 + 8 + 8);                      // fingerprint, as_of, min, max
-    r.skip(2 * sizeof(double) * static_cast<size_t>(n));  // caps, sums
+    r.skip(8 + 8 + 8 + 8);  // fingerprint, as_of, min, max
+    const int32_t nacc = activity_acc_count(r.skip(sizeof(double) * static_cast<size_t>(n)), n);
+    r.skip(sizeof(double) * static_cast<size_t>(nacc));  // accumulators
     if (breakdown) {
+        r.skip(sizeof(double) * static_cast<size_t>(n));  // raw per-slot sums
         const unsigned char* counts = r.skip(sizeof(int64_t) * static_cast<size_t>(n));
         for (int32_t i = 0; i < n; ++i) {
             int64_t c;
@@ -75,7 +77,7 @@ ActivityStateInfo activity_state_check(const unsigned char* p, size_t len) {
         }
     }
     if (r.p != r.end) r.corrupt("trailing bytes");
-    return {breakdown != 0, n};
+    return {breakdown != 0, n, nacc};
 }
 
 uint32_t event_flags_state_check(const unsigned char* p, size_t len) {

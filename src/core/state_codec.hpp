@@ -17,14 +17,16 @@ namespace ls {
 
 // activity_score / activity_breakdown:
 //   u32 magic, u8 breakdown, u8 has_min, u8 has_max, u8 0, i32 nslots,
-//   u64 fingerprint, i64 as_of, f64 min, f64 max, f64 caps[n], f64 sums[n],
-//   breakdown: i64 counts[n] (>= 0), (u32 len, bytes) names[n-1],
+//   u64 fingerprint, i64 as_of, f64 min, f64 max, f64 caps[n],
+//   f64 acc[nacc] (nacc = activity_acc_count(caps, n)),
+//   breakdown: f64 raw[n], i64 counts[n] (>= 0), (u32 len, bytes) names[n-1],
 //              u32 nwild, (u32 len, bytes, i64 count (>= 0), f64 sum)[nwild]
-constexpr uint32_t kActivityStateMagic = 0x4c534131;  // "LSA1"
+constexpr uint32_t kActivityStateMagic = 0x4c534132;  // "LSA2"
 constexpr int32_t kActivityMaxSlots = 2 * 10000 + 1;  // 2 * kMaxEventTypes + 1
 struct ActivityStateInfo {
     bool breakdown;
     int32_t nslots;
+    int32_t nacc;
 };
 ActivityStateInfo activity_state_check(const unsigned char* p, size_t len);
 

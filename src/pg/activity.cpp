@@ -2,18 +2,20 @@
 // aggregates activity_score / activity_breakdown.
 //
 // Aggregate state (STYPE internal), one ActState per group, allocated once in
-// the aggregate context: as_of, the model, a pointer to the model's Shape and a
-// fixed array of per-slot sums (m.slots.size() + 1 doubles; the last one is
-// the wildcard slot "*") -- 128 bytes for a model naming 12 event types. The
-// breakdown state adds per-slot counts and a small hash map of the wildcard
-// types by name.
+// the aggregate context: as_of, a pointer to the model's Shape and a fixed
+// array of accumulators (ls::activity_accumulators: one per capped type, one
+// shared by all the others) -- 64 bytes for a model with four caps. The
+// breakdown state adds per-slot raw sums and counts and a small hash map of
+// the wildcard types by name; its total comes from the same accumulators, so
+// it is bitwise activity_score's.
 // The final and combine functions never see the model argument, so the state
-// carries what they need: the Shape (fingerprint, caps, clamps; one per call
-// site and model, shared by all groups) for the total, and for the breakdown
-// the slot names. On the transition side those point into the compiled model
-// (which the model cache keeps alive until the transaction ends);
-// serialization writes them out (sums, caps, clamps, a 64-bit fingerprint,
-// as_of: 48 + 16 bytes per slot), and the deserialized state owns its copies. The fingerprint
+// carries what they need: the Shape (fingerprint, caps, clamps, slot ->
+// accumulator; one per call site and model, shared by all groups) for the
+// total, and for the breakdown the slot names. On the transition side those
+// point into the compiled model (which the model cache keeps alive until the
+// transaction ends); serialization writes them out (accumulators, caps,
+// clamps, a 64-bit fingerprint, as_of), and the deserialized state owns its
+// copies. The fingerprint
 // (ls::activity_fingerprint, identical in every process) and as_of let combine
 // check that every row of a group used the same model and as_of, even rows
 // seen by different parallel workers.
@@ -21,7 +23,7 @@
 // Per row, activity_score does no spec lookup, parse, allocation or copy: when
 // the model argument is a Const (or extern Param) the model resolved on the
 // first row is used for the whole execution, and a constant as_of is not
-// compared per row, so a row touches only its group's sums[slot]; the event
+// compared per row, so a row touches only one accumulator of its group; the event
 // type goes through a table of the slot names (ls::SlotTable) built once per
 // call site and model.
 //
@@ -122,41 +124,63 @@ WildEntry* wild_slot(WildMap* w, MemoryContext cxt, const char* p, uint32 n) {
 }
 
 // ----------------------------------------------------------------- the state
-// What the final and combine functions need besides the sums, the same for
+// What the final and combine functions need besides the accumulators, the same for
 // every group of a model: shared by all states of a call site and model (in
 // fn_mcxt), or owned by a deserialized state.
 struct Shape {
     uint64 fingerprint;
     int32 nslots;  // model slots + 1 (wildcard last)
+    int32 nacc;    // accumulators
     bool has_min, has_max;
     double min, max;
-    const double* caps;  // nslots caps (+inf: none)
+    const double* caps;      // nslots caps (+inf: none)
+    const int32* acc_of;     // nslots: slot -> accumulator
+    const double* acc_caps;  // nacc: the cap of each accumulator
+    const ls::Model* model;  // the slot names; nullptr in copies (transition side only)
 };
 
 // activity_breakdown only.
 struct BdExtra {
+    double* raw;    // nslots: S_t before its cap
     int64* counts;  // nslots
-    char** names;   // nslots - 1 slot names, when the state has no model
+    char** names;   // nslots - 1 slot names, when the shape has no model
     uint32* name_lens;
     WildMap wild;
 };
 
-// 32 bytes and the sums: a model with up to 12 event types fits a 128-byte chunk.
+// 24 bytes and the accumulators: a model with up to 4 caps fits a 64-byte chunk.
 struct ActState {
     TimestampTz as_of;
-    const ls::Model* model;  // transition side; nullptr in deserialized copies
     const Shape* shape;
     BdExtra* bd;  // nullptr for activity_score
-    double sums[FLEXIBLE_ARRAY_MEMBER];
+    double acc[FLEXIBLE_ARRAY_MEMBER];
 };
 
-Size state_size(int32 nslots) { return offsetof(ActState, sums) + sizeof(double) * nslots; }
+Size state_size(int32 nacc) { return offsetof(ActState, acc) + sizeof(double) * nacc; }
+
+// Whether states of two shapes can be added up: the same model as far as
+// activity scoring goes (and so the same slots and accumulators).
+bool same_layout(const Shape* a, const Shape* b) {
+    return a->fingerprint == b->fingerprint && a->nslots == b->nslots && a->nacc == b->nacc;
+}
+
+// C style (may elog): the shape's accumulator arrays in cxt, from its caps
+// (aligned).
+void shape_set_acc(Shape* sh, MemoryContext cxt) {
+    const Size n = static_cast<Size>(sh->nslots) + 1;
+    int32* acc_of = static_cast<int32*>(MemoryContextAlloc(cxt, sizeof(int32) * n));
+    double* acc_caps = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * n));
+    sh->nacc = ls::activity_accumulators(sh->caps, sh->nslots, acc_of, acc_caps);
+    sh->acc_of = acc_of;
+    sh->acc_caps = acc_caps;
+}
 
 // What a call site keeps per model: the shape for states, the slot table and
 // the flattened per-event parameters.
 struct SiteModel {
     const ls::Model* model;
     const Shape* shape;
+    const int32* acc_of;  // shape->acc_of, one load nearer
     ls::SlotTable table;
     ls::EventScorer scorer;
     Size ncells;  // capacity of table.cells
@@ -224,22 +248,26 @@ void site_use_model(FunctionCallInfo fcinfo, Site* s, const ls::Model* m) {
     const Size need = ls::SlotTable::cells_for(*m);
     ls::SlotCell* volatile cells = e->table.cells;
     Shape* volatile sh = nullptr;
+    const uint64 fingerprint = ls::activity_fingerprint(*m);
     ls::pg::pg_call([&] {
         sh = static_cast<Shape*>(MemoryContextAllocZero(mcxt, sizeof(Shape)));
         if (e->ncells < need) cells = static_cast<ls::SlotCell*>(MemoryContextAlloc(mcxt, sizeof(ls::SlotCell) * need));
+        sh->nslots = static_cast<int32>(m->slots.size()) + 1;
+        sh->caps = m->slot_cap.data();  // the model lives until the transaction ends
+        shape_set_acc(sh, mcxt);
     });
     if (e->ncells < need) e->ncells = need;
-    sh->fingerprint = ls::activity_fingerprint(*m);
-    sh->nslots = static_cast<int32>(m->slots.size()) + 1;
+    sh->fingerprint = fingerprint;
+    sh->model = m;
     const ls::Bounds& b = m->activity.bounds;
     sh->has_min = b.min.has_value();
     sh->has_max = b.max.has_value();
     sh->min = b.min.value_or(0);
     sh->max = b.max.value_or(0);
-    sh->caps = m->slot_cap.data();  // the model lives until the transaction ends
     e->table.build(*m, cells);
     e->scorer = ls::event_scorer(*m);
     e->shape = sh;
+    e->acc_of = sh->acc_of;
     e->model = m;
     s->cur = e;
 }
@@ -255,13 +283,13 @@ void* alloc_zero(MemoryContext cxt, Size size) {
 
 ActState* new_state(MemoryContext cxt, const SiteModel* sm, TimestampTz as_of, bool breakdown) {
     const int32 n = sm->shape->nslots;
-    ActState* st = static_cast<ActState*>(alloc_zero(cxt, state_size(n)));
+    ActState* st = static_cast<ActState*>(alloc_zero(cxt, state_size(sm->shape->nacc)));
     if (breakdown) {
         st->bd = static_cast<BdExtra*>(alloc_zero(cxt, sizeof(BdExtra)));
+        st->bd->raw = static_cast<double*>(alloc_zero(cxt, sizeof(double) * n));
         st->bd->counts = static_cast<int64*>(alloc_zero(cxt, sizeof(int64) * n));
     }
     st->as_of = as_of;
-    st->model = sm->model;
     st->shape = sm->shape;
     return st;
 }
@@ -298,23 +326,22 @@ inline bool counts_us(const ls::EventScorer& sc, int64 age_us) {
     return static_cast<uint64>(age_us) <= static_cast<uint64>(sc.window_us);
 }
 
-// activity_score's transition after the first row when the model and as_of
-// are constants: only what depends on the row. A row it cannot decide
-// (infinite occurred_at, an age beyond int64; without MayThrow also a new
-// group or a type to detoast) returns false and goes the general way.
-template <bool MayThrow>
+// activity_score's transition when the model and as_of are constants: only
+// what depends on the row. A row it cannot decide (infinite occurred_at, an
+// age beyond int64, a type to detoast) returns false and goes the general way.
+// Neither throws nor calls PostgreSQL.
 __attribute__((always_inline)) inline bool fast_trans(FunctionCallInfo fcinfo, const Site* site, ActState* st) {
     if (PG_ARGISNULL(2) || PG_ARGISNULL(3)) return true;
     int64 age_us;
     if (unlikely(!age_in_us(site->fast_as_of, PG_GETARG_TIMESTAMPTZ(3), &age_us))) return false;
     const SiteModel* sm = site->cur;
     if (!counts_us(sm->scorer, age_us)) return true;
-    if (!MayThrow && unlikely(needs_detoast(PG_GETARG_DATUM(2)))) return false;
+    if (unlikely(needs_detoast(PG_GETARG_DATUM(2)))) return false;
     const char* tp;
     uint32 tn;
     type_bytes(PG_GETARG_DATUM(2), &tp, &tn);
     const int slot = sm->table.find(tp, tn);
-    st->sums[slot] += sm->scorer.points_at(slot, age_us);
+    st->acc[sm->acc_of[slot]] += sm->scorer.points_at(slot, age_us);
     return true;
 }
 
@@ -326,48 +353,48 @@ inline Site* fast_site(FunctionCallInfo fcinfo) {
     return likely(site != nullptr && site->fast) ? site : nullptr;
 }
 
-// A new group's state on the fast path.
-__attribute__((noinline)) ActState* fast_new_state(FunctionCallInfo fcinfo, const Site* site) {
+// A new group's state on the fast path, without PG_TRY or a throw: nullptr
+// when out of memory (the general path then retries and fails with 53200).
+__attribute__((noinline)) ActState* fast_new_state(FunctionCallInfo fcinfo, const Site* site) noexcept {
     MemoryContext cxt;
     AggCheckCallContext(fcinfo, &cxt);  // an aggregate: the first row checked it
-    return new_state(cxt, site->cur, site->fast_as_of, false);
+    const SiteModel* sm = site->cur;
+    auto* st = static_cast<ActState*>(MemoryContextAllocExtended(cxt, state_size(sm->shape->nacc),
+                                                                  MCXT_ALLOC_ZERO | MCXT_ALLOC_NO_OOM));
+    if (likely(st != nullptr)) {
+        st->as_of = site->fast_as_of;
+        st->shape = sm->shape;
+    }
+    return st;
 }
 
 template <bool Breakdown>
 Datum activity_trans_general(FunctionCallInfo fcinfo, Oid model_type, ActState* st);
 
-// The transition function of both aggregates; args: state, model, event_type,
-// occurred_at, as_of. Not strict: NULL model/as_of are errors, NULL type/time
-// are ignored. The general path is a call, so its frame is not set up on
-// every row.
-template <bool Breakdown>
-__attribute__((always_inline)) inline Datum activity_trans(FunctionCallInfo fcinfo, Oid model_type) {
-    ActState* st = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ActState*>(PG_GETARG_POINTER(0));
-    if (!Breakdown) {
-        if (const Site* site = fast_site(fcinfo)) {
-            if (unlikely(st == nullptr)) st = fast_new_state(fcinfo, site);
-            if (fast_trans<true>(fcinfo, site, st)) PG_RETURN_POINTER(st);
-        }
-    }
-    return activity_trans_general<Breakdown>(fcinfo, model_type, st);
+inline ActState* arg_state(FunctionCallInfo fcinfo) {
+    return PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ActState*>(PG_GETARG_POINTER(0));
 }
 
-// activity_score's entry points. Most rows need neither the exception guard
-// of LS_FUNCTION nor anything that can throw or elog, so they are tried
-// first without it: its frame (a stack protector, the pending error) was a
-// measurable part of a row.
+// activity_score's transition; args: state, model, event_type, occurred_at,
+// as_of. Not strict: NULL model/as_of are errors, NULL type/time are ignored.
+// Most rows, a group's first included, need neither the exception guard of
+// LS_FUNCTION nor anything that can throw or elog, so they are tried first
+// without it: its frame (a stack protector, the pending error) was a
+// measurable part of a row. The general path is a call, so its frame is not
+// set up on every row.
 template <Oid ModelType>
-__attribute__((noinline)) Datum activity_score_trans_guarded(FunctionCallInfo fcinfo) {
-    return ls::pg::guarded(fcinfo, [](FunctionCallInfo f) { return activity_trans<false>(f, ModelType); });
+__attribute__((noinline)) Datum activity_score_trans_guarded(FunctionCallInfo fcinfo, ActState* st) {
+    return ls::pg::guarded(fcinfo, [st](FunctionCallInfo f) { return activity_trans_general<false>(f, ModelType, st); });
 }
 
 template <Oid ModelType>
 Datum activity_score_trans(FunctionCallInfo fcinfo) {
-    if (const Site* site = fast_site(fcinfo); site != nullptr && !PG_ARGISNULL(0)) {
-        ActState* st = reinterpret_cast<ActState*>(PG_GETARG_POINTER(0));
-        if (fast_trans<false>(fcinfo, site, st)) PG_RETURN_POINTER(st);
+    ActState* st = arg_state(fcinfo);
+    if (const Site* site = fast_site(fcinfo)) {
+        if (unlikely(st == nullptr)) st = fast_new_state(fcinfo, site);
+        if (likely(st != nullptr) && fast_trans(fcinfo, site, st)) PG_RETURN_POINTER(st);
     }
-    return activity_score_trans_guarded<ModelType>(fcinfo);
+    return activity_score_trans_guarded<ModelType>(fcinfo, st);
 }
 
 template <bool Breakdown>
@@ -395,7 +422,7 @@ __attribute__((noinline)) Datum activity_trans_general(FunctionCallInfo fcinfo, 
             MemoryContext cxt = nullptr;
             ls::pg::pg_call([&] { cxt = agg_context(fcinfo, agg_name(Breakdown)); });
             st = new_state(cxt, site->cur, as_of, Breakdown);
-        } else if (m != st->model && site->cur->shape->fingerprint != st->shape->fingerprint) {
+        } else if (st->shape != site->cur->shape && !same_layout(st->shape, site->cur->shape)) {
             fail(ls::ErrorCode::InvalidParameter,
                  std::string(agg_name(Breakdown)) + ": the model must be the same on every row of a group");
         }
@@ -428,8 +455,9 @@ __attribute__((noinline)) Datum activity_trans_general(FunctionCallInfo fcinfo, 
     type_bytes(PG_GETARG_DATUM(2), &tp, &tn);
     const int slot = site->cur->table.find(tp, tn);
     const double pts = whole_us ? sc.points_at(slot, age_us) : ls::event_points(*m, slot, age);
-    st->sums[slot] += pts;
+    st->acc[st->shape->acc_of[slot]] += pts;
     if (Breakdown) {
+        st->bd->raw[slot] += pts;
         st->bd->counts[slot]++;
         if (slot == m->wildcard_slot()) {
             MemoryContext cxt = nullptr;
@@ -446,9 +474,9 @@ __attribute__((noinline)) Datum activity_trans_general(FunctionCallInfo fcinfo, 
 // ------------------------------------------------------ copy / combine
 // The slot name i of a state: from its model, or its own copy.
 const char* slot_name(const ActState* st, int32 i, uint32* len) {
-    if (st->model) {
-        *len = static_cast<uint32>(st->model->slots[i].size());
-        return st->model->slots[i].data();
+    if (const ls::Model* m = st->shape->model) {
+        *len = static_cast<uint32>(m->slots[i].size());
+        return m->slots[i].data();
     }
     *len = st->bd->name_lens[i];
     return st->bd->names[i];
@@ -462,13 +490,16 @@ bool same_shape(const Shape* a, const Shape* b) {
            memcmp(a->caps, b->caps, sizeof(double) * a->nslots) == 0;
 }
 
-// C style (may elog): a copy of `src` and its caps in cxt.
+// C style (may elog): a copy of `src`, its caps and accumulators in cxt,
+// without a model.
 Shape* copy_shape(MemoryContext cxt, const Shape* src) {
     Shape* d = static_cast<Shape*>(MemoryContextAlloc(cxt, sizeof(Shape)));
     *d = *src;
+    d->model = nullptr;
     double* caps = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * src->nslots));
     memcpy(caps, src->caps, sizeof(double) * src->nslots);
     d->caps = caps;
+    shape_set_acc(d, cxt);
     return d;
 }
 
@@ -478,16 +509,18 @@ Shape* copy_shape(MemoryContext cxt, const Shape* src) {
 // a model has the same one.
 ActState* copy_state(MemoryContext cxt, const ActState* src, const Shape** shared, MemoryContext shared_cxt) {
     const int32 n = src->shape->nslots;
+    const Size size = state_size(src->shape->nacc);
     ActState* volatile st = nullptr;
     ls::pg::pg_call([&] {
-        ActState* d = static_cast<ActState*>(MemoryContextAlloc(cxt, state_size(n)));
-        memcpy(d, src, state_size(n));
-        d->model = nullptr;
+        ActState* d = static_cast<ActState*>(MemoryContextAlloc(cxt, size));
+        memcpy(d, src, size);
         if (*shared == nullptr) *shared = copy_shape(shared_cxt, src->shape);
         d->shape = (src->shape == *shared || same_shape(*shared, src->shape)) ? *shared : copy_shape(cxt, src->shape);
         d->bd = nullptr;
         if (src->bd) {
             BdExtra* bd = static_cast<BdExtra*>(MemoryContextAllocZero(cxt, sizeof(BdExtra)));
+            bd->raw = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * n));
+            memcpy(bd->raw, src->bd->raw, sizeof(double) * n);
             bd->counts = static_cast<int64*>(MemoryContextAlloc(cxt, sizeof(int64) * n));
             memcpy(bd->counts, src->bd->counts, sizeof(int64) * n);
             bd->names = static_cast<char**>(MemoryContextAlloc(cxt, sizeof(char*) * n));
@@ -533,15 +566,17 @@ Datum activity_combine(FunctionCallInfo fcinfo) {
         PG_RETURN_POINTER(copy_state(cxt, b, static_cast<const Shape**>(fl->fn_extra), fl->fn_mcxt));
     }
     const char* fn = agg_name(a->bd != nullptr);
-    if ((a->bd != nullptr) != (b->bd != nullptr) || a->shape->fingerprint != b->shape->fingerprint ||
-        a->shape->nslots != b->shape->nslots)
+    if ((a->bd != nullptr) != (b->bd != nullptr) || !same_layout(a->shape, b->shape))
         fail(ls::ErrorCode::InvalidParameter, std::string(fn) + ": the model must be the same on every row of a group");
     if (a->as_of != b->as_of)
         fail(ls::ErrorCode::InvalidParameter, std::string(fn) + ": as_of must be the same on every row of a group");
-    const int32 n = a->shape->nslots;
-    for (int32 i = 0; i < n; ++i) a->sums[i] += b->sums[i];
+    for (int32 i = 0; i < a->shape->nacc; ++i) a->acc[i] += b->acc[i];
     if (a->bd) {
-        for (int32 i = 0; i < n; ++i) a->bd->counts[i] += b->bd->counts[i];
+        const int32 n = a->shape->nslots;
+        for (int32 i = 0; i < n; ++i) {
+            a->bd->raw[i] += b->bd->raw[i];
+            a->bd->counts[i] += b->bd->counts[i];
+        }
         for (uint32 i = 0; i < b->bd->wild.cap; ++i) {
             const WildEntry& e = b->bd->wild.cells[i];
             if (!e.name) continue;
@@ -555,10 +590,10 @@ Datum activity_combine(FunctionCallInfo fcinfo) {
 }
 
 // ------------------------------------------------ serialize / deserialize
-// Little-endian native layout (states never leave the server):
+// Native layout (states never leave the server), see core/state_codec.hpp:
 //   u32 magic, u8 breakdown, u8 has_min, u8 has_max, u8 0, i32 nslots,
-//   u64 fingerprint, i64 as_of, f64 min, f64 max, f64 caps[n], f64 sums[n],
-//   breakdown: i64 counts[n], (u32 len, bytes) names[n-1],
+//   u64 fingerprint, i64 as_of, f64 min, f64 max, f64 caps[n], f64 acc[nacc],
+//   breakdown: f64 raw[n], i64 counts[n], (u32 len, bytes) names[n-1],
 //              u32 nwild, (u32 len, bytes, i64 count, f64 sum)[nwild]
 struct Writer {
     char* p;
@@ -602,9 +637,9 @@ Datum activity_serialize(FunctionCallInfo fcinfo) {
     ActState* st = reinterpret_cast<ActState*>(PG_GETARG_POINTER(0));
     const Shape* sh = st->shape;
     const int32 n = sh->nslots;
-    Size size = 4 + 4 + 4 + 8 + 8 + 8 + 8 + 16 * static_cast<Size>(n);
+    Size size = 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8 * static_cast<Size>(n) + 8 * static_cast<Size>(sh->nacc);
     if (st->bd) {
-        size += 8 * static_cast<Size>(n);
+        size += 16 * static_cast<Size>(n);
         for (int32 i = 0; i + 1 < n; ++i) {
             uint32 len;
             slot_name(st, i, &len);
@@ -629,8 +664,9 @@ Datum activity_serialize(FunctionCallInfo fcinfo) {
     w.put(sh->min);
     w.put(sh->max);
     w.put_bytes(sh->caps, sizeof(double) * n);
-    w.put_bytes(st->sums, sizeof(double) * n);
+    w.put_bytes(st->acc, sizeof(double) * sh->nacc);
     if (st->bd) {
+        w.put_bytes(st->bd->raw, sizeof(double) * n);
         w.put_bytes(st->bd->counts, sizeof(int64) * n);
         for (int32 i = 0; i + 1 < n; ++i) {
             uint32 len;
@@ -657,7 +693,8 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
     // The whole layout (magic, flags, slot count, lengths, counts, no trailing
     // bytes) is checked first by core/state_codec.hpp, which is fuzzed; the
     // reader below only copies (its get() still refuses to read past the end).
-    ls::activity_state_check(reinterpret_cast<const unsigned char*>(VARDATA_ANY(in)), VARSIZE_ANY_EXHDR(in));
+    const ls::ActivityStateInfo info =
+        ls::activity_state_check(reinterpret_cast<const unsigned char*>(VARDATA_ANY(in)), VARSIZE_ANY_EXHDR(in));
     Reader r{VARDATA_ANY(in), VARDATA_ANY(in) + VARSIZE_ANY_EXHDR(in)};
     r.get<uint32>();  // magic
     const uint8 breakdown = r.get<uint8>(), has_min = r.get<uint8>(), has_max = r.get<uint8>();
@@ -669,12 +706,13 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
     tmp.has_min = has_min;
     tmp.has_max = has_max;
     tmp.nslots = n;
+    tmp.nacc = info.nacc;
     tmp.fingerprint = r.get<uint64>();
     const TimestampTz as_of = r.get<int64>();
     tmp.min = r.get<double>();
     tmp.max = r.get<double>();
     tmp.caps = reinterpret_cast<const double*>(r.get_bytes(sizeof(double) * n));  // unaligned: compared/copied only
-    const char* sums = r.get_bytes(sizeof(double) * n);
+    const char* acc = r.get_bytes(sizeof(double) * tmp.nacc);
     FmgrInfo* fl = fcinfo->flinfo;
     const Shape** kept = static_cast<const Shape**>(fl->fn_extra);
     MemoryContext cxt = CurrentMemoryContext;
@@ -685,10 +723,11 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
             fl->fn_extra = kept;
         }
         if (!*kept) *kept = copy_shape(fl->fn_mcxt, &tmp);
-        stv = static_cast<ActState*>(MemoryContextAllocZero(cxt, state_size(n)));
+        stv = static_cast<ActState*>(MemoryContextAllocZero(cxt, state_size(tmp.nacc)));
         stv->shape = same_shape(*kept, &tmp) ? *kept : copy_shape(cxt, &tmp);
         if (breakdown) {
             stv->bd = static_cast<BdExtra*>(MemoryContextAllocZero(cxt, sizeof(BdExtra)));
+            stv->bd->raw = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * n));
             stv->bd->counts = static_cast<int64*>(MemoryContextAlloc(cxt, sizeof(int64) * n));
             stv->bd->names = static_cast<char**>(MemoryContextAllocZero(cxt, sizeof(char*) * n));
             stv->bd->name_lens = static_cast<uint32*>(MemoryContextAllocZero(cxt, sizeof(uint32) * n));
@@ -696,9 +735,10 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
     });
     ActState* st = stv;
     st->as_of = as_of;
-    memcpy(st->sums, sums, sizeof(double) * n);
+    memcpy(st->acc, acc, sizeof(double) * tmp.nacc);
     if (breakdown) {
         BdExtra* bd = st->bd;
+        memcpy(bd->raw, r.get_bytes(sizeof(double) * n), sizeof(double) * n);
         memcpy(bd->counts, r.get_bytes(sizeof(int64) * n), sizeof(int64) * n);
         for (int32 i = 0; i + 1 < n; ++i) {
             const uint32 len = r.get<uint32>();
@@ -726,25 +766,15 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
 }
 
 // --------------------------------------------------------------- finals
-// S_t capped per slot, summed in slot order, clamped: ls::activity_total's
-// arithmetic on the state's own caps and clamps.
-double state_total(const ActState* st, double* capped_out) {
+// The accumulators capped, summed in order, clamped. Neither throws nor
+// calls PostgreSQL.
+double state_total(const ActState* st) noexcept {
     const Shape* sh = st->shape;
     double a = 0;
-    for (int32 s = 0; s < sh->nslots; ++s) {
-        const double v = ls::cap_value(st->sums[s], sh->caps[s]);
-        if (capped_out) capped_out[s] = v;
-        a += v;
-    }
+    for (int32 k = 0; k < sh->nacc; ++k) a += ls::cap_value(st->acc[k], sh->acc_caps[k]);
     if (sh->has_min && a < sh->min) a = sh->min;
     if (sh->has_max && a > sh->max) a = sh->max;
     return a;
-}
-
-Datum activity_score_final(FunctionCallInfo fcinfo) {
-    if (PG_ARGISNULL(0)) PG_RETURN_NULL();
-    const ActState* st = reinterpret_cast<const ActState*>(PG_GETARG_POINTER(0));
-    PG_RETURN_FLOAT8(state_total(st, nullptr));
 }
 
 void append_entry(std::string* out, bool* first, const char* name, uint32 len, int64 count, double raw, double capped) {
@@ -764,9 +794,7 @@ Datum activity_breakdown_final(FunctionCallInfo fcinfo) {
     if (PG_ARGISNULL(0)) PG_RETURN_NULL();
     const ActState* st = reinterpret_cast<const ActState*>(PG_GETARG_POINTER(0));
     const int32 n = st->shape->nslots;
-    std::string capped_buf(sizeof(double) * n, '\0');
-    double* capped = reinterpret_cast<double*>(capped_buf.data());
-    const double total = state_total(st, capped);
+    const double total = state_total(st);
     std::string out = "{\"total\": ";
     ls::append_json_number(&out, total);
     out += ", \"types\": {";
@@ -775,7 +803,8 @@ Datum activity_breakdown_final(FunctionCallInfo fcinfo) {
         if (st->bd->counts[s] == 0) continue;
         uint32 len;
         const char* name = slot_name(st, s, &len);
-        append_entry(&out, &first, name, len, st->bd->counts[s], st->sums[s], capped[s]);
+        const double raw = st->bd->raw[s];
+        append_entry(&out, &first, name, len, st->bd->counts[s], raw, ls::cap_value(raw, st->shape->caps[s]));
     }
     for (uint32 i = 0; i < st->bd->wild.cap; ++i) {
         const WildEntry& e = st->bd->wild.cells[i];
@@ -793,15 +822,21 @@ Datum activity_breakdown_final(FunctionCallInfo fcinfo) {
 extern "C" {
 PG_FUNCTION_INFO_V1(ls_activity_trans_name);
 PG_FUNCTION_INFO_V1(ls_activity_trans_spec);
+PG_FUNCTION_INFO_V1(ls_activity_score_final);
 }
 Datum ls_activity_trans_name(PG_FUNCTION_ARGS) { return activity_score_trans<TEXTOID>(fcinfo); }
 Datum ls_activity_trans_spec(PG_FUNCTION_ARGS) { return activity_score_trans<JSONBOID>(fcinfo); }
-LS_FUNCTION(ls_activity_bd_trans_name) { return activity_trans<true>(fcinfo, TEXTOID); }
-LS_FUNCTION(ls_activity_bd_trans_spec) { return activity_trans<true>(fcinfo, JSONBOID); }
+// Called once per group, after the group's last row, when its state is
+// usually no longer in cache: nothing but the sum (state_total cannot throw).
+Datum ls_activity_score_final(PG_FUNCTION_ARGS) {
+    if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+    PG_RETURN_FLOAT8(state_total(reinterpret_cast<const ActState*>(PG_GETARG_POINTER(0))));
+}
+LS_FUNCTION(ls_activity_bd_trans_name) { return activity_trans_general<true>(fcinfo, TEXTOID, arg_state(fcinfo)); }
+LS_FUNCTION(ls_activity_bd_trans_spec) { return activity_trans_general<true>(fcinfo, JSONBOID, arg_state(fcinfo)); }
 LS_FUNCTION(ls_activity_combine) { return activity_combine(fcinfo); }
 LS_FUNCTION(ls_activity_serialize) { return activity_serialize(fcinfo); }
 LS_FUNCTION(ls_activity_deserialize) { return activity_deserialize(fcinfo); }
-LS_FUNCTION(ls_activity_score_final) { return activity_score_final(fcinfo); }
 LS_FUNCTION(ls_activity_breakdown_final) { return activity_breakdown_final(fcinfo); }
 
 // decay(points, occurred_at, as_of, half_life) = points * 2^(-age/half_life);

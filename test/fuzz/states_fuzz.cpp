@@ -111,7 +111,9 @@ void fuzz_activity(const unsigned char* p, size_t len) {
     try {
         ls::ActivityStateInfo info = ls::activity_state_check(p, len);
         if (info.nslots < 1 || info.nslots > ls::kActivityMaxSlots) ls_fuzz::fail("activity: slot count out of range");
-        if (len < 32 + 16 * static_cast<size_t>(info.nslots)) ls_fuzz::fail("activity: accepted a truncated state");
+        if (info.nacc < 1 || info.nacc > info.nslots + 1) ls_fuzz::fail("activity: accumulator count out of range");
+        if (len < 32 + 8 * static_cast<size_t>(info.nslots + info.nacc))
+            ls_fuzz::fail("activity: accepted a truncated state");
     } catch (const ls::Error& e) {
         expect_corrupt(e);
     }

@@ -116,6 +116,57 @@ TEST(ActivityTotal, Clamps) {
     EXPECT_EQ(ls::activity_total(*lo, z.data()), 3);     // an empty group is clamped too
 }
 
+// activity_score's state: one accumulator per capped slot, one shared by the
+// rest, the last.
+TEST(ActivityAccumulators, CappedSlotsOwnOneTheRestShareTheLast) {
+    auto m = model(kCapped);  // demo cap 15, unsubscribe cap 15, webinar and "*" uncapped
+    const int32_t n = static_cast<int32_t>(m->slot_cap.size());
+    ASSERT_EQ(n, 4);
+    std::vector<int32_t> acc_of(n + 1, -7);
+    std::vector<double> acc_caps(n + 1, -7);
+    const int32_t nacc = ls::activity_accumulators(m->slot_cap.data(), n, acc_of.data(), acc_caps.data());
+    EXPECT_EQ(nacc, 3);
+    const int demo = m->slot_for("demo"), unsub = m->slot_for("unsubscribe"), web = m->slot_for("webinar");
+    EXPECT_NE(acc_of[demo], acc_of[unsub]);
+    EXPECT_LT(acc_of[demo], 2);
+    EXPECT_LT(acc_of[unsub], 2);
+    EXPECT_EQ(acc_of[web], 2);
+    EXPECT_EQ(acc_of[m->wildcard_slot()], 2);
+    EXPECT_EQ(acc_caps[acc_of[demo]], 15);
+    EXPECT_EQ(acc_caps[acc_of[unsub]], 15);
+    EXPECT_EQ(acc_caps[2], std::numeric_limits<double>::infinity());
+
+    // The same count from the caps' bytes at an odd address.
+    std::vector<unsigned char> bytes(1 + sizeof(double) * n);
+    std::memcpy(bytes.data() + 1, m->slot_cap.data(), sizeof(double) * n);
+    EXPECT_EQ(ls::activity_acc_count(bytes.data() + 1, n), 3);
+
+    // The hand example of CapsPositiveAndNegative through the accumulators:
+    // demo 30 -> 15, unsubscribe -30 -> -15, webinar 4 and "*" 3 share one: 7.
+    std::vector<double> acc(nacc, 0.0);
+    acc[acc_of[demo]] += 30;
+    acc[acc_of[unsub]] += -30;
+    acc[acc_of[web]] += 4;
+    acc[acc_of[m->wildcard_slot()]] += 3;
+    double total = 0;
+    for (int32_t k = 0; k < nacc; ++k) total += ls::cap_value(acc[k], acc_caps[k]);
+    EXPECT_EQ(total, 7);
+
+    // Without caps there is one accumulator; a cap of 0 is a cap.
+    auto flat = model(R"({"activity": {"events": {"a": {"points": 1}, "b": {"points": 2}}}})");
+    const int32_t fn = static_cast<int32_t>(flat->slot_cap.size());
+    std::vector<int32_t> fo(fn + 1);
+    std::vector<double> fc(fn + 1);
+    EXPECT_EQ(ls::activity_accumulators(flat->slot_cap.data(), fn, fo.data(), fc.data()), 1);
+    for (int32_t s = 0; s < fn; ++s) EXPECT_EQ(fo[s], 0);
+    const double zero_cap[2] = {0.0, std::numeric_limits<double>::infinity()};
+    int32_t zo[3];
+    double zc[3];
+    EXPECT_EQ(ls::activity_accumulators(zero_cap, 2, zo, zc), 2);
+    EXPECT_EQ(zo[0], 0);
+    EXPECT_EQ(zo[1], 1);
+}
+
 TEST(ActivitySlots, WildcardAndOtherSections) {
     auto m = model(R"({"activity": {"events": {"demo": {"points": 10}, "*": {"points": 2}}},
                        "disqualify": {"events": ["complaint"]},
