@@ -1,6 +1,6 @@
 // Activity scoring with decay, DESIGN.md §4: the per-event arithmetic and the
 // final per-type caps and clamps. The aggregate's running state is a plain array
-// of per-slot sums kept by the glue in PostgreSQL memory.
+// of sums (ls::activity_accumulators) kept by the glue in PostgreSQL memory.
 #pragma once
 #include "core/cpp_only.hpp"
 

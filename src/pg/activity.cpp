@@ -72,7 +72,7 @@ using ls::pg::CallSite;
 
 namespace {
 
-constexpr uint32 kStateMagic = ls::kActivityStateMagic;  // "LSA1": serialized format version 1
+constexpr uint32 kStateMagic = ls::kActivityStateMagic;  // "LSA2": serialized format version 2
 
 [[noreturn]] void fail(ls::ErrorCode code, const std::string& msg) { throw ls::Error(code, msg); }
 
