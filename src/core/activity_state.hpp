@@ -121,30 +121,26 @@ struct SlotTable {
 // rule on a deserialized state's caps, whatever their bytes.
 inline bool slot_capped(double cap) { return !(cap == __builtin_inf()); }
 
-// The number of accumulators for n caps read from possibly unaligned bytes.
-inline int32_t activity_acc_count(const unsigned char* caps, int32_t n) {
-    int32_t k = 1;
+// For n caps read from possibly unaligned bytes (a model's slot_cap, or a
+// serialized state's): the number of accumulators and, where the arrays are
+// given, acc_of[s] (n entries), the accumulator of slot s, and acc_caps[k]
+// (up to n + 1 entries), the cap of accumulator k (+inf for the shared one).
+inline int32_t activity_accumulators(const void* caps, int32_t n, int32_t* acc_of = nullptr,
+                                     double* acc_caps = nullptr) {
+    const unsigned char* p = static_cast<const unsigned char*>(caps);
+    int32_t k = 0;
     for (int32_t s = 0; s < n; ++s) {
         double c;
-        std::memcpy(&c, caps + sizeof c * static_cast<size_t>(s), sizeof c);
-        k += slot_capped(c);
+        std::memcpy(&c, p + sizeof c * static_cast<size_t>(s), sizeof c);
+        const bool capped = slot_capped(c);
+        if (acc_of) acc_of[s] = capped ? k : -1;
+        if (capped && acc_caps) acc_caps[k] = c;
+        k += capped;
     }
-    return k;
-}
-
-// For n caps: acc_of[s], the accumulator of slot s, and acc_caps[k], the cap of
-// accumulator k (+inf for the shared one); both arrays hold n + 1 entries.
-// Returns the number of accumulators.
-inline int32_t activity_accumulators(const double* caps, int32_t n, int32_t* acc_of, double* acc_caps) {
-    int32_t k = 0;
-    for (int32_t s = 0; s < n; ++s)
-        if (slot_capped(caps[s])) {
-            acc_caps[k] = caps[s];
-            acc_of[s] = k++;
-        }
-    for (int32_t s = 0; s < n; ++s)
-        if (!slot_capped(caps[s])) acc_of[s] = k;
-    acc_caps[k] = __builtin_inf();
+    if (acc_of)
+        for (int32_t s = 0; s < n; ++s)
+            if (acc_of[s] < 0) acc_of[s] = k;
+    if (acc_caps) acc_caps[k] = __builtin_inf();
     return k + 1;
 }
 

@@ -57,7 +57,7 @@ ActivityStateInfo activity_state_check(const unsigned char* p, size_t len) {
     const int32_t n = r.get<int32_t>();
     if (n < 1 || n > kActivityMaxSlots) r.corrupt("bad slot count");
     r.skip(8 + 8 + 8 + 8);  // fingerprint, as_of, min, max
-    const int32_t nacc = activity_acc_count(r.skip(sizeof(double) * static_cast<size_t>(n)), n);
+    const int32_t nacc = activity_accumulators(r.skip(sizeof(double) * static_cast<size_t>(n)), n);
     r.skip(sizeof(double) * static_cast<size_t>(nacc));  // accumulators
     if (breakdown) {
         r.skip(sizeof(double) * static_cast<size_t>(n));  // raw per-slot sums

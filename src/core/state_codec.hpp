@@ -18,7 +18,7 @@ namespace ls {
 // activity_score / activity_breakdown:
 //   u32 magic, u8 breakdown, u8 has_min, u8 has_max, u8 0, i32 nslots,
 //   u64 fingerprint, i64 as_of, f64 min, f64 max, f64 caps[n],
-//   f64 acc[nacc] (nacc = activity_acc_count(caps, n)),
+//   f64 acc[nacc] (nacc = activity_accumulators(caps, n)),
 //   breakdown: f64 raw[n], i64 counts[n] (>= 0), (u32 len, bytes) names[n-1],
 //              u32 nwild, (u32 len, bytes, i64 count (>= 0), f64 sum)[nwild]
 constexpr uint32_t kActivityStateMagic = 0x4c534132;  // "LSA2"

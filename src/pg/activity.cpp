@@ -164,12 +164,11 @@ bool same_layout(const Shape* a, const Shape* b) {
     return a->fingerprint == b->fingerprint && a->nslots == b->nslots && a->nacc == b->nacc;
 }
 
-// C style (may elog): the shape's accumulator arrays in cxt, from its caps
-// (aligned).
+// C style (may elog): the shape's accumulator arrays in cxt, from its caps.
 void shape_set_acc(Shape* sh, MemoryContext cxt) {
-    const Size n = static_cast<Size>(sh->nslots) + 1;
+    const Size n = static_cast<Size>(sh->nslots);
     int32* acc_of = static_cast<int32*>(MemoryContextAlloc(cxt, sizeof(int32) * n));
-    double* acc_caps = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * n));
+    double* acc_caps = static_cast<double*>(MemoryContextAlloc(cxt, sizeof(double) * (n + 1)));
     sh->nacc = ls::activity_accumulators(sh->caps, sh->nslots, acc_of, acc_caps);
     sh->acc_of = acc_of;
     sh->acc_caps = acc_caps;
@@ -460,10 +459,8 @@ __attribute__((noinline)) Datum activity_trans_general(FunctionCallInfo fcinfo, 
         st->bd->raw[slot] += pts;
         st->bd->counts[slot]++;
         if (slot == m->wildcard_slot()) {
-            MemoryContext cxt = nullptr;
-            ls::pg::pg_call([&] { cxt = agg_context(fcinfo, agg_name(Breakdown)); });
             WildEntry* volatile e = nullptr;
-            ls::pg::pg_call([&] { e = wild_slot(&st->bd->wild, cxt, tp, tn); });
+            ls::pg::pg_call([&] { e = wild_slot(&st->bd->wild, agg_context(fcinfo, agg_name(Breakdown)), tp, tn); });
             e->count++;
             e->sum += pts;
         }

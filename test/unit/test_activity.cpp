@@ -139,7 +139,7 @@ TEST(ActivityAccumulators, CappedSlotsOwnOneTheRestShareTheLast) {
     // The same count from the caps' bytes at an odd address.
     std::vector<unsigned char> bytes(1 + sizeof(double) * n);
     std::memcpy(bytes.data() + 1, m->slot_cap.data(), sizeof(double) * n);
-    EXPECT_EQ(ls::activity_acc_count(bytes.data() + 1, n), 3);
+    EXPECT_EQ(ls::activity_accumulators(bytes.data() + 1, n), 3);
 
     // The hand example of CapsPositiveAndNegative through the accumulators:
     // demo 30 -> 15, unsubscribe -30 -> -15, webinar 4 and "*" 3 share one: 7.
