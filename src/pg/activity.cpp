@@ -53,6 +53,7 @@
 
 #include "pg/glue.hpp"
 #include "pg/model_cache.hpp"
+#include "pg/activity_kernel.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -124,20 +125,9 @@ WildEntry* wild_slot(WildMap* w, MemoryContext cxt, const char* p, uint32 n) {
 }
 
 // ----------------------------------------------------------------- the state
-// What the final and combine functions need besides the accumulators, the same for
-// every group of a model: shared by all states of a call site and model (in
-// fn_mcxt), or owned by a deserialized state.
-struct Shape {
-    uint64 fingerprint;
-    int32 nslots;  // model slots + 1 (wildcard last)
-    int32 nacc;    // accumulators
-    bool has_min, has_max;
-    double min, max;
-    const double* caps;      // nslots caps (+inf: none)
-    const int32* acc_of;     // nslots: slot -> accumulator
-    const double* acc_caps;  // nacc: the cap of each accumulator
-    const ls::Model* model;  // the slot names; nullptr in copies (transition side only)
-};
+using ls::pg::needs_detoast;
+using ls::pg::Shape;
+using ls::pg::SiteModel;
 
 // activity_breakdown only.
 struct BdExtra {
@@ -173,17 +163,6 @@ void shape_set_acc(Shape* sh, MemoryContext cxt) {
     sh->acc_of = acc_of;
     sh->acc_caps = acc_caps;
 }
-
-// What a call site keeps per model: the shape for states, the slot table and
-// the flattened per-event parameters.
-struct SiteModel {
-    const ls::Model* model;
-    const Shape* shape;
-    const int32* acc_of;  // shape->acc_of, one load nearer
-    ls::SlotTable table;
-    ls::EventScorer scorer;
-    Size ncells;  // capacity of table.cells
-};
 
 // Per call site (fn_extra->user, lives for one execution of the statement):
 // whether the model / as_of arguments are constants, the model resolved for a
@@ -232,8 +211,7 @@ Site* site_for(FunctionCallInfo fcinfo, CallSite* cs) {
     return s;
 }
 
-// Makes site->cur the entry of m. The entry's cells are reused when it is
-// evicted; its shape is not (states of the evicted model still point to it).
+// Makes site->cur the entry of m.
 void site_use_model(FunctionCallInfo fcinfo, Site* s, const ls::Model* m) {
     if (s->cur && s->cur->model == m) return;
     for (const SiteModel& e : s->models)
@@ -243,31 +221,7 @@ void site_use_model(FunctionCallInfo fcinfo, Site* s, const ls::Model* m) {
         }
     SiteModel* e = &s->models[s->next_model];
     s->next_model = (s->next_model + 1) % kModelCache;
-    MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
-    const Size need = ls::SlotTable::cells_for(*m);
-    ls::SlotCell* volatile cells = e->table.cells;
-    Shape* volatile sh = nullptr;
-    const uint64 fingerprint = ls::activity_fingerprint(*m);
-    ls::pg::pg_call([&] {
-        sh = static_cast<Shape*>(MemoryContextAllocZero(mcxt, sizeof(Shape)));
-        if (e->ncells < need) cells = static_cast<ls::SlotCell*>(MemoryContextAlloc(mcxt, sizeof(ls::SlotCell) * need));
-        sh->nslots = static_cast<int32>(m->slots.size()) + 1;
-        sh->caps = m->slot_cap.data();  // the model lives until the transaction ends
-        shape_set_acc(sh, mcxt);
-    });
-    if (e->ncells < need) e->ncells = need;
-    sh->fingerprint = fingerprint;
-    sh->model = m;
-    const ls::Bounds& b = m->activity.bounds;
-    sh->has_min = b.min.has_value();
-    sh->has_max = b.max.has_value();
-    sh->min = b.min.value_or(0);
-    sh->max = b.max.value_or(0);
-    e->table.build(*m, cells);
-    e->scorer = ls::event_scorer(*m);
-    e->shape = sh;
-    e->acc_of = sh->acc_of;
-    e->model = m;
+    ls::pg::site_model_build(e, fcinfo->flinfo->fn_mcxt, m);
     s->cur = e;
 }
 
@@ -302,11 +256,6 @@ __attribute__((noinline, cold)) struct varlena* detoast_type(struct varlena* v) 
     return dv;
 }
 
-inline bool needs_detoast(Datum d) {
-    const struct varlena* v = reinterpret_cast<const struct varlena*>(DatumGetPointer(d));
-    return VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v);
-}
-
 inline void type_bytes(Datum d, const char** p, uint32* n) {
     struct varlena* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
     if (unlikely(needs_detoast(d))) v = detoast_type(v);
@@ -314,16 +263,8 @@ inline void type_bytes(Datum d, const char** p, uint32* n) {
     *n = VARSIZE_ANY_EXHDR(v);
 }
 
-// as_of - occurred in microseconds, when both are finite and it fits int64.
-inline bool age_in_us(TimestampTz as_of, TimestampTz occurred, int64* age_us) {
-    return !TIMESTAMP_NOT_FINITE(as_of) && !TIMESTAMP_NOT_FINITE(occurred) &&
-           !__builtin_sub_overflow(as_of, occurred, age_us);
-}
-
-// ls::event_counts for such an age: neither in the future nor past the window.
-inline bool counts_us(const ls::EventScorer& sc, int64 age_us) {
-    return static_cast<uint64>(age_us) <= static_cast<uint64>(sc.window_us);
-}
+using ls::pg::age_in_us;
+using ls::pg::counts_us;
 
 // activity_score's transition when the model and as_of are constants: only
 // what depends on the row. A row it cannot decide (infinite occurred_at, an
@@ -441,19 +382,14 @@ __attribute__((noinline)) Datum activity_trans_general(FunctionCallInfo fcinfo, 
     // The fast path's arithmetic wherever the age is whole microseconds, so a
     // result never depends on which path a row took; the rest (ages beyond
     // int64: weight 0, or 1 without decay) in seconds.
-    const TimestampTz occurred = PG_GETARG_TIMESTAMPTZ(3);
-    const ls::EventScorer& sc = site->cur->scorer;  // site->cur is m's
-    int64 age_us;
-    double age = 0;
-    const bool whole_us = age_in_us(as_of, occurred, &age_us);
-    if (whole_us ? !counts_us(sc, age_us) : !ls::event_counts(*m, age = ls::event_age(as_of, occurred)))
-        PG_RETURN_POINTER(st);
+    ls::pg::EventAge age;
+    if (!ls::pg::event_age_counts(site->cur, as_of, PG_GETARG_TIMESTAMPTZ(3), &age)) PG_RETURN_POINTER(st);
 
     const char* tp;
     uint32 tn;
     type_bytes(PG_GETARG_DATUM(2), &tp, &tn);
     const int slot = site->cur->table.find(tp, tn);
-    const double pts = whole_us ? sc.points_at(slot, age_us) : ls::event_points(*m, slot, age);
+    const double pts = ls::pg::event_age_points(site->cur, slot, age);
     st->acc[st->shape->acc_of[slot]] += pts;
     if (Breakdown) {
         st->bd->raw[slot] += pts;
@@ -765,14 +701,7 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
 // --------------------------------------------------------------- finals
 // The accumulators capped, summed in order, clamped. Neither throws nor
 // calls PostgreSQL.
-double state_total(const ActState* st) noexcept {
-    const Shape* sh = st->shape;
-    double a = 0;
-    for (int32 k = 0; k < sh->nacc; ++k) a += ls::cap_value(st->acc[k], sh->acc_caps[k]);
-    if (sh->has_min && a < sh->min) a = sh->min;
-    if (sh->has_max && a > sh->max) a = sh->max;
-    return a;
-}
+double state_total(const ActState* st) noexcept { return ls::pg::shape_total(st->shape, st->acc); }
 
 void append_entry(std::string* out, bool* first, const char* name, uint32 len, int64 count, double raw, double capped) {
     if (!*first) out->append(", ");
@@ -815,6 +744,35 @@ Datum activity_breakdown_final(FunctionCallInfo fcinfo) {
 }
 
 }  // namespace
+
+// The evicted entry's cells are reused when big enough; its shape is not
+// (states of the evicted model still point to it).
+void ls::pg::site_model_build(SiteModel* e, MemoryContext mcxt, const ls::Model* m) {
+    const Size need = ls::SlotTable::cells_for(*m);
+    ls::SlotCell* volatile cells = e->table.cells;
+    Shape* volatile sh = nullptr;
+    const uint64 fingerprint = ls::activity_fingerprint(*m);
+    ls::pg::pg_call([&] {
+        sh = static_cast<Shape*>(MemoryContextAllocZero(mcxt, sizeof(Shape)));
+        if (e->ncells < need) cells = static_cast<ls::SlotCell*>(MemoryContextAlloc(mcxt, sizeof(ls::SlotCell) * need));
+        sh->nslots = static_cast<int32>(m->slots.size()) + 1;
+        sh->caps = m->slot_cap.data();  // the model lives until the transaction ends
+        shape_set_acc(sh, mcxt);
+    });
+    if (e->ncells < need) e->ncells = need;
+    sh->fingerprint = fingerprint;
+    sh->model = m;
+    const ls::Bounds& b = m->activity.bounds;
+    sh->has_min = b.min.has_value();
+    sh->has_max = b.max.has_value();
+    sh->min = b.min.value_or(0);
+    sh->max = b.max.value_or(0);
+    e->table.build(*m, cells);
+    e->scorer = ls::event_scorer(*m);
+    e->shape = sh;
+    e->acc_of = sh->acc_of;
+    e->model = m;
+}
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ls_activity_trans_name);
