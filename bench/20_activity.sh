@@ -2,6 +2,9 @@
 # 2 parallel workers, beside the floor (count(*) GROUP BY lead) and the plain
 # SQL a user writes today (per-type sums with exp() decay, caps by a second
 # GROUP BY level), with numeric extract() and with float8 date_part().
+# The server preloads the library, so the planner may run activity_score's
+# GROUP BY as the fused node (the plan column says "fused"); "fused off" is
+# the same query as a HashAggregate of the aggregate.
 ACT_SPEC='{"activity": {"events": {"page_view": {"points": 1, "cap": 10}, "email_open": {"points": 1, "cap": 5},
   "email_click": {"points": 3}, "pricing_page": {"points": 5}, "download": {"points": 8}, "webinar": {"points": 10},
   "demo_request": {"points": 25, "cap": 50}, "unsubscribe": {"points": -15, "cap": 15}, "bounce": {"points": -10},
@@ -38,6 +41,9 @@ for layout in time lead; do
       "SELECT sum(s) FROM (SELECT lead_id, lead_scoring.activity_score('$ACT_SPEC'::jsonb, event_type, occurred_at, '$BENCH_AS_OF') AS s FROM $t GROUP BY lead_id) q"
     bench_time activity "$layout" $w "activity_score (name)" \
       "SELECT sum(s) FROM (SELECT lead_id, lead_scoring.activity_score('bench_act', event_type, occurred_at, '$BENCH_AS_OF') AS s FROM $t GROUP BY lead_id) q"
+    bench_time activity "$layout" $w "activity_score (spec), fused off" \
+      "SELECT sum(s) FROM (SELECT lead_id, lead_scoring.activity_score('$ACT_SPEC'::jsonb, event_type, occurred_at, '$BENCH_AS_OF') AS s FROM $t GROUP BY lead_id) q" \
+      "SET lead_scoring.enable_fused_aggregate = off"
     bench_time activity "$layout" $w "plain SQL, extract (numeric)" \
       "$(act_plain "$t" "extract(epoch FROM timestamptz '$BENCH_AS_OF' - occurred_at)" "")"
     bench_time activity "$layout" $w "plain SQL, float8 date_part" \

@@ -14,10 +14,13 @@ bench_sql() {
   bench_psql -v leads="$BENCH_LEADS" -v events="$BENCH_EVENTS" -v as_of="'$BENCH_AS_OF'" -f "$1"
 }
 
+# bench_time SECTION LAYOUT WORKERS LABEL QUERY [SETTINGS]: SETTINGS (SQL, e.g.
+# "SET lead_scoring.enable_fused_aggregate = off") runs first in the session.
 bench_time() {
-  local section=$1 layout=$2 workers=$3 label=$4 query=$5
+  local section=$1 layout=$2 workers=$3 label=$4 query=$5 pre=()
+  [[ -n ${6:-} ]] && pre=(-c "$6")
   bench_psql -v section="$section" -v layout="$layout" -v workers="$workers" -v label="$label" \
-    -v query="$query" >/dev/null <<'SQL'
+    -v query="$query" "${pre[@]}" -f - >/dev/null <<'SQL'
 SET max_parallel_workers_per_gather = :workers;
 -- With workers, make the planner use them even where it would not bother.
 SELECT set_config('parallel_setup_cost', '0', false), set_config('parallel_tuple_cost', '0', false) WHERE :workers > 0;
