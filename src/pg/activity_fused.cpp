@@ -366,11 +366,10 @@ struct FusedState {
     Size peak_mem;
 };
 
-Node* create_state(CustomScan* cscan) {
+Node* create_state(CustomScan*) {
     auto* fs = static_cast<FusedState*>(palloc0(sizeof(FusedState)));
     NodeSetTag(fs, T_CustomScanState);
     fs->css.methods = &exec_methods;
-    (void)cscan;
     return reinterpret_cast<Node*>(fs);
 }
 
