@@ -512,6 +512,7 @@ bool grow_cells(FusedState* fs) {
     const uint64 old_n = fs->mask + 1;
     set_cells(fs, cells, n);
     for (uint64 i = 0; i < old_n; ++i) {
+        if ((i & 0xffff) == 0) CHECK_FOR_INTERRUPTS();  // an error frees the table with the query
         if (old[i].rec == 0) continue;
         uint64 j = cell_of(fs, old[i].key);
         while (cells[j].rec != 0) j = (j + 1) & fs->mask;
