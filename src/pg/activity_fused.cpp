@@ -48,6 +48,7 @@
 #include "pg/model_cache.hpp"
 #include "pg/activity_kernel.hpp"
 
+#include <cstddef>
 #include <new>
 #include <string>
 
@@ -359,6 +360,7 @@ struct FusedState {
     TupleTableSlot* spill_slot;
     MemoryContext spill_cxt;
     MemoryContext row_cxt;  // detoasted event types
+    bool row_detoasted;     // row_cxt holds something
 
     // EXPLAIN ANALYZE
     int64 batches;
@@ -499,6 +501,12 @@ inline double* record(const FusedState* fs, uint64 r) {
     return fs->pages[r >> kPageShift] + (r & (kPageRecords - 1)) * static_cast<uint64>(fs->rec_doubles);
 }
 
+// Marks the table full for this batch: rows of new groups are set aside.
+std::nullptr_t full(FusedState* fs) {
+    fs->full = true;
+    return nullptr;
+}
+
 bool fits(const FusedState* fs, Size more) { return fs->ngroups == 0 || fs->mem_used + more <= fs->mem_limit; }
 
 // Doubles the cells, if memory allows.
@@ -523,23 +531,25 @@ bool grow_cells(FusedState* fs) {
     return true;
 }
 
-// A new record (zeroed), or nullptr when memory does not allow one.
+// A new record (zeroed), or nullptr when memory does not allow one: the
+// table is then full for this batch.
 double* new_record(FusedState* fs, uint64* r_out) {
+    if (fs->full) return nullptr;
     const uint64 r = fs->ngroups;
-    if (r >= UINT32_MAX - 1) return nullptr;
+    if (r >= UINT32_MAX - 1) return full(fs);
     if ((r >> kPageShift) >= fs->npages) {
-        if (!fits(fs, page_bytes(fs))) return nullptr;
+        if (!fits(fs, page_bytes(fs))) return full(fs);
         if (fs->npages == fs->pages_cap) {
             const uint32 cap = fs->pages_cap ? fs->pages_cap * 2 : 64;
             auto** pages = static_cast<double**>(table_alloc(fs, sizeof(double*) * cap));
-            if (pages == nullptr) return nullptr;
+            if (pages == nullptr) return full(fs);
             if (fs->npages) memcpy(pages, fs->pages, sizeof(double*) * fs->npages);
             if (fs->pages) pfree(fs->pages);
             fs->pages = pages;
             fs->pages_cap = cap;
         }
         auto* page = static_cast<double*>(table_alloc(fs, page_bytes(fs)));
-        if (page == nullptr) return nullptr;
+        if (page == nullptr) return full(fs);
         fs->pages[fs->npages++] = page;
         fs->mem_used += page_bytes(fs);
     }
@@ -554,13 +564,8 @@ inline double* group_record(FusedState* fs, TupleTableSlot* slot) {
     uint64 r;
     if (slot->tts_isnull[fs->key_col]) {
         if (fs->null_group >= 0) return record(fs, static_cast<uint64>(fs->null_group));
-        if (fs->full) return nullptr;
         double* rec = new_record(fs, &r);
-        if (rec == nullptr) {
-            fs->full = true;
-            return nullptr;
-        }
-        fs->null_group = static_cast<int64>(r);
+        if (rec != nullptr) fs->null_group = static_cast<int64>(r);
         return rec;
     }
     const Datum d = slot->tts_values[fs->key_col];
@@ -575,18 +580,12 @@ inline double* group_record(FusedState* fs, TupleTableSlot* slot) {
     }
     if (fs->full) return nullptr;
     if ((fs->used + 1) * 4 > (fs->mask + 1) * 3) {
-        if (!grow_cells(fs)) {
-            fs->full = true;
-            return nullptr;
-        }
+        if (!grow_cells(fs)) return full(fs);
         i = cell_of(fs, key);
         while (fs->cells[i].rec != 0) i = (i + 1) & fs->mask;
     }
     double* rec = new_record(fs, &r);
-    if (rec == nullptr) {
-        fs->full = true;
-        return nullptr;
-    }
+    if (rec == nullptr) return nullptr;
     memcpy(rec, &key, sizeof key);
     fs->cells[i].key = key;
     fs->cells[i].rec = static_cast<uint32>(r + 1);
@@ -606,6 +605,7 @@ inline void add_row(FusedState* fs, const FusedAgg* a, double* rec, TupleTableSl
         MemoryContext old = MemoryContextSwitchTo(fs->row_cxt);
         v = pg_detoast_datum_packed(v);
         MemoryContextSwitchTo(old);
+        fs->row_detoasted = true;
     }
     const int s = a->sm.table.find(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
     rec[a->acc_off + a->sm.acc_of[s]] += ls::pg::event_age_points(&a->sm, s, age);
@@ -639,7 +639,10 @@ void fill(FusedState* fs) {
             continue;
         }
         for (int i = 0; i < fs->naggs; ++i) add_row(fs, &fs->aggs[i], rec, slot);
-        MemoryContextReset(fs->row_cxt);  // a no-op unless a type was detoasted
+        if (unlikely(fs->row_detoasted)) {
+            MemoryContextReset(fs->row_cxt);
+            fs->row_detoasted = false;
+        }
     }
     fs->filled = true;
     fs->batches++;
@@ -659,7 +662,7 @@ TupleTableSlot* exec_scan(CustomScanState* node) {
     TupleTableSlot* out = node->ss.ss_ScanTupleSlot;
     for (;;) {
         if (!fs->filled) fill(fs);
-        if (fs->models_ready && fs->emit_next < fs->ngroups) break;
+        if (fs->emit_next < fs->ngroups) break;
         // The batch is returned: the rows set aside, if any, are the next.
         if (fs->set_aside == nullptr) return ExecClearTuple(out);
         if (fs->batch_in) tuplestore_end(fs->batch_in);
