@@ -35,6 +35,8 @@ INSERT INTO fz VALUES
   -- webinar now 4 → 4
   (2, 'demo', timestamptz :as_of - interval '40 days'), (2, 'demo', timestamptz :as_of + interval '1 day'),
   (2, NULL, :as_of), (2, 'demo', NULL), (2, 'demo', 'infinity'), (2, 'demo', '-infinity'), (2, 'webinar', :as_of),
+  -- lead 3: a 5,000-byte type, stored compressed, is read detoasted: '*' now 0.5
+  (3, repeat('y', 5000), :as_of),
   -- the largest bigint key: 'x' 10 days 0.25
   (9223372036854775807, 'x', timestamptz :as_of - interval '10 days'),
   -- a group with nothing that counts: 0
@@ -46,9 +48,21 @@ SELECT pg_temp.plan_has(format('SELECT lead, lead_scoring.activity_score(%L::jso
                         'ActivityScoreAggregate') AS fused;
 SELECT lead, score, expected, score = expected AS ok
 FROM (SELECT lead, lead_scoring.activity_score(:spec::jsonb, tp, t, :as_of) AS score FROM fz GROUP BY lead) q
-JOIN (VALUES (1::bigint, 17.5::float8), (2, 4), (9223372036854775807, 0.25), (-5, 0), (NULL, 1)) AS x(k, expected)
+JOIN (VALUES (1::bigint, 17.5::float8), (2, 4), (3, 0.5), (9223372036854775807, 0.25), (-5, 0), (NULL, 1)) AS x(k, expected)
   ON k IS NOT DISTINCT FROM lead
 ORDER BY lead NULLS LAST;
+-- The compressed type matched by name (7 points), so a type read without
+-- detoasting would score 0.
+CREATE TABLE fzl AS SELECT * FROM fz WHERE lead = 3;
+SELECT pg_column_compression(tp) IS NOT NULL AS compressed FROM fzl;
+SET plan_cache_mode = force_generic_plan;
+PREPARE long_type(jsonb) AS
+  SELECT lead, lead_scoring.activity_score($1, tp, t, '2024-03-01 00:00:00+00') AS score FROM fzl GROUP BY lead;
+SELECT pg_temp.plan_has('EXECUTE long_type(''{}'')', 'ActivityScoreAggregate') AS fused;
+EXECUTE long_type(jsonb_build_object('activity', jsonb_build_object('events',
+                  jsonb_build_object(repeat('y', 5000), jsonb_build_object('points', 7)))));
+DEALLOCATE long_type;
+RESET plan_cache_mode;
 -- int and smallint keys; a varchar type and a domain over text (relabelled to text).
 CREATE DOMAIN pg_temp.evtype AS text;
 CREATE TABLE fz4 AS SELECT lead::int AS lead, tp::varchar(20) AS tp, t FROM fz WHERE lead < 1000;
@@ -249,4 +263,4 @@ FETCH PRIOR FROM s;
 COMMIT;
 
 DELETE FROM lead_scoring.model WHERE name IN ('fused_big', 'fused_alt');
-DROP TABLE fz, fz4, fz2, fe, fskew, fouter;
+DROP TABLE fz, fzl, fz4, fz2, fe, fskew, fouter;
