@@ -636,8 +636,8 @@ BEGIN
         SELECT (r->>'points')::float8 AS p FROM jsonb_array_elements(coalesce(spec->'fit'->'rules', '[]')) r
         UNION ALL
         SELECT (v->>'points')::float8 FROM jsonb_each(coalesce(spec->'activity'->'events', '{}')) e(t, v)) q;
-    description := format('Learned by lead_scoring.suggest_model from model %s: points fitted to conversions '
-                          'from %s to %s; review the stage thresholds against them', model,
+    description := format('Points learned by lead_scoring.suggest_model from conversions '
+                          'from %s to %s; review the stage thresholds against them',
                           to_char(train_as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                           to_char(holdout_as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
 

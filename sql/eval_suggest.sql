@@ -180,7 +180,11 @@ WHERE x - 'points' - 'label' = h.r - 'points' - 'label'
 ORDER BY hand_label;
 -- The old model's description is not copied: the suggestion says where it came from.
 SELECT r->'spec'->>'description' IS DISTINCT FROM 'hand-set points, spring 2025' AS description_not_copied,
-       r->'spec'->>'description' LIKE 'Learned by lead_scoring.suggest_model from model hand:%' AS description_says_origin
+       r->'spec'->>'description' = format('Points learned by lead_scoring.suggest_model from conversions from %s to %s; '
+                                          'review the stage thresholds against them',
+                                          to_char((r->'train'->>'as_of')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                                          to_char((r->'holdout'->>'as_of')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+           AS description_says_origin
 FROM s;
 
 -- The suggestion can be inserted as a model.
