@@ -1,4 +1,4 @@
--- Fit (demographic) scoring, DESIGN.md §3. Every function has a name form
+-- Fit (demographic) scoring, doc/foundation.md. Every function has a name form
 -- (STABLE: reads lead_scoring.model) and a spec form (IMMUTABLE, pushable to
 -- shards). The text overloads exist so an untyped literal such as
 -- fit_score('m', '{"industry": "Software"}') resolves (it would otherwise be

@@ -1,4 +1,4 @@
--- lead_scoring.suggest_model(model) (DESIGN.md §9) on a synthetic CRM whose
+-- lead_scoring.suggest_model(model) (doc/eval.md) on a synthetic CRM whose
 -- hand-set points are wrong: the suggestion validates, can be inserted, and
 -- its holdout AUC is at least the current model's. Every AUC it reports is
 -- checked against the extension's public scoring functions over the same

@@ -1,6 +1,6 @@
 -- lead_scoring.suggest_model on the sample CRM (generate_sample_crm) with the
 -- demo model of scripts/demo.sh: the suggestion's holdout AUC is at least the
--- hand-set model's, both AUCs agree with the DESIGN §4-5 score computed by the
+-- hand-set model's, both AUCs agree with the score computed by the
 -- extension's own scoring functions, and the suggested spec validates, can be
 -- inserted and refreshed.
 SET extra_float_digits = 0;

@@ -1,4 +1,4 @@
-// SQL entry points for model validation and fit scoring (DESIGN.md §2, §3).
+// SQL entry points for model validation and fit scoring (doc/foundation.md).
 #include "core/fit.hpp"
 #include "core/spec.hpp"
 #include "core/value.hpp"
