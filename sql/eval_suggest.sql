@@ -169,6 +169,20 @@ SELECT jsonb_path_query_array(r->'fit'->'coef', '$[*].feature')
                (SELECT spec FROM lead_scoring.model WHERE name = 'hand') h
          WHERE f->>'feature' LIKE '$.fit.rules[%') AS rule_points_match_spec
 FROM s;
+-- An event type's feature name is the path spec errors give for it.
+CREATE FUNCTION pg_temp.spec_error(spec jsonb) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM lead_scoring.validate_model(spec);
+    RETURN NULL;
+EXCEPTION WHEN invalid_parameter_value THEN
+    RETURN SQLERRM;
+END $$;
+SELECT t, lead_scoring._suggest_event_path(t) AS feature,
+       pg_temp.spec_error(jsonb_build_object('activity', jsonb_build_object('events',
+           jsonb_build_object(t, '{"points": "x"}'::jsonb))))
+         = 'invalid model spec at ' || lead_scoring._suggest_event_path(t) || '.points: expected a number, got string'
+         AS same_as_spec_error
+FROM unnest(ARRAY['page_view', '*', 'page view', 'say "hi"', 'back\slash', '9lives']) t;
 -- A rule whose points changed sign keeps no label (it described the old
 -- direction): matched to the hand rule by field and predicate.
 SELECT h.r->>'label' AS hand_label, (h.r->>'points')::float8 AS hand_points, (x->>'points')::float8 AS suggested_points,
