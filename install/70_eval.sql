@@ -324,47 +324,17 @@ COMMENT ON FUNCTION lead_scoring.attribute_lift(text, text, timestamptz, timesta
 
 -- suggest_model(model) ---------------------------------------------------------
 -- Learns points from won/lost history: features are each fit rule's indicator
--- and each event type's decayed event count (DESIGN §4 weights), capped where
--- the current spec's cap is reached; labels are conversions after the feature
--- date. Time-based split: the model is trained on features as of train_as_of
--- with conversions in [train_as_of, holdout_as_of) and evaluated on features
--- as of holdout_as_of with conversions from holdout_as_of on; leads converted
--- before a period's date, or not yet known then (no event yet), are left out
--- of it. Feature set and l2 are chosen on a validation split inside the
--- training period, never on the holdout.
-
--- Total score (DESIGN §5) from the fit score and per-slot decayed counts, where
--- slots are `types` followed by the wildcard slot.
-CREATE FUNCTION lead_scoring._suggest_score(spec jsonb, fit float8, types text[], counts float8[]) RETURNS float8
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    WITH slot AS (
-        SELECT coalesce(spec->'activity'->'events'->(types[i]), spec->'activity'->'events'->'*') AS ev, counts[i] AS c
-        FROM generate_subscripts(types, 1) i
-        UNION ALL
-        SELECT spec->'activity'->'events'->'*', counts[cardinality(types) + 1]
-    ), act AS (
-        SELECT coalesce(sum(CASE WHEN ev ? 'cap' THEN greatest(-(ev->>'cap')::float8, least((ev->>'cap')::float8, p))
-                                 ELSE p END), 0) AS a
-        FROM (SELECT ev, coalesce((ev->>'points')::float8, 0) * coalesce(c, 0) AS p FROM slot) s
-    ), clamped AS (
-        SELECT greatest(coalesce((spec->'activity'->>'min')::float8, '-Infinity'),
-                        least(coalesce((spec->'activity'->>'max')::float8, 'Infinity'), a)) AS a
-        FROM act
-    )
-    SELECT greatest(coalesce((spec->'score'->>'min')::float8, '-Infinity'),
-                    least(coalesce((spec->'score'->>'max')::float8, 'Infinity'),
-                          coalesce((spec->'weights'->>'fit')::float8, 1) * fit
-                          + coalesce((spec->'weights'->>'activity')::float8, 1) * a))
-    FROM clamped $$;
-COMMENT ON FUNCTION lead_scoring._suggest_score(jsonb, float8, text[], float8[]) IS
-    'Internal: total score from a fit score and per-event-type decayed counts under a spec (caps, clamps, weights)';
-
--- Σ a[i]·b[i] over the common length (the score of a linear spec).
-CREATE FUNCTION lead_scoring._suggest_dot(a float8[], b float8[]) RETURNS float8
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(sum(a[i] * b[i]), 0) FROM generate_subscripts(a, 1) i $$;
-COMMENT ON FUNCTION lead_scoring._suggest_dot(float8[], float8[]) IS
-    'Internal: dot product of two float8 arrays (the score of learned points over their features)';
+-- and each event type's decayed event count, capped where the current spec's
+-- cap is reached; labels are conversions after the feature date. Time-based
+-- split: the model is trained on features as of train_as_of with conversions
+-- in [train_as_of, holdout_as_of) and evaluated on features as of
+-- holdout_as_of with conversions from holdout_as_of on; leads converted before
+-- a period's date, or not yet known then (no event yet), are left out of it.
+-- Feature set and l2 are chosen on a validation split inside the training
+-- period, never on the holdout. Features and every AUC reported come from the
+-- extension's own scoring functions (fit_breakdown, activity_breakdown,
+-- fit_score, activity_score, score), never from a re-implementation here:
+-- what is reported is what refresh will rank by. See doc/eval.md.
 
 -- Learned coefficients as readable integer points: round(coef × k), k putting
 -- the largest |coef| at `scale` points (10 points per doubling of the odds
@@ -380,6 +350,89 @@ CREATE FUNCTION lead_scoring._suggest_points(coef float8[], scale float8) RETURN
 COMMENT ON FUNCTION lead_scoring._suggest_points(float8[], float8) IS
     'Internal: rescales logistic coefficients to integer points (largest effect = scale points)';
 
+-- The JSON path of an event type's entry, spelled as spec errors spell it.
+CREATE FUNCTION lead_scoring._suggest_event_path(event_type text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT '$.activity.events.' OPERATOR(pg_catalog.||)
+           CASE WHEN event_type OPERATOR(pg_catalog.~) '^[A-Za-z_][A-Za-z0-9_]*$' THEN event_type
+                ELSE '"' OPERATOR(pg_catalog.||)
+                     pg_catalog.replace(pg_catalog.replace(event_type, '\', '\\'), '"', '\"')
+                     OPERATOR(pg_catalog.||) '"' END $$;
+COMMENT ON FUNCTION lead_scoring._suggest_event_path(text) IS
+    'Internal: the JSON path naming an event type''s entry of activity.events';
+
+-- The spec with learned points: features are the fit rules, then `types`, then
+-- "*" when the spec has it; pts holds their points in that order. capc[j] is
+-- the count at which types[j]'s current cap is reached (Infinity: no cap).
+-- - a rule worth 0 points is dropped; a rule whose points change sign loses
+--   its label (it described the old direction);
+-- - an event type worth 0 points is dropped when nothing else would score it,
+--   but kept as {"points": 0} when the spec has a "*" worth points: dropped,
+--   it would score "*"'s points instead of the 0 that was learned;
+-- - a capped type keeps its cap at the same count: cap = |points| × capc;
+-- - fit, activity and score clamps and the weights are removed (they were
+--   tuned to the old points), the description is replaced; decay, window,
+--   disqualify, grades, stages and source are kept.
+-- Its score is then exactly Σ points × features.
+CREATE FUNCTION lead_scoring._suggest_spec(spec jsonb, pts float8[], types text[], capc float8[],
+                                           description text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    nrules int := coalesce(jsonb_array_length(spec->'fit'->'rules'), 0);
+    has_wild boolean := coalesce(spec->'activity'->'events' ? '*', false);
+    wild float8 := CASE WHEN has_wild THEN pts[nrules + cardinality(types) + 1] END;
+    s jsonb;
+BEGIN
+    s := ((((spec #- '{fit,min}'::text[]) #- '{fit,max}'::text[]) #- '{activity,min}'::text[])
+          #- '{activity,max}'::text[]) - ARRAY['score', 'weights', 'description'];
+    s := s || jsonb_build_object('description', description);
+    IF spec ? 'fit' THEN
+        s := jsonb_set(s, '{fit,rules}', coalesce((
+            SELECT jsonb_agg(CASE WHEN (r->>'points')::float8 * pts[i] < 0 THEN r - 'label' ELSE r END
+                             || jsonb_build_object('points', pts[i]) ORDER BY i)
+            FROM jsonb_array_elements(coalesce(spec->'fit'->'rules', '[]')) WITH ORDINALITY e(r, i)
+            WHERE pts[i] <> 0), '[]'));
+    END IF;
+    IF spec->'activity' ? 'events' THEN
+        s := jsonb_set(s, '{activity,events}', coalesce((
+            SELECT jsonb_object_agg(t, jsonb_build_object('points', p)
+                                       || CASE WHEN c < 'Infinity' AND p <> 0 THEN jsonb_build_object('cap', abs(p) * c)
+                                               ELSE '{}' END)
+            FROM (SELECT types[j] AS t, pts[nrules + j] AS p, capc[j] AS c FROM generate_subscripts(types, 1) j
+                  UNION ALL SELECT '*', wild, 'Infinity' WHERE has_wild) q
+            WHERE p <> 0 OR (t <> '*' AND coalesce(wild, 0) <> 0)), '{}'));
+    END IF;
+    RETURN s;
+END $$;
+COMMENT ON FUNCTION lead_scoring._suggest_spec(jsonb, float8[], text[], float8[], text) IS
+    'Internal: a spec whose points are the learned ones (see suggest_model in doc/eval.md)';
+
+-- One entry per feature, in feature order: what it is (the JSON path of its
+-- rule or event type, with field and label or event type), its current and
+-- suggested points and its coefficient (NULL when the chosen feature set left
+-- it out).
+CREATE FUNCTION lead_scoring._suggest_features(spec jsonb, types text[], coef float8[], pts float8[],
+                                               lo int, hi int) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    WITH f(i, o) AS (
+        SELECT i, jsonb_build_object('feature', '$.fit.rules[' || (i - 1) || ']', 'field', r->'field',
+                                     'label', r->'label', 'current_points', r->'points')
+                  || CASE WHEN (r->>'points')::float8 * pts[i] < 0 THEN '{"sign_flipped": true}'::jsonb ELSE '{}'::jsonb END
+        FROM jsonb_array_elements(coalesce(spec->'fit'->'rules', '[]')) WITH ORDINALITY e(r, i)
+        UNION ALL
+        SELECT jsonb_array_length(coalesce(spec->'fit'->'rules', '[]')) + j,
+               jsonb_build_object('feature', lead_scoring._suggest_event_path(t), 'event_type', t,
+                                  'current_points', spec->'activity'->'events'->t->'points')
+        FROM unnest(types || CASE WHEN coalesce(spec->'activity'->'events' ? '*', false) THEN ARRAY['*'] ELSE '{}' END)
+             WITH ORDINALITY u(t, j)
+    )
+    SELECT coalesce(jsonb_agg(f.o || jsonb_build_object('points', pts[f.i],
+                                                        'coef', CASE WHEN f.i BETWEEN lo AND hi THEN coef[f.i] END)
+                              ORDER BY f.i), '[]')
+    FROM f $$;
+COMMENT ON FUNCTION lead_scoring._suggest_features(jsonb, text[], float8[], float8[], int, int) IS
+    'Internal: suggest_model''s named list of features with their current and learned points';
+
 CREATE FUNCTION lead_scoring.suggest_model(model text, l2 float8 DEFAULT 1.0,
                                            train_as_of timestamptz DEFAULT NULL,
                                            holdout_as_of timestamptz DEFAULT NULL) RETURNS jsonb
@@ -394,18 +447,19 @@ DECLARE
     conv_lead text := src->'conversions'->>'lead_id';
     conv_time text := src->'conversions'->>'time';
     ev_rel regclass;
+    ev_lead text := src->'events'->>'lead_id';
+    ev_type text := src->'events'->>'type';
+    ev_time text := src->'events'->>'time';
     types text[];
     has_wild boolean := coalesce(spec->'activity'->'events' ? '*', false);
     nrules int := coalesce(jsonb_array_length(spec->'fit'->'rules'), 0);
     nfeat int;
-    capc float8[];          -- per activity slot: the count at which the current cap is reached
-    attrs_sql text;
+    capc float8[];          -- per event type: the count at which the current cap is reached
+    unit_spec jsonb;        -- every event worth 1 point: activity_breakdown's raw sums are decayed counts
     counts_sql text;
     known_sql text;         -- per lead: its first event, or no rows without an events source
+    score_sql text;         -- the AUC of spec $1 over period $2 scored as of $3
     id_type text;
-    decay_kind text;
-    decay_secs float8;
-    window_secs float8;
     valid_as_of timestamptz;
     fit jsonb;
     coef float8[];
@@ -429,12 +483,16 @@ DECLARE
     best_auc float8;
     cur_val_auc float8;
     keep_current boolean := false;
+    description text;
 BEGIN
     IF l2 IS NULL OR NOT (l2 >= 0) OR l2 = 'Infinity' THEN
         RAISE EXCEPTION 'suggest_model: l2 must be a finite number >= 0' USING ERRCODE = '22023';
     END IF;
     leads_rel := lead_scoring._eval_relation(src->'leads'->>'table', '$.source.leads.table');
     PERFORM lead_scoring._eval_column(leads_rel, id_col, '$.source.leads.id');
+    IF props_col IS NOT NULL THEN
+        PERFORM lead_scoring._eval_column(leads_rel, props_col, '$.source.leads.properties');
+    END IF;
     IF src->'conversions' IS NULL OR conv_time IS NULL THEN
         RAISE EXCEPTION 'suggest_model needs conversion times: the model has no $.source.conversions.time'
             USING ERRCODE = '22023';
@@ -466,7 +524,8 @@ BEGIN
         valid_as_of := train_as_of + (holdout_as_of - train_as_of) / 2;
     END IF;
 
-    -- Event types: the spec's named types in name order, then the wildcard slot.
+    -- Features: the fit rules in spec order, the spec's named event types in
+    -- name order, then "*" (every other type) when the spec has it.
     SELECT coalesce(array_agg(t ORDER BY t), '{}') INTO types
     FROM jsonb_object_keys(coalesce(spec->'activity'->'events', '{}')) t WHERE t <> '*';
     -- A capped type's feature is its decayed count capped where the current
@@ -476,50 +535,43 @@ BEGIN
                               THEN (ev->>'cap')::float8 / abs((ev->>'points')::float8)
                               ELSE 'Infinity'::float8 END
                   FROM unnest(types) WITH ORDINALITY u(t, i),
-                       LATERAL (SELECT spec->'activity'->'events'->t AS ev) e ORDER BY i)
-            || 'Infinity'::float8;
-    nfeat := nrules + cardinality(types) + 1;
+                       LATERAL (SELECT spec->'activity'->'events'->t AS ev) e ORDER BY i);
+    nfeat := nrules + cardinality(types) + CASE WHEN has_wild THEN 1 ELSE 0 END;
+    unit_spec := jsonb_build_object('activity', jsonb_strip_nulls(jsonb_build_object(
+                     'events', '{"*": {"points": 1}}'::jsonb,
+                     'decay', spec->'activity'->'decay', 'window', spec->'activity'->'window')));
     IF src ? 'events' AND spec ? 'activity' THEN
         ev_rel := lead_scoring._eval_relation(src->'events'->>'table', '$.source.events.table');
-        PERFORM lead_scoring._eval_column(ev_rel, src->'events'->>'lead_id', '$.source.events.lead_id');
-        PERFORM lead_scoring._eval_column(ev_rel, src->'events'->>'type', '$.source.events.type');
-        PERFORM lead_scoring._eval_column(ev_rel, src->'events'->>'time', '$.source.events.time');
-        -- per period, lead and slot: the decayed event count as of the period's
-        -- date, DESIGN §4 weights (decay kind $10, its interval $11 and the
-        -- window $12 in seconds; events older than the window do not count)
-        decay_kind := coalesce(spec->'activity'->'decay'->>'kind', 'none');
-        decay_secs := extract(epoch FROM (spec->'activity'->'decay'->>CASE decay_kind WHEN 'exponential' THEN 'half_life'
-                                          WHEN 'linear' THEN 'lifetime' ELSE 'expire_after' END)::interval)::float8;
-        window_secs := extract(epoch FROM (spec->'activity'->>'window')::interval)::float8;
+        PERFORM lead_scoring._eval_column(ev_rel, ev_lead, '$.source.events.lead_id');
+        PERFORM lead_scoring._eval_column(ev_rel, ev_type, '$.source.events.type');
+        PERFORM lead_scoring._eval_column(ev_rel, ev_time, '$.source.events.time');
+        -- per period and lead: each event type's decayed count as of the period's date
         counts_sql := format($q$
-            SELECT p.period, x.lead_id, jsonb_object_agg(x.slot, x.w) AS o
-            FROM period p,
-                 LATERAL (SELECT e.%1$I AS lead_id,
-                                 coalesce(array_position($2, e.%2$I::text), CASE WHEN $3 THEN cardinality($2) + 1 END) AS slot,
-                                 sum(CASE WHEN $12 IS NOT NULL AND a.age > $12 THEN NULL
-                                          WHEN $10 = 'exponential' THEN 2 ^ (-a.age / $11)
-                                          WHEN $10 = 'linear' THEN greatest(0, 1 - a.age / $11)
-                                          WHEN $10 = 'step' THEN CASE WHEN a.age < $11 THEN 1 ELSE 0 END
-                                          ELSE 1 END) AS w
-                          FROM %4$s e CROSS JOIN LATERAL (SELECT extract(epoch FROM p.as_of - e.%3$I)::float8 AS age) a
-                          WHERE e.%3$I <= p.as_of AND e.%2$I IS NOT NULL GROUP BY 1, 2) x
-            WHERE x.slot IS NOT NULL AND x.w IS NOT NULL
-            GROUP BY 1, 2$q$, src->'events'->>'lead_id', src->'events'->>'type', src->'events'->>'time', ev_rel);
+            SELECT p.period, e.%1$I AS lead_id,
+                   lead_scoring.activity_breakdown($10, e.%2$I::text, e.%3$I, p.as_of)->'types' AS b
+            FROM period p JOIN %4$s e ON e.%3$I <= p.as_of
+            GROUP BY 1, 2$q$, ev_lead, ev_type, ev_time, ev_rel);
         -- a lead is known from its first event (of any type) on
         known_sql := format('SELECT e.%1$I AS lead_id, min(e.%2$I) AS first_at FROM %3$s e GROUP BY 1',
-                            src->'events'->>'lead_id', src->'events'->>'time', ev_rel);
+                            ev_lead, ev_time, ev_rel);
+        score_sql := format($q$
+            SELECT lead_scoring.auc(lead_scoring.score($1, lead_scoring.fit_score($1, ls_lead), a.act), a.y)
+            FROM (SELECT s.lead_id, s.y, lead_scoring.activity_score($1, e.%1$I::text, e.%2$I, $3) AS act
+                  FROM pg_temp._ls_suggest s LEFT JOIN %3$s e ON e.%4$I = s.lead_id AND e.%2$I <= $3
+                  WHERE s.period = $2 GROUP BY s.lead_id, s.y) a
+            JOIN %5$s ls_lead ON ls_lead.%6$I = a.lead_id$q$, ev_type, ev_time, ev_rel, ev_lead, leads_rel, id_col);
     ELSE
         -- no events: empty sets whose lead_id has the leads' id type
         SELECT format_type(a.atttypid, a.atttypmod) INTO id_type FROM pg_attribute a
         WHERE a.attrelid = leads_rel AND a.attname OPERATOR(pg_catalog.=) id_col;
-        counts_sql := format('SELECT NULL::int AS period, NULL::%s AS lead_id, NULL::jsonb AS o WHERE false', id_type);
+        counts_sql := format('SELECT NULL::int AS period, NULL::%s AS lead_id, NULL::jsonb AS b WHERE false', id_type);
         known_sql := format('SELECT NULL::%s AS lead_id, NULL::timestamptz AS first_at WHERE false', id_type);
-    END IF;
-    IF props_col IS NOT NULL THEN
-        PERFORM lead_scoring._eval_column(leads_rel, props_col, '$.source.leads.properties');
-        attrs_sql := format('coalesce(ls_lead.%1$I, ''{}'') || (to_jsonb(ls_lead) - %1$L)', props_col);
-    ELSE
-        attrs_sql := 'to_jsonb(ls_lead)';
+        -- a lead without events: activity_score over no counted event (0, clamped)
+        score_sql := format($q$
+            SELECT lead_scoring.auc(lead_scoring.score($1, lead_scoring.fit_score($1, ls_lead), a.act), a.y)
+            FROM (SELECT s.lead_id, s.y, lead_scoring.activity_score($1, NULL::text, NULL::timestamptz, $3) AS act
+                  FROM pg_temp._ls_suggest s WHERE s.period = $2 GROUP BY s.lead_id, s.y) a
+            JOIN %1$s ls_lead ON ls_lead.%2$I = a.lead_id$q$, leads_rel, id_col);
     END IF;
 
     IF pg_catalog.to_regclass('pg_temp._ls_suggest') IS NOT NULL THEN
@@ -529,42 +581,42 @@ BEGIN
     -- valid_as_of, y_train = converted before holdout_as_of); 1: validation
     -- (features as of valid_as_of, y = converted before holdout_as_of);
     -- 2: holdout (features as of holdout_as_of, y = converted later).
-    CREATE TEMP TABLE _ls_suggest (period int, attrs jsonb, counts float8[], x float8[], y boolean, y_train boolean);
     -- One row per lead and period: features as of the period's date, label =
     -- first conversion inside the period; leads converted earlier are left out,
     -- and so are leads not yet known then (no event on or before the date, when
     -- the model maps events): today's leads table also holds leads that
     -- arrived later, and scoring them as of a date before they existed would
     -- teach and test the model on a population no ranking ever held.
+    -- The fit indicators come from fit_breakdown's row form, which reads a
+    -- lead's row as refresh does (columns, then the properties column).
     EXECUTE format($q$
+        CREATE TEMP TABLE _ls_suggest AS
         WITH period(period, as_of, until, until_train) AS
             (VALUES (0, $1, $7, $5), (1, $7, $5, $5), (2, $5, NULL::timestamptz, NULL::timestamptz)),
         conv AS (SELECT c.%1$I AS lead_id, min(c.%2$I) AS first_at FROM %3$s c GROUP BY 1),
-        cnt AS (%7$s),
-        known AS (%8$s),
+        cnt AS (%6$s),
+        known AS (%7$s),
         l AS (
-            SELECT p.period, ls_lead.%4$I AS lead_id, %5$s AS attrs,
+            SELECT p.period, ls_lead.%4$I AS lead_id,
                    coalesce(cv.first_at >= p.as_of AND (p.until IS NULL OR cv.first_at < p.until), false) AS y,
-                   coalesce(cv.first_at >= p.as_of AND (p.until_train IS NULL OR cv.first_at < p.until_train), false) AS y_train
-            FROM period p CROSS JOIN %6$s ls_lead LEFT JOIN conv cv ON cv.lead_id = ls_lead.%4$I
+                   coalesce(cv.first_at >= p.as_of AND (p.until_train IS NULL OR cv.first_at < p.until_train), false) AS y_train,
+                   ARRAY(SELECT (r->>'rule')::int FROM jsonb_array_elements(lead_scoring.fit_breakdown($4, ls_lead)) r) AS matched
+            FROM period p CROSS JOIN %5$s ls_lead LEFT JOIN conv cv ON cv.lead_id = ls_lead.%4$I
             WHERE (cv.first_at IS NULL OR cv.first_at >= p.as_of)
               AND (NOT $9 OR EXISTS (SELECT FROM known k WHERE k.lead_id = ls_lead.%4$I AND k.first_at <= p.as_of))
         )
-        INSERT INTO pg_temp._ls_suggest
-        SELECT l.period, l.attrs, c.counts,
-               ARRAY(SELECT CASE WHEN i - 1 = ANY (b.matched) THEN 1 ELSE 0 END::float8
+        SELECT l.period, l.lead_id, l.y, l.y_train,
+               ARRAY(SELECT CASE WHEN i - 1 = ANY (l.matched) THEN 1 ELSE 0 END::float8
                      FROM generate_series(1, $6) i ORDER BY i)
-               || ARRAY(SELECT least(c.counts[s], $8[s]) FROM generate_subscripts(c.counts, 1) s ORDER BY s),
-               l.y, l.y_train
-        FROM l
-        LEFT JOIN cnt ON cnt.period = l.period AND cnt.lead_id = l.lead_id
-        CROSS JOIN LATERAL (SELECT ARRAY(SELECT (r->>'rule')::int
-                                         FROM jsonb_array_elements(lead_scoring.fit_breakdown($4, l.attrs)) r) AS matched) b
-        CROSS JOIN LATERAL (SELECT ARRAY(SELECT coalesce((cnt.o->>s::text)::float8, 0)
-                                         FROM generate_series(1, cardinality($2) + 1) s) AS counts) c
-    $q$, conv_lead, conv_time, conv_rel, id_col, attrs_sql, leads_rel, counts_sql, known_sql)
+               || ARRAY(SELECT least(coalesce((cnt.b->($2[j])->>'raw')::float8, 0), $8[j])
+                        FROM generate_subscripts($2, 1) j ORDER BY j)
+               || CASE WHEN $3 THEN ARRAY[(SELECT coalesce(sum((v->>'raw')::float8), 0)
+                                           FROM jsonb_each(cnt.b) t(ty, v) WHERE ty <> ALL ($2))]
+                       ELSE '{}'::float8[] END AS x
+        FROM l LEFT JOIN cnt ON cnt.period = l.period AND cnt.lead_id = l.lead_id
+    $q$, conv_lead, conv_time, conv_rel, id_col, leads_rel, counts_sql, known_sql)
     USING train_as_of, types, has_wild, spec, holdout_as_of, nrules, valid_as_of, capc, ev_rel IS NOT NULL,
-          decay_kind, decay_secs, window_secs;
+          unit_spec;
 
     SELECT count(*) FILTER (WHERE period = 0), count(*) FILTER (WHERE period = 0 AND y_train),
            count(*) FILTER (WHERE period = 2), count(*) FILTER (WHERE period = 2 AND y),
@@ -584,18 +636,22 @@ BEGIN
         SELECT (r->>'points')::float8 AS p FROM jsonb_array_elements(coalesce(spec->'fit'->'rules', '[]')) r
         UNION ALL
         SELECT (v->>'points')::float8 FROM jsonb_each(coalesce(spec->'activity'->'events', '{}')) e(t, v)) q;
+    description := format('Points learned by lead_scoring.suggest_model from conversions '
+                          'from %s to %s; review the stage thresholds against them',
+                          to_char(train_as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                          to_char(holdout_as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
 
     -- Model selection, honest about time: each candidate (all features, fit
     -- rules only, activity only; l2, 10·l2, 100·l2) is fitted on the first half
-    -- of the training period, rounded to points, and scored on the second half
-    -- (the validation period); so is the current spec. The best candidate is
-    -- refitted on the whole training period; when none beats the current spec
-    -- on validation, the current spec is kept.
+    -- of the training period, rounded to points, made a spec and scored on the
+    -- second half (the validation period) by the scoring functions; so is the
+    -- current spec. The best candidate is refitted on the whole training
+    -- period; when none beats the current spec on validation, the current spec
+    -- is kept.
     l2s := CASE WHEN l2 = 0 THEN ARRAY[0::float8] ELSE ARRAY[l2, 10 * l2, 100 * l2] END;
     best := jsonb_build_object('features', 'all', 'l2', l2, 'lo', 1, 'hi', nfeat);
     IF inner_k > 0 AND inner_k < inner_n AND val_k > 0 AND val_k < val_n THEN
-        SELECT lead_scoring.auc(lead_scoring._suggest_score(spec, lead_scoring.fit_score(spec, attrs), types, counts), y)
-        INTO cur_val_auc FROM pg_temp._ls_suggest WHERE period = 1;
+        EXECUTE score_sql INTO cur_val_auc USING spec, 1, valid_as_of;
         best_auc := NULL;
         FOREACH grp IN ARRAY ARRAY['all', 'fit', 'activity'] LOOP
             lo := CASE grp WHEN 'activity' THEN nrules + 1 ELSE 1 END;
@@ -608,8 +664,8 @@ BEGIN
                         || array_fill(0::float8, ARRAY[nfeat - hi]);
                 pts := ARRAY(SELECT p::float8 FROM jsonb_array_elements_text(
                                  lead_scoring._suggest_points(coef, cur_max)->'points') WITH ORDINALITY e(p, i) ORDER BY i);
-                SELECT lead_scoring.auc(lead_scoring._suggest_dot(pts, x), y) INTO cand_auc
-                FROM pg_temp._ls_suggest WHERE period = 1;
+                EXECUTE score_sql INTO cand_auc
+                    USING lead_scoring._suggest_spec(spec, pts, types, capc, description), 1, valid_as_of;
                 cand := jsonb_build_object('features', grp, 'l2', lam, 'validation_auc', cand_auc);
                 candidates := candidates || cand;
                 IF best_auc IS NULL OR cand_auc > best_auc THEN
@@ -632,54 +688,29 @@ BEGIN
     cand := lead_scoring._suggest_points(coef, cur_max);
     k := (cand->>'k')::float8;
     pts := ARRAY(SELECT p::float8 FROM jsonb_array_elements_text(cand->'points') WITH ORDINALITY e(p, i) ORDER BY i);
-
-    IF keep_current THEN
-        new_spec := spec;
-    ELSE
-        -- The suggested spec: learned points; rules and event types worth 0
-        -- points dropped; a capped type keeps its cap at the same count; fit,
-        -- activity and score clamps and the weights removed (they were tuned to
-        -- the old points); everything else (decay, window, disqualify, grades,
-        -- stages, source) kept. Its score is then exactly Σ points × features.
-        new_spec := ((((spec #- '{fit,min}'::text[]) #- '{fit,max}'::text[]) #- '{activity,min}'::text[])
-                     #- '{activity,max}'::text[]) - ARRAY['score', 'weights'];
-        IF spec ? 'fit' THEN
-            new_spec := jsonb_set(new_spec, '{fit,rules}', coalesce((
-                SELECT jsonb_agg(jsonb_set(r, '{points}', to_jsonb(pts[i])) ORDER BY i)
-                FROM jsonb_array_elements(spec->'fit'->'rules') WITH ORDINALITY e(r, i)
-                WHERE pts[i] <> 0), '[]'));
-        END IF;
-        IF spec->'activity' ? 'events' THEN
-            new_spec := jsonb_set(new_spec, '{activity,events}', coalesce((
-                SELECT jsonb_object_agg(t, (spec->'activity'->'events'->t) - 'cap' || jsonb_build_object('points', p)
-                                           || CASE WHEN c < 'Infinity' THEN jsonb_build_object('cap', abs(p) * c)
-                                                   ELSE '{}' END)
-                FROM (SELECT types[j] AS t, pts[nrules + j] AS p, capc[j] AS c FROM generate_subscripts(types, 1) j
-                      UNION ALL SELECT '*', pts[nfeat], 'Infinity' WHERE has_wild) q
-                WHERE p <> 0), '{}'));
-        END IF;
-    END IF;
+    new_spec := CASE WHEN keep_current THEN spec ELSE lead_scoring._suggest_spec(spec, pts, types, capc, description) END;
     PERFORM lead_scoring.validate_model(new_spec);
 
-    SELECT lead_scoring.auc(lead_scoring._suggest_score(spec, lead_scoring.fit_score(spec, attrs), types, counts), y),
-           lead_scoring.auc(lead_scoring._suggest_score(new_spec, lead_scoring.fit_score(new_spec, attrs), types, counts), y)
-    INTO auc_cur, auc_new
-    FROM pg_temp._ls_suggest WHERE period = 2;
+    EXECUTE score_sql INTO auc_cur USING spec, 2, holdout_as_of;
+    EXECUTE score_sql INTO auc_new USING new_spec, 2, holdout_as_of;
     DROP TABLE pg_temp._ls_suggest;
 
+    cand := lead_scoring._suggest_features(spec, types, coef, pts, lo, hi);
     RETURN jsonb_build_object(
         'spec', new_spec,
         'holdout_auc', jsonb_build_object('current', auc_cur, 'suggested', auc_new),
+        'features', cand,
         'dropped_rules', CASE WHEN keep_current THEN '[]' ELSE coalesce((
             SELECT jsonb_agg(jsonb_build_object('rule', i - 1, 'field', r->'field', 'label', r->'label',
                                                 'points', r->'points', 'coef', coef[i]) ORDER BY i)
             FROM jsonb_array_elements(coalesce(spec->'fit'->'rules', '[]')) WITH ORDINALITY e(r, i)
             WHERE pts[i] = 0), '[]') END,
         'dropped_events', CASE WHEN keep_current THEN '[]' ELSE coalesce((
-            SELECT jsonb_agg(t ORDER BY t)
-            FROM (SELECT types[j] AS t, pts[nrules + j] AS p FROM generate_subscripts(types, 1) j
-                  UNION ALL SELECT '*', pts[nfeat] WHERE has_wild) q
-            WHERE p = 0), '[]') END,
+            SELECT jsonb_agg(f->'event_type' ORDER BY f->>'event_type')
+            FROM jsonb_array_elements(cand) f WHERE f ? 'event_type' AND (f->>'points')::float8 = 0), '[]') END,
+        'relabelled_rules', CASE WHEN keep_current THEN '[]' ELSE coalesce((
+            SELECT jsonb_agg(f ORDER BY ord) FROM jsonb_array_elements(cand) WITH ORDINALITY e(f, ord)
+            WHERE f ? 'sign_flipped' AND f ? 'field'), '[]') END,
         'kept_current', keep_current,
         'points_per_logit', k,
         'selection', jsonb_build_object('validation_as_of', valid_as_of,
@@ -688,7 +719,10 @@ BEGIN
                                         'candidates', candidates),
         'train', jsonb_build_object('as_of', train_as_of, 'until', holdout_as_of, 'leads', train_n, 'converted', train_k),
         'holdout', jsonb_build_object('as_of', holdout_as_of, 'leads', hold_n, 'converted', hold_k),
-        'fit', fit);
+        -- the coefficients named: only the chosen feature set was fitted
+        'fit', (fit - 'coef') || jsonb_build_object('coef', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('feature', f->'feature', 'coef', f->'coef') ORDER BY ord)
+            FROM jsonb_array_elements(cand) WITH ORDINALITY e(f, ord) WHERE ord BETWEEN lo AND hi), '[]')));
 END $$;
 COMMENT ON FUNCTION lead_scoring.suggest_model(text, float8, timestamptz, timestamptz) IS
-    'Learns points from won/lost history (logistic regression on fit-rule indicators and capped decayed event counts; feature set and l2 chosen on a validation split inside the training period; time-based train/holdout split): {"spec": insertable spec, "holdout_auc": {"current", "suggested"}, "dropped_rules", "dropped_events", "kept_current", "selection", "fit", ...}';
+    'Learns points from won/lost history (logistic regression on fit-rule indicators and capped decayed event counts; feature set and l2 chosen on a validation split inside the training period; time-based train/holdout split), every AUC scored by the extension''s scoring functions: {"spec": insertable spec, "holdout_auc": {"current", "suggested"}, "features": [{"feature", "current_points", "points", "coef", ...}], "dropped_rules", "dropped_events", "relabelled_rules", "kept_current", "selection", "fit", ...}';

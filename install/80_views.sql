@@ -1,8 +1,11 @@
--- BI views over the rankings (DESIGN.md §8). Both read small central tables that
+-- BI views over the rankings (doc/rank.md). Both read small central tables that
 -- every refresh rewrites in the same transaction as the ranking itself, so they
 -- always match the rankings readers see, whatever each model's lead_id type.
+-- Both hold every model's rows and filter them by the model's owner, so both
+-- are security barriers: a caller's own quals (a cheap function of theirs, a
+-- cast that fails and quotes its input) run only on rows the filter kept.
 
-CREATE VIEW lead_scoring.leaderboard AS
+CREATE VIEW lead_scoring.leaderboard WITH (security_barrier) AS
 SELECT e.model, e.lead_id, e.rank, e.score, e.fit, e.activity, e.grade, e.stage, e.reasons, e.as_of
 FROM lead_scoring.leaderboard_entries e
 -- the view runs with its owner's rights: show a model's leads only to members of its owner role
@@ -11,7 +14,7 @@ WHERE EXISTS (SELECT FROM lead_scoring.model m
 COMMENT ON VIEW lead_scoring.leaderboard IS
     'The best leads of every model (top lead_scoring.leaderboard_size per model at its last refresh) with their reasons: matched fit rules and activity points per event type';
 
-CREATE VIEW lead_scoring.funnel AS
+CREATE VIEW lead_scoring.funnel WITH (security_barrier) AS
 SELECT f.model, f.stage, f.position, f.leads,
        -- leads at this stage or further down the funnel
        CASE WHEN f.position OPERATOR(pg_catalog.>=) 0 THEN

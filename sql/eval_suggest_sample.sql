@@ -1,6 +1,6 @@
 -- lead_scoring.suggest_model on the sample CRM (generate_sample_crm) with the
 -- demo model of scripts/demo.sh: the suggestion's holdout AUC is at least the
--- hand-set model's, both AUCs agree with the DESIGN §4-5 score computed by the
+-- hand-set model's, both AUCs agree with the score computed by the
 -- extension's own scoring functions, and the suggested spec validates, can be
 -- inserted and refreshed.
 SET extra_float_digits = 0;
@@ -82,13 +82,15 @@ FROM s;
 INSERT INTO lead_scoring.model (name, spec) SELECT 'demo_sg_learned', r->'spec' FROM s;
 SELECT lead_scoring.refresh('demo_sg_learned', '2026-01-01 00:00:00+00') = (SELECT count(*) FROM crm_sg.leads) AS refreshed_all;
 
--- Both holdout AUCs recomputed with the extension's scoring functions (fit_score,
--- activity_score, score: DESIGN §4-5 with caps, clamps and weights) of the two
--- models over the holdout leads: known by the holdout date (an event on or
--- before it), not converted before it; label = converted on or after it.
+-- Both holdout AUCs recomputed with the extension's scoring functions (fit_score
+-- of the lead's row, as refresh reads it; activity_score; score: caps, clamps
+-- and weights) of the two models over the holdout leads: known by the holdout
+-- date (an event on or before it), not converted before it; label = converted
+-- on or after it. (Leads without events before the date have activity 0: the
+-- demo spec's activity.min is 0.)
 CREATE TEMP TABLE h AS SELECT (r->'holdout'->>'as_of')::timestamptz AS d FROM s;
 CREATE TEMP TABLE pop AS
-SELECT l.id, to_jsonb(l) - 'props' || coalesce(l.props, '{}') AS attrs,
+SELECT l.id,
        EXISTS (SELECT 1 FROM crm_sg.deals dl WHERE dl.lead_id = l.id AND dl.won_at >= h.d) AS y
 FROM crm_sg.leads l, h
 WHERE EXISTS (SELECT 1 FROM crm_sg.events e WHERE e.lead_id = l.id AND e.occurred_at <= h.d)
@@ -98,14 +100,31 @@ SELECT e.lead_id, lead_scoring.activity_score('demo_sg', e.event_type, e.occurre
        lead_scoring.activity_score('demo_sg_learned', e.event_type, e.occurred_at, h.d) AS sug
 FROM crm_sg.events e, h WHERE e.occurred_at <= h.d GROUP BY e.lead_id;
 WITH scored AS (
-    SELECT p.y, lead_scoring.score('demo_sg', lead_scoring.fit_score('demo_sg', p.attrs), coalesce(a.cur, 0)) AS cur,
-           lead_scoring.score('demo_sg_learned', lead_scoring.fit_score('demo_sg_learned', p.attrs), coalesce(a.sug, 0)) AS sug
-    FROM pop p LEFT JOIN act a ON a.lead_id = p.id
+    SELECT p.y, lead_scoring.score('demo_sg', lead_scoring.fit_score('demo_sg', l), coalesce(a.cur, 0)) AS cur,
+           lead_scoring.score('demo_sg_learned', lead_scoring.fit_score('demo_sg_learned', l), coalesce(a.sug, 0)) AS sug
+    FROM pop p JOIN crm_sg.leads l ON l.id = p.id LEFT JOIN act a ON a.lead_id = p.id
 )
 SELECT count(*) = (SELECT (r->'holdout'->>'leads')::bigint FROM s) AS holdout_size_matches,
        abs(lead_scoring.auc(cur, y) - (SELECT (r->'holdout_auc'->>'current')::float8 FROM s)) < 1e-9 AS current_auc_matches,
        abs(lead_scoring.auc(sug, y) - (SELECT (r->'holdout_auc'->>'suggested')::float8 FROM s)) < 1e-9 AS suggested_auc_matches
 FROM scored;
+
+-- Named output: one entry per feature (12 rules, then the 11 event types in
+-- name order; the spec has no "*"), each with its current points; an event
+-- type the suggestion drops scores 0 in it.
+SELECT jsonb_array_length(r->'features') AS features,
+       (SELECT bool_and(f->>'feature' = '$.fit.rules[' || (o - 1) || ']'
+                        AND f->'current_points' = (SELECT spec FROM lead_scoring.model WHERE name = 'demo_sg')->'fit'->'rules'->(o::int - 1)->'points')
+          FROM jsonb_array_elements(r->'features') WITH ORDINALITY e(f, o) WHERE o <= 12) AS rules_named,
+       (SELECT array_agg(f->>'event_type' ORDER BY o) = ARRAY(SELECT t FROM jsonb_object_keys(
+                   (SELECT spec FROM lead_scoring.model WHERE name = 'demo_sg')->'activity'->'events') t ORDER BY t)
+          FROM jsonb_array_elements(r->'features') WITH ORDINALITY e(f, o) WHERE o > 12) AS event_types_named,
+       (SELECT coalesce(bool_and(a = 0), true)
+          FROM jsonb_array_elements_text(r->'dropped_events') t,
+               LATERAL (SELECT lead_scoring.activity_score(q.spec, q.t, '2026-01-01 00:00+00', '2026-01-01 00:00+00') AS a
+                        FROM (SELECT r->'spec' AS spec, t) q) x)
+           AS dropped_types_score_0
+FROM s;
 
 -- What it found (for the reader; the assertions are above).
 SELECT round((r->'holdout_auc'->>'current')::numeric, 3) AS auc_current,

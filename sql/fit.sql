@@ -102,6 +102,34 @@ SELECT l.id, lead_scoring.fit_score('fit_demo', l) AS by_name,
        e.expected
   FROM fit_leads l JOIN (VALUES (1, 60), (2, -20), (3, 47), (4, -5), (5, 33)) e(id, expected) USING (id)
  ORDER BY l.id;
+-- fit_breakdown's row form reads the same fields: rules matched by hand from
+-- the rows above (rule numbers are 0-based positions in fit_demo's rules).
+SELECT l.id,
+       lead_scoring.fit_breakdown('fit_demo', l) = e.expected::jsonb AS by_name,
+       lead_scoring.fit_breakdown((SELECT spec FROM lead_scoring.model WHERE name = 'fit_demo'), l)
+           = e.expected::jsonb AS by_spec
+  FROM fit_leads l JOIN (VALUES
+    -- industry, title, employees 200, country DE, revenue 2e6, active, 2024 signup, props segment
+    (1, '[{"rule": 0, "field": "industry", "label": "target industry", "points": 20},
+          {"rule": 1, "field": "title", "label": "senior title", "points": 15},
+          {"rule": 2, "field": "employees", "label": null, "points": 10},
+          {"rule": 4, "field": "country", "label": null, "points": 5},
+          {"rule": 6, "field": "revenue", "label": null, "points": 10},
+          {"rule": 8, "field": "active", "label": null, "points": 3},
+          {"rule": 9, "field": "signup_date", "label": null, "points": 2},
+          {"rule": 10, "field": "segment", "label": null, "points": 8}]'),
+    -- props email GMAIL.COM, budget NULL
+    (2, '[{"rule": 5, "field": "email_domain", "label": "free mail", "points": -25},
+          {"rule": 7, "field": "budget", "label": null, "points": -5}]'),
+    -- the NULL industry column wins over props: only the missing budget
+    (4, '[{"rule": 7, "field": "budget", "label": null, "points": -5}]')) e(id, expected) USING (id)
+ ORDER BY l.id;
+SELECT lead_scoring.fit_breakdown('fit_demo', r) AS "record: industry, no budget"
+  FROM (SELECT 'software'::text AS industry) r;
+-- an untyped literal still resolves (to the text form)
+SELECT lead_scoring.fit_breakdown('fit_demo', '{"budget": 1, "country": "de"}') AS "text literal: country",
+       lead_scoring.fit_breakdown('{"fit": {"rules": [{"field": "a", "eq": 1, "points": 2}]}}'::jsonb, '{"a": 1}')
+           AS "spec and text: a";
 -- The row form reads dates the same whatever DateStyle says (pg_regress runs
 -- with "Postgres, MDY"), and agrees with the jsonb form of the same lead.
 SET DateStyle = 'German';
@@ -117,6 +145,8 @@ INSERT INTO fit_plain VALUES ('SAAS', 5000.5, 1), ('software', 50, NULL);
 SELECT lead_scoring.fit_score('fit_demo', p) AS "25, then 20+10-5 = 25" FROM fit_plain p;
 SELECT lead_scoring.fit_score('fit_demo', r) AS "record: 20 -5"
   FROM (SELECT 'software'::text AS industry) r;
+SELECT lead_scoring.fit_breakdown('fit_demo', p) AS "industry, employees 5000.5 > 5000"
+  FROM fit_plain p WHERE p.budget = 1;
 -- dropped columns are not fields; columns added later read their default
 CREATE TABLE fit_altered (a int, junk text, b text);
 INSERT INTO fit_altered VALUES (1, 'x', 'software');
@@ -146,6 +176,9 @@ SELECT pg_temp.try($$SELECT lead_scoring.fit_breakdown('fit_demo', 'null'::jsonb
 SELECT pg_temp.try($$SELECT lead_scoring.fit_score('fit_demo', 5)$$) AS int_row;
 SELECT pg_temp.try($$SELECT lead_scoring.fit_score('fit_demo', true)$$) AS bool_row;
 SELECT pg_temp.try($$SELECT lead_scoring.fit_score('fit_demo', ARRAY[1])$$) AS array_row;
+SELECT pg_temp.try($$SELECT lead_scoring.fit_breakdown('fit_demo', 5)$$) AS breakdown_int_row;
+SELECT pg_temp.try($$SELECT lead_scoring.fit_breakdown('no_such_model', l) FROM fit_leads l$$) AS breakdown_unknown_model_row;
+SELECT pg_temp.try($$SELECT lead_scoring.fit_breakdown('fit_demo', 'not json')$$) AS breakdown_bad_json_text;
 SELECT pg_temp.try($$SELECT lead_scoring.fit_score('no_such_model', '{}'::jsonb)$$) AS unknown_model;
 SELECT pg_temp.try($$SELECT lead_scoring.fit_score('no_such_model', l) FROM fit_leads l$$) AS unknown_model_row;
 SELECT pg_temp.try($$SELECT lead_scoring.fit_breakdown('no_such_model', '{}'::jsonb)$$) AS unknown_model_breakdown;

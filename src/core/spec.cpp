@@ -368,6 +368,12 @@ struct Builder {
             s.stage = string(required(j[i], "stage", sp), path_key(sp, "stage"));
             if (s.stage == "disqualified")
                 fail(path_key(sp, "stage"), "\"disqualified\" is reserved for disqualified leads");
+            // A stage's funnel position is its index: a second entry of the
+            // same name would put one stage at two positions.
+            for (size_t k = 0; k < m->stages.size(); ++k)
+                if (m->stages[k].stage == s.stage)
+                    fail(path_key(sp, "stage"),
+                         "duplicate stage \"" + s.stage + "\" (already at " + path_key(idx(path, k), "stage") + ")");
             if (const json* v = member(j[i], "min_score")) s.min_score = number(*v, path_key(sp, "min_score"));
             if (const json* v = member(j[i], "min_fit")) s.min_fit = number(*v, path_key(sp, "min_fit"));
             if (const json* v = member(j[i], "min_activity")) s.min_activity = number(*v, path_key(sp, "min_activity"));

@@ -1,4 +1,4 @@
-// SQL entry points for model validation and fit scoring (DESIGN.md §2, §3).
+// SQL entry points for model validation and fit scoring (doc/foundation.md).
 #include "core/fit.hpp"
 #include "core/spec.hpp"
 #include "core/value.hpp"
@@ -30,6 +30,14 @@ Datum jsonb_result(const std::string& json) {
     return out;
 }
 
+// The row forms take anyelement: a scalar is refused before it is read as a row.
+void require_row(FunctionCallInfo fcinfo, const char* fn) {
+    Oid t = get_fn_expr_argtype(fcinfo->flinfo, 1);
+    if (!type_is_rowtype(t))
+        ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                        errmsg("%s expects a table row or jsonb attributes, got %s", fn, format_type_be(t))));
+}
+
 }  // namespace
 
 LS_FUNCTION(ls_validate_model) {
@@ -58,26 +66,22 @@ LS_FUNCTION(ls_fit_score_text) {
 
 LS_FUNCTION(ls_fit_score_row) {
     const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
-    Oid t = get_fn_expr_argtype(fcinfo->flinfo, 1);
-    if (!type_is_rowtype(t))
-        ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                        errmsg("fit_score expects a table row or jsonb attributes, got %s", format_type_be(t))));
+    require_row(fcinfo, "fit_score");
     CallSite* cs = ls::pg::call_site(fcinfo);
     ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
     ls::pg::attributes_from_row(cs, *m, PG_GETARG_HEAPTUPLEHEADER(1), vals);
     PG_RETURN_FLOAT8(ls::fit_score(*m, vals));
 }
 
-LS_FUNCTION(ls_fit_breakdown) {
-    const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
-    CallSite* cs = ls::pg::call_site(fcinfo);
-    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
-    ls::pg::attributes_from_jsonb(*m, PG_GETARG_JSONB_P(1), vals);
+namespace {
+
+// The rules the attributes in vals match, as [{rule, field, label, points}].
+Datum breakdown_result(const ls::Model& m, const ls::Value* vals) {
     std::vector<int> matched;
-    ls::fit_matches(*m, vals, &matched);
+    ls::fit_matches(m, vals, &matched);
     std::string out = "[";
     for (size_t k = 0; k < matched.size(); ++k) {
-        const ls::Rule& r = m->fit.rules[matched[k]];
+        const ls::Rule& r = m.fit.rules[matched[k]];
         if (k) out += ", ";
         out += "{\"rule\": ";
         out += std::to_string(matched[k]);
@@ -91,4 +95,31 @@ LS_FUNCTION(ls_fit_breakdown) {
     }
     out += "]";
     return jsonb_result(out);
+}
+
+}  // namespace
+
+LS_FUNCTION(ls_fit_breakdown) {
+    const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
+    CallSite* cs = ls::pg::call_site(fcinfo);
+    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
+    ls::pg::attributes_from_jsonb(*m, PG_GETARG_JSONB_P(1), vals);
+    return breakdown_result(*m, vals);
+}
+
+LS_FUNCTION(ls_fit_breakdown_text) {
+    const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
+    CallSite* cs = ls::pg::call_site(fcinfo);
+    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
+    ls::pg::attributes_from_jsonb(*m, ls::pg::jsonb_from_text(PG_GETARG_TEXT_PP(1)), vals);
+    return breakdown_result(*m, vals);
+}
+
+LS_FUNCTION(ls_fit_breakdown_row) {
+    const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
+    require_row(fcinfo, "fit_breakdown");
+    CallSite* cs = ls::pg::call_site(fcinfo);
+    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
+    ls::pg::attributes_from_row(cs, *m, PG_GETARG_HEAPTUPLEHEADER(1), vals);
+    return breakdown_result(*m, vals);
 }

@@ -164,6 +164,9 @@ TEST(SpecErrors, DisqualifyGradesStages) {
     rejects(R"({"stages": [{"stage": "disqualified"}]})", "$.stages[0].stage", "reserved");
     rejects(R"({"stages": [{"stage": "SQL", "event": ""}]})", "$.stages[0].event", "non-empty");
     rejects(R"({"stages": [{"stage": "SQL", "score": 1}]})", "$.stages[0].score", "unknown key");
+    rejects(R"({"stages": [{"stage": "SQL", "min_score": 80}, {"stage": "MQL", "min_score": 40},
+                           {"stage": "SQL", "min_score": 20}]})",
+            "$.stages[2].stage", "duplicate stage \"SQL\" (already at $.stages[0].stage)");
 }
 
 TEST(SpecErrors, Bant) {
