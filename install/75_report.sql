@@ -19,7 +19,7 @@ BEGIN
     ), r AS (
         SELECT min(p.score) AS lo, max(p.score) AS hi, CASE WHEN min(p.score) = max(p.score) THEN 1 ELSE bins END AS k FROM p
     ), g AS (
-        SELECT CASE WHEN r.k = 1 THEN 1 ELSE least(r.k, 1 + floor((p.score - r.lo) / (r.hi - r.lo) * r.k)::int) END AS b, p.y
+        SELECT CASE WHEN r.k = 1 THEN 1 ELSE least(r.k, width_bucket(p.score, r.lo, r.hi, r.k)) END AS b, p.y
         FROM p, r
     )
     SELECT i, r.lo + (r.hi - r.lo) * (i - 1) / r.k, CASE WHEN i = r.k THEN r.hi ELSE r.lo + (r.hi - r.lo) * i / r.k END,
@@ -30,7 +30,7 @@ BEGIN
     ORDER BY i;
 END $$;
 COMMENT ON FUNCTION lead_scoring.score_histogram(text, timestamptz, timestamptz, int) IS
-    'Score distribution of a model''s evaluated, non-disqualified leads in equal-width bins between the lowest and highest score, converted vs not converted (time split of evaluation_split)';
+    'Score distribution of a model''s evaluated, non-disqualified leads in equal-width bins between the lowest and highest score (width_bucket; the highest score is in the last bin), converted vs not converted (time split of evaluation_split)';
 
 CREATE FUNCTION lead_scoring.gains_curve(model text, converted_since timestamptz DEFAULT NULL,
                                          converted_before timestamptz DEFAULT NULL)
