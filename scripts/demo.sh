@@ -235,9 +235,10 @@ INSERT INTO lead_scoring.model (name, description, spec)
 SELECT 'demo_backtest', 'The demo model, scored 90 days back to see how its ranking did since',
        jsonb_set(spec, '{source,leads,created}', '"created_at"')
   FROM lead_scoring.model WHERE name = 'demo';
-SELECT format('SELECT lead_scoring.refresh(%L, %L) IS NOT NULL AS refreshed',
-              'demo_backtest', :'t'::timestamptz - w * interval '7 days')
+\o /dev/null
+SELECT format('SELECT lead_scoring.refresh(%L, %L)', 'demo_backtest', :'t'::timestamptz - w * interval '7 days')
   FROM generate_series(12, 0, -1) w \gexec
+\o
 SQL
 echo "refreshed weekly up to $BACKTEST_AS_OF"
 
