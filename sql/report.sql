@@ -166,6 +166,9 @@ SELECT * FROM lead_scoring.score_histogram('rep', bins => 0);
 \echo :LAST_ERROR_SQLSTATE
 
 SELECT lead_scoring.drop_refresh_state('rep');
+-- Leave no trace for the suites after this one.
+DELETE FROM lead_scoring.refresh_log WHERE model = 'rep';
+DELETE FROM lead_scoring.stage_history WHERE model = 'rep';
 DELETE FROM lead_scoring.model WHERE name = 'rep';
 DROP TABLE lead_scoring.ranking_rep CASCADE;
 DROP SCHEMA crm CASCADE;
