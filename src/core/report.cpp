@@ -88,6 +88,12 @@ std::string short_num(double v) {
 
 bool finite(double v) { return std::isfinite(v); }
 
+// The top of an axis: the highest tick or the data's maximum, whichever is
+// higher (no ticks when the maximum is not finite).
+double top_of(const std::vector<double>& ticks, double max) {
+    return ticks.empty() ? max : std::max(max, ticks.back());
+}
+
 std::string lift_text(double lift) {
     char b[32];
     std::snprintf(b, sizeof b, "%.2f\xC3\x97", lift);
@@ -215,7 +221,7 @@ std::string histogram_svg(const Data& d) {
     }
     if (max_share <= 0) max_share = 1;
     auto yt = nice_ticks(0, max_share, 4);
-    double top = std::max(max_share, yt.empty() ? max_share : yt.back());
+    double top = top_of(yt, max_share);
     Scale x{bins.front().low, bins.back().high, kL, kW - kR};
     if (bins.front().low == bins.back().high) x = Scale{bins.front().low - 0.5, bins.front().low + 0.5, kL, kW - kR};
     Scale y{0, top, kH - kB, kT};
@@ -301,7 +307,7 @@ std::string deciles_svg(const Data& d) {
         if (finite(k.rate)) mx = std::max(mx, k.rate);
     if (mx <= 0) mx = 0.01;
     auto yt = nice_ticks(0, mx * 1.1, 4);
-    Scale y{0, std::max(mx * 1.1, yt.back()), kH - kB, kT};
+    Scale y{0, top_of(yt, mx * 1.1), kH - kB, kT};
     std::string s = svg_open("deciles", "Conversion rate per score decile");
     s += y_axis(y, yt, [](double v) { return percent(v, 0); }, "conversion rate");
     std::string xa = "<g class=\"axis x-axis\">" + line(kL, kH - kB, kW - kR, kH - kB, "axis-line");
@@ -382,7 +388,7 @@ std::string flow_svg(const Data& d) {
     for (const auto& w : weeks) mx = std::max(mx, total[w]);
     auto yt = nice_ticks(0, double(mx), 4);
     const double right = kW - 96;
-    Scale y{0, std::max(double(mx), yt.back()), kH - kB, kT};
+    Scale y{0, top_of(yt, double(mx)), kH - kB, kT};
     std::string s = svg_open("stage_flow", "Leads entering each stage per week");
     s += y_axis(y, yt, short_num, "leads entering");
     std::string xa = "<g class=\"axis x-axis\">" + line(kL, kH - kB, right, kH - kB, "axis-line");
@@ -434,7 +440,7 @@ std::string lift_svg(const Data& d, int strongest, int weakest, int64_t min_lead
     if (mx <= 0) mx = 0.01;
     const double left = 196, right = kW - 52;
     auto xt = nice_ticks(0, mx, 4);
-    Scale x{0, std::max(mx, xt.back()), left, right};
+    Scale x{0, top_of(xt, mx), left, right};
     double row = std::min(22.0, (kH - kT - kB - 8) / shown.size());
     std::string s = svg_open("attribute_lift", "Attribute lift: strongest and weakest values");
     s += "<g class=\"axis x-axis\">" + line(left, kH - kB, right, kH - kB, "axis-line");

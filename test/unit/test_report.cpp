@@ -217,3 +217,22 @@ TEST(ReportPage, SelfContainedAndComplete) {
 }
 
 }  // namespace
+
+namespace {
+
+// Found by test/fuzz/report_fuzz.cpp: an axis over non-finite or huge values has
+// no ticks; the page must still be drawn.
+TEST(ReportCharts, ExtremeNumbers) {
+    Data d = sample();
+    d.base_rate = 1e308;
+    d.deciles[0].rate = 1e308;
+    d.lifts[0].ci_high = std::numeric_limits<double>::infinity();
+    d.histogram[0].low = -std::numeric_limits<double>::infinity();
+    d.gains[1].leads_share = kNaN;
+    d.header.auc = std::numeric_limits<double>::infinity();
+    std::string page = render(d);
+    EXPECT_EQ(occurrences(page, "<svg "), 6u);
+    EXPECT_EQ(page.find("<script"), std::string::npos);
+}
+
+}  // namespace
