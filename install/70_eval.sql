@@ -116,8 +116,11 @@ BEGIN
     END IF;
     BEGIN
         r := pg_catalog.to_regclass(name);
-    EXCEPTION WHEN OTHERS THEN  -- a malformed name such as 'a.b.c.d'
-        RAISE EXCEPTION 'invalid table name "%" at %', name, path USING ERRCODE = '42602';
+    EXCEPTION
+        WHEN insufficient_privilege THEN  -- no USAGE on its schema: a permission problem, not a bad name
+            RAISE EXCEPTION '% (table "%" named at %)', SQLERRM, name, path USING ERRCODE = '42501';
+        WHEN OTHERS THEN  -- a malformed name such as 'a.b.c.d'
+            RAISE EXCEPTION 'invalid table name "%" at %', name, path USING ERRCODE = '42602';
     END;
     IF r IS NULL THEN
         RAISE EXCEPTION 'table "%" named at % does not exist', name, path

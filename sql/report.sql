@@ -157,6 +157,31 @@ FROM page;
 SELECT (regexp_match(lead_scoring.report('rep', '2026-01-01 00:00+00', '2026-03-01 00:00+00'), 'data-converted="(\d+)"'))[1]::bigint
        = (SELECT count(*) FROM pop WHERE lead_id IN (SELECT lead_id FROM crm.deals WHERE won_at < '2026-03-01 00:00+00')) AS window_counts;
 
+-- Nobody converted yet (as of the sample's end): one class; the page says so.
+CREATE TEMP TABLE page0 AS SELECT lead_scoring.report('rep', '2026-06-01 00:00+00') AS html;
+SELECT html LIKE '%data-converted="0"%' AS no_conversions,
+       html LIKE '%Nobody converted in the outcome window: no gains to show%' AS gains_says_so,
+       html LIKE '%data-auc=""%' AS no_auc,
+       cardinality(pg_temp.vals(html, 'bar not-converted')) = 20 AS histogram_still_drawn
+FROM page0;
+
+-- Another role: the views show it no model it has no rights to (no error, no
+-- rows), report() is refused by the tables' own grants (42501, a permission
+-- problem: bob has no USAGE on schema crm), and the views run
+-- with the reader's rights (security_invoker), never their owner's.
+CREATE ROLE regress_ls_rep_bob;
+SET ROLE regress_ls_rep_bob;
+SELECT (SELECT count(*) FROM lead_scoring.chart_deciles) + (SELECT count(*) FROM lead_scoring.chart_gains)
+       + (SELECT count(*) FROM lead_scoring.chart_funnel) + (SELECT count(*) FROM lead_scoring.chart_stage_flow)
+       + (SELECT count(*) FROM lead_scoring.chart_score_histogram) + (SELECT count(*) FROM lead_scoring.chart_attribute_lift) AS rows_bob_sees;
+SELECT lead_scoring.report('rep');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP ROLE regress_ls_rep_bob;
+SELECT c.relname FROM pg_class c
+WHERE c.relnamespace = 'lead_scoring'::regnamespace AND c.relname LIKE 'chart\_%'
+  AND NOT coalesce(c.reloptions @> '{security_invoker=true}', false);
+
 -- Errors.
 SELECT lead_scoring.report(NULL);
 \echo :LAST_ERROR_SQLSTATE
