@@ -20,7 +20,8 @@ AS_OF=${DEMO_AS_OF:-$(date -u '+%Y-%m-%d %H:00:00+00')}
 
 PGTMP=""
 stop_server() { if [[ -n "$PGTMP" ]]; then scripts/pg_tmp.sh stop "$PGTMP" || true; PGTMP=""; fi; }
-on_exit() { if [[ $KEEP -eq 1 && -n "$PGTMP" ]]; then return; fi; stop_server; }
+# --keep leaves the server running only after a successful run.
+on_exit() { local st=$?; if [[ $KEEP -eq 1 && -n "$PGTMP" && $st -eq 0 ]]; then return; fi; stop_server; }
 trap on_exit EXIT
 trap 'echo "demo.sh: interrupted" >&2; KEEP=0; exit 130' INT TERM
 

@@ -37,8 +37,7 @@ fail() { echo "browser: FAILED: $*" >&2; exit 1; }
 echo "browser: running scripts/demo.sh --keep (log: demo.log on failure)"
 if ! DEMO_REPORT="$WORK/report.html" bash scripts/demo.sh --keep >"$WORK/demo.log" 2>&1; then
   tail -n 40 "$WORK/demo.log" >&2
-  PGTMP=$(sed -n "s/.*pg_tmp.sh stop '\(.*\)'.*/\1/p" "$WORK/demo.log" | tail -n 1)
-  fail "scripts/demo.sh failed"
+  fail "scripts/demo.sh failed"   # it stops its server itself when it fails
 fi
 PGTMP=$(sed -n "s/.*pg_tmp.sh stop '\(.*\)'.*/\1/p" "$WORK/demo.log" | tail -n 1)
 conn=$(grep -o "export PGHOST=.*PGDATABASE=postgres" "$WORK/demo.log" | tail -n 1)
@@ -50,7 +49,7 @@ grep -q "report written to $WORK/report.html" "$WORK/demo.log" || fail "demo.sh 
 # A fresh profile, no network of any kind: the page must need none.
 flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking
        --disable-component-update --disable-sync --user-data-dir="$WORK/profile" --hide-scrollbars
-       --host-resolver-rules="MAP * ~NOTFOUND" --enable-logging=stderr --v=0)
+       --disable-dev-shm-usage --host-resolver-rules="MAP * ~NOTFOUND" --enable-logging=stderr --v=0)
 url="file://$WORK/report.html"
 timeout 180 "$CHROMIUM" "${flags[@]}" --dump-dom "$url" >"$WORK/dom.html" 2>"$WORK/chromium-dom.log" ||
   { tail -n 20 "$WORK/chromium-dom.log" >&2; fail "chromium --dump-dom failed"; }
