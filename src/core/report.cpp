@@ -517,7 +517,20 @@ svg text { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; fil
 .separator { stroke: #bbb; stroke-dasharray: 3 3; }
 footer { padding: 0 28px 18px; color: #666; font-size: 12px; }
 @page { size: A4 landscape; margin: 10mm; }
-@media print { header { padding-top: 0; } main { gap: 8px 14px; } section { border-color: #999; } }
+@media print {
+  body { font-size: 11px; }
+  header { padding: 0 0 6px; }
+  h1 { font-size: 17px; }
+  .split { font-size: 10.5px; margin-bottom: 6px; }
+  .kpis li { padding: 3px 8px; min-width: 90px; }
+  .kpis .v { font-size: 15px; }
+  .kpis .k { font-size: 10px; }
+  main { grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 6px 10px; padding: 6px 0 0; }
+  section { border-color: #999; padding: 4px 6px 0; }
+  h2 { font-size: 12.5px; }
+  section p { font-size: 9.5px; }
+  footer { padding: 4px 0 0; font-size: 9.5px; }
+}
 )CSS";
 
 std::string section(const char* id, const std::string& title, const std::string& explain, const std::string& svg) {

@@ -2,7 +2,7 @@
 # The demo's report seen in a real browser: runs scripts/demo.sh (which writes
 # report.html from lead_scoring.report('demo_backtest')), renders the page with
 # Debian's headless Chromium (no network, a fresh profile), and checks that it
-# loads, that every chart is drawn (its marks carry data-value in the DOM the
+# loads, that it prints on one page, that every chart is drawn (its marks carry data-value in the DOM the
 # browser built) and that the drawn numbers equal SQL over the demo's tables
 # (test/browser/check_report.sql).
 #
@@ -56,9 +56,15 @@ timeout 180 "$CHROMIUM" "${flags[@]}" --dump-dom "$url" >"$WORK/dom.html" 2>"$WO
 timeout 180 "$CHROMIUM" "${flags[@]}" --window-size=1280,1560 --screenshot="$WORK/report.png" "$url" \
   >"$WORK/chromium-shot.log" 2>&1 || { tail -n 20 "$WORK/chromium-shot.log" >&2; fail "chromium --screenshot failed"; }
 
+timeout 180 "$CHROMIUM" "${flags[@]}" --no-pdf-header-footer --print-to-pdf="$WORK/report.pdf" "$url" \
+  >"$WORK/chromium-pdf.log" 2>&1 || { tail -n 20 "$WORK/chromium-pdf.log" >&2; fail "chromium --print-to-pdf failed"; }
+
 grep -q '</html>' "$WORK/dom.html" || fail "the DOM dump is not a whole page"
+# Printed, it is one A4 landscape page (the report's @page and print rules).
+pages=$(grep -ao '/Type /Page\b' "$WORK/report.pdf" | wc -l)
+[[ $pages -eq 1 ]] || fail "the printed report has $pages pages, not 1"
 # Console messages (a script error, a refused load) would be logged as CONSOLE lines.
-if grep -h 'CONSOLE' "$WORK/chromium-dom.log" "$WORK/chromium-shot.log"; then fail "the page logged to the console"; fi
+if grep -h 'CONSOLE' "$WORK/chromium-dom.log" "$WORK/chromium-shot.log" "$WORK/chromium-pdf.log"; then fail "the page logged to the console"; fi
 size=$(stat -c %s "$WORK/report.png" 2>/dev/null || echo 0)
 [[ $size -gt 20000 ]] || fail "screenshot missing or blank ($size bytes)"
 [[ $(head -c 8 "$WORK/report.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "screenshot is not a PNG"
@@ -71,4 +77,4 @@ if [[ -n $out ]]; then
 fi
 
 if [[ -n ${BROWSER_SCREENSHOT:-} ]]; then cp "$WORK/report.png" "$BROWSER_SCREENSHOT"; echo "browser: screenshot saved to $BROWSER_SCREENSHOT"; fi
-echo "browser: the demo's report loads in $("$CHROMIUM" --version 2>/dev/null | head -n 1); all 6 charts drawn; their numbers match SQL"
+echo "browser: the demo's report loads in $("$CHROMIUM" --version 2>/dev/null | head -n 1); all 6 charts drawn; their numbers match SQL; prints on 1 page"
