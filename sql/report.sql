@@ -145,7 +145,7 @@ WHERE NOT EXISTS (SELECT FROM lead_scoring.fit_attribute_lift('rep') a
                               ELSE replace(replace(replace(replace(replace(m[2], '&lt;', '<'), '&gt;', '>'), '&quot;', '"'), '&#39;', ''''), '&amp;', '&') = a.value END));
 SELECT (regexp_match(html, 'data-leads="(\d+)" data-converted="(\d+)"'))::bigint[] = ARRAY[(SELECT count(*) FROM pop), (SELECT count(*) FILTER (WHERE y) FROM pop)] AS header_counts,
        abs((regexp_match(html, 'data-auc="([^"]*)"'))[1]::float8 - (SELECT lead_scoring.auc(score, y) FROM pop WHERE NOT disqualified)) < 1e-9 AS header_auc,
-       html LIKE '%Scores as of 2026-01-01 00:00 UTC; conversions after that up to now.%' AS header_says_split
+       html LIKE '%Scores as of 2026-01-01 00:00 UTC; conversions after that up to now (%' AS header_says_split
 FROM page;
 -- Hostile labels are text: no tag but the page's own.
 SELECT html NOT LIKE '%<script%' AS no_script, html NOT LIKE '%<img%' AS no_img,

@@ -561,7 +561,10 @@ std::string render(const Data& d) {
         window = "No time split.";
     else
         window = "Scores as of " + h.as_of + "; conversions after that" +
-                 (h.outcome_before.empty() ? std::string(" up to now") : " and before " + h.outcome_before) + ".";
+                 (h.outcome_before.empty()
+                      ? " up to now" + (h.generated_at.empty() ? std::string() : " (" + h.generated_at + ")")
+                      : " and before " + h.outcome_before) +
+                 ".";
     out += "<p class=\"split\" id=\"split\"><strong>" + escape(window) + "</strong> " + escape("Who is counted: " + h.split + ".") +
            (h.ranking_as_of.empty() ? std::string() : " " + escape("Ranking refreshed as of " + h.ranking_as_of + ".")) +
            "</p>\n";

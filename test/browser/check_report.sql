@@ -25,7 +25,7 @@ SELECT check_name FROM (VALUES
   ('header: leads and conversions = plain SQL',
    (SELECT (regexp_match(html, 'data-leads="(\d+)" data-converted="(\d+)"'))::bigint[] FROM dom)
      = ARRAY[(SELECT count(*) FROM pop), (SELECT count(*) FILTER (WHERE y) FROM pop)]),
-  ('header says the split', (SELECT html ~ 'Scores as of [0-9-]+ [0-9:]+ UTC; conversions after that up to now' FROM dom)),
+  ('header says the split', (SELECT html ~ 'Scores as of [0-9-]+ [0-9:]+ UTC; conversions after that up to now \([0-9-]+ [0-9:]+ UTC\)' FROM dom)),
   ('header: AUC = evaluate',
    (SELECT abs((regexp_match(html, 'data-auc="([^"]*)"'))[1]::float8 - e.auc) < 1e-9
     FROM dom, lead_scoring.evaluate('demo_backtest') e WHERE e.kind = 'overall')),

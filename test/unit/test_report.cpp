@@ -213,6 +213,11 @@ TEST(ReportPage, SelfContainedAndComplete) {
         EXPECT_NE(page.find(std::string("data-chart=\"") + chart + "\""), std::string::npos) << chart;
     EXPECT_NE(page.find("@media print"), std::string::npos);
     EXPECT_NE(page.find("Scores as of 2026-01-10 00:00 UTC; conversions after that up to now."), std::string::npos);
+    Data later = sample();
+    later.header.generated_at = "2026-03-01 12:00 UTC";
+    EXPECT_NE(render(later).find("conversions after that up to now (2026-03-01 12:00 UTC)."), std::string::npos);
+    later.header.outcome_before = "2026-02-01 00:00 UTC";
+    EXPECT_NE(render(later).find("conversions after that and before 2026-02-01 00:00 UTC."), std::string::npos);
     EXPECT_NE(page.find("data-auc=\"0.75\""), std::string::npos);
 }
 
