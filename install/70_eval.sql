@@ -116,8 +116,11 @@ BEGIN
     END IF;
     BEGIN
         r := pg_catalog.to_regclass(name);
-    EXCEPTION WHEN OTHERS THEN  -- a malformed name such as 'a.b.c.d'
-        RAISE EXCEPTION 'invalid table name "%" at %', name, path USING ERRCODE = '42602';
+    EXCEPTION
+        WHEN insufficient_privilege THEN  -- no USAGE on its schema: a permission problem, not a bad name
+            RAISE EXCEPTION '% (table "%" named at %)', SQLERRM, name, path USING ERRCODE = '42501';
+        WHEN OTHERS THEN  -- a malformed name such as 'a.b.c.d'
+            RAISE EXCEPTION 'invalid table name "%" at %', name, path USING ERRCODE = '42602';
     END;
     IF r IS NULL THEN
         RAISE EXCEPTION 'table "%" named at % does not exist', name, path
@@ -144,35 +147,150 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION lead_scoring._eval_column(regclass, text, text) IS 'Internal: checks a column named in a model spec and returns its type';
 
--- SQL (a WHERE condition over alias c) selecting the conversions in [since, until).
-CREATE FUNCTION lead_scoring._eval_conversions(spec jsonb, since timestamptz, until timestamptz) RETURNS text
+-- The time split (doc/eval.md, "The time split"). A forecaster scores at T and
+-- waits: the population is the leads that existed at T and had not converted
+-- by T, the outcome a conversion after T (and before converted_before). Scores
+-- must not have seen anything after T, so T is never before the ranking's as_of.
+
+-- The ranking a model's evaluation reads (source.target, default
+-- lead_scoring.ranking_<model>) with the columns evaluation needs. A model
+-- that was never refreshed is told so, whatever its target is called.
+CREATE FUNCTION lead_scoring._eval_ranking(model text, spec jsonb) RETURNS regclass
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    conv jsonb := spec->'source'->'conversions';
-    rel regclass;
-    lead_col text;
-    time_col text;
+    name text := coalesce(spec->'source'->>'target', 'lead_scoring.' || pg_catalog.quote_ident('ranking_' || model));
+    r regclass;
 BEGIN
-    IF conv IS NULL THEN
+    BEGIN
+        r := lead_scoring._eval_relation(name, '$.source.target');
+    EXCEPTION WHEN undefined_table THEN
+        IF NOT EXISTS (SELECT FROM lead_scoring.refresh_state s WHERE s.model OPERATOR(pg_catalog.=) _eval_ranking.model) THEN
+            RAISE EXCEPTION 'lead scoring model "%" has not been refreshed yet: its ranking % does not exist', model, name
+                USING ERRCODE = '55000', HINT = pg_catalog.format('Run SELECT lead_scoring.refresh(%L); first.', model);
+        END IF;
+        RAISE;
+    END;
+    PERFORM lead_scoring._eval_column(r, c, '$.source.target')
+    FROM pg_catalog.unnest(ARRAY['lead_id', 'score', 'stage', 'disqualified']) c;
+    RETURN r;
+END $$;
+COMMENT ON FUNCTION lead_scoring._eval_ranking(text, jsonb) IS
+    'Internal: the ranking table a model''s evaluation reads, or an ERROR saying the model has not been refreshed yet';
+
+CREATE FUNCTION lead_scoring.evaluation_split(model text, converted_since timestamptz DEFAULT NULL,
+                                              converted_before timestamptz DEFAULT NULL)
+    RETURNS TABLE (as_of timestamptz, ranking_as_of timestamptz, outcome_before timestamptz, split text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    spec jsonb := lead_scoring._eval_spec(model);
+    ranking regclass := lead_scoring._eval_ranking(model, spec);
+    r_as_of timestamptz;
+    t timestamptz;
+BEGIN
+    IF spec->'source'->'conversions' IS NULL THEN
         RAISE EXCEPTION 'the model has no conversions table at $.source.conversions' USING ERRCODE = '22023';
     END IF;
-    rel := lead_scoring._eval_relation(conv->>'table', '$.source.conversions.table');
-    lead_col := conv->>'lead_id';
-    PERFORM lead_scoring._eval_column(rel, lead_col, '$.source.conversions.lead_id');
-    time_col := conv->>'time';
-    IF time_col IS NULL THEN
-        IF since IS NOT NULL OR until IS NOT NULL THEN
+    -- The ranking's scores saw everything up to the as_of of its last refresh;
+    -- a ranking filled by other means is dated by its rows.
+    SELECT s.as_of INTO r_as_of FROM lead_scoring.refresh_state s
+    WHERE s.model OPERATOR(pg_catalog.=) evaluation_split.model AND s.target OPERATOR(pg_catalog.=) ranking::oid;
+    IF NOT FOUND AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid OPERATOR(pg_catalog.=) ranking AND a.attname OPERATOR(pg_catalog.=) 'as_of'
+                               AND NOT a.attisdropped) THEN
+        EXECUTE pg_catalog.format('SELECT pg_catalog.max(t.as_of)::timestamptz FROM %s t', ranking) INTO r_as_of;
+    END IF;
+    IF spec->'source'->'conversions'->>'time' IS NULL THEN
+        IF converted_since IS NOT NULL OR converted_before IS NOT NULL THEN
             RAISE EXCEPTION 'converted_since/converted_before need a conversion time: the model has no $.source.conversions.time'
                 USING ERRCODE = '22023';
         END IF;
-        RETURN format('SELECT c.%I FROM %s c', lead_col, rel);
+        RETURN QUERY SELECT NULL::timestamptz, r_as_of, NULL::timestamptz,
+            'no time split (the model maps no $.source.conversions.time): every lead of the ranking, any conversion'::text;
+        RETURN;
     END IF;
-    PERFORM lead_scoring._eval_column(rel, time_col, '$.source.conversions.time');
-    RETURN format('SELECT c.%1$I FROM %2$s c WHERE ($1 IS NULL OR c.%3$I >= $1) AND ($2 IS NULL OR c.%3$I < $2)',
-                  lead_col, rel, time_col);
+    t := coalesce(converted_since, r_as_of);
+    IF converted_since OPERATOR(pg_catalog.<) r_as_of THEN
+        RAISE EXCEPTION 'converted_since (%) is before the ranking''s as_of (%): its scores saw what happened after converted_since',
+            converted_since, r_as_of
+            USING ERRCODE = '22023',
+                  HINT = pg_catalog.format('Score the leads as of that time first: SELECT lead_scoring.refresh(%L, as_of => %L, "full" => true);',
+                                           model, converted_since);
+    END IF;
+    IF converted_before OPERATOR(pg_catalog.<=) t THEN
+        RAISE EXCEPTION 'converted_before (%) must be later than the evaluation''s as_of (%)', converted_before, t
+            USING ERRCODE = '22023';
+    END IF;
+    IF t IS NULL THEN
+        RETURN QUERY SELECT NULL::timestamptz, r_as_of, converted_before,
+            'no time split (the ranking has no as_of): every lead of the ranking, any conversion'::text;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT t, r_as_of, converted_before,
+        ('leads that existed at as_of and had not converted by then'
+         || CASE WHEN spec->'source'->'leads' ? 'created' THEN '' ELSE ' (every lead of the ranking counts as existing: the model maps no $.source.leads.created)' END
+         || '; outcome: a conversion after as_of'
+         || CASE WHEN converted_before IS NULL THEN ', to date' ELSE ' and before outcome_before' END)::text;
 END $$;
-COMMENT ON FUNCTION lead_scoring._eval_conversions(jsonb, timestamptz, timestamptz) IS
-    'Internal: a query returning the lead ids converted in [since, until), built from the model''s conversions mapping';
+COMMENT ON FUNCTION lead_scoring.evaluation_split(text, timestamptz, timestamptz) IS
+    'The time split evaluate, attribute_lift and report use: as_of T (converted_since, default the ranking''s as_of), the ranking''s as_of, the end of the outcome window and a sentence saying who is counted; population = leads that existed at T and had not converted by T, outcome = a conversion in (T, converted_before)';
+
+-- SQL for the split over a table aliased t whose lead id column is id_col:
+-- `population` (a condition: the lead is counted) and `converted` (a
+-- condition: the outcome), both with $1 = as_of and $2 = converted_before.
+CREATE FUNCTION lead_scoring._eval_split_sql(spec jsonb, id_col text, as_of timestamptz,
+                                             OUT population text, OUT converted text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    conv jsonb := spec->'source'->'conversions';
+    leads jsonb := spec->'source'->'leads';
+    conv_rel regclass;
+    leads_rel regclass;
+BEGIN
+    conv_rel := lead_scoring._eval_relation(conv->>'table', '$.source.conversions.table');
+    PERFORM lead_scoring._eval_column(conv_rel, conv->>'lead_id', '$.source.conversions.lead_id');
+    population := 'true';
+    IF conv->>'time' IS NULL THEN
+        converted := pg_catalog.format('EXISTS (SELECT FROM %s c WHERE c.%I = t.%I)', conv_rel, conv->>'lead_id', id_col);
+        RETURN;
+    END IF;
+    PERFORM lead_scoring._eval_column(conv_rel, conv->>'time', '$.source.conversions.time');
+    converted := pg_catalog.format('EXISTS (SELECT FROM %1$s c WHERE c.%2$I = t.%3$I AND ($1 IS NULL OR c.%4$I > $1) '
+                                   'AND ($2 IS NULL OR c.%4$I < $2))', conv_rel, conv->>'lead_id', id_col, conv->>'time');
+    IF as_of IS NULL THEN
+        RETURN;
+    END IF;
+    population := pg_catalog.format('NOT EXISTS (SELECT FROM %1$s c WHERE c.%2$I = t.%3$I AND c.%4$I <= $1)',
+                                    conv_rel, conv->>'lead_id', id_col, conv->>'time');
+    IF leads ? 'created' THEN
+        leads_rel := lead_scoring._eval_relation(leads->>'table', '$.source.leads.table');
+        PERFORM lead_scoring._eval_column(leads_rel, leads->>'id', '$.source.leads.id');
+        PERFORM lead_scoring._eval_column(leads_rel, leads->>'created', '$.source.leads.created');
+        population := population || pg_catalog.format(
+            ' AND EXISTS (SELECT FROM %1$s l WHERE l.%2$I = t.%3$I AND l.%4$I <= $1)',
+            leads_rel, leads->>'id', id_col, leads->>'created');
+    END IF;
+END $$;
+COMMENT ON FUNCTION lead_scoring._eval_split_sql(jsonb, text, timestamptz) IS
+    'Internal: SQL conditions for the time split (who is counted, who converted) over a table aliased t';
+
+-- Every lead of the evaluation's population with its score and outcome.
+CREATE FUNCTION lead_scoring._eval_population(model text, converted_since timestamptz, converted_before timestamptz)
+    RETURNS TABLE (lead_id text, score float8, stage text, disqualified boolean, converted boolean)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    spec jsonb := lead_scoring._eval_spec(model);
+    ranking regclass := lead_scoring._eval_ranking(model, spec);
+    t timestamptz;
+    q record;
+BEGIN
+    SELECT s.as_of INTO t FROM lead_scoring.evaluation_split(model, converted_since, converted_before) s;
+    q := lead_scoring._eval_split_sql(spec, 'lead_id', t);
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT t.lead_id::text, t.score::float8, t.stage::text, coalesce(t.disqualified, false), %s FROM %s t WHERE %s',
+        q.converted, ranking, q.population) USING t, converted_before;
+END $$;
+COMMENT ON FUNCTION lead_scoring._eval_population(text, timestamptz, timestamptz) IS
+    'Internal: the leads of an evaluation (time split applied) with score, stage, disqualified and outcome';
 
 CREATE FUNCTION lead_scoring.evaluate(model text, converted_since timestamptz DEFAULT NULL,
                                       converted_before timestamptz DEFAULT NULL)
@@ -181,20 +299,11 @@ CREATE FUNCTION lead_scoring.evaluate(model text, converted_since timestamptz DE
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     spec jsonb := lead_scoring._eval_spec(model);
-    ranking regclass;
-    conv_sql text;
 BEGIN
-    ranking := lead_scoring._eval_relation(coalesce(spec->'source'->>'target',
-                                                    'lead_scoring.' || quote_ident('ranking_' || model)),
-                                           '$.source.target');
-    PERFORM lead_scoring._eval_column(ranking, c, '$.source.target')
-    FROM unnest(ARRAY['lead_id', 'score', 'stage', 'disqualified']) c;
-    conv_sql := lead_scoring._eval_conversions(spec, converted_since, converted_before);
-    RETURN QUERY EXECUTE format($q$
-        WITH r AS (
-            SELECT t.score::float8 AS score, t.stage::text AS stage, coalesce(t.disqualified, false) AS dq,
-                   coalesce(t.lead_id IN (%1$s), false) AS y
-            FROM %2$s t
+    RETURN QUERY EXECUTE $q$
+        WITH r AS MATERIALIZED (
+            SELECT p.score, p.stage, p.disqualified AS dq, p.converted AS y
+            FROM lead_scoring._eval_population($1, $2, $3) p
         ), base AS (
             SELECT count(*) AS n, count(*) FILTER (WHERE y) AS k,
                    (count(*) FILTER (WHERE y))::float8 / NULLIF(count(*), 0) AS rate
@@ -203,7 +312,7 @@ BEGIN
             SELECT score, y, rank() OVER (ORDER BY score DESC) AS rk, count(*) OVER () AS m
             FROM r WHERE NOT dq AND score IS NOT NULL
         ), stage_order AS (
-            SELECT e.v->>'stage' AS stage, e.o FROM jsonb_array_elements($3->'stages') WITH ORDINALITY e(v, o)
+            SELECT e.v->>'stage' AS stage, e.o FROM jsonb_array_elements($4->'stages') WITH ORDINALITY e(v, o)
         ), rows AS (
             SELECT 0 AS grp, 0::bigint AS ord, 'overall'::text AS kind, 'all'::text AS bucket,
                    b.n AS leads, b.k AS converted,
@@ -226,10 +335,10 @@ BEGIN
                rows.auc, rows.min_score, rows.max_score
         FROM rows, base
         ORDER BY rows.grp, rows.ord, rows.bucket
-    $q$, conv_sql, ranking) USING converted_since, converted_before, spec;
+    $q$ USING model, converted_since, converted_before, spec;
 END $$;
 COMMENT ON FUNCTION lead_scoring.evaluate(text, timestamptz, timestamptz) IS
-    'Conversion rate and lift over the base rate per stage and per score decile (1 = top) of the model''s ranking, plus the overall row with the ROC AUC of the score over non-disqualified leads; conversions optionally restricted to [converted_since, converted_before)';
+    'Conversion rate and lift over the base rate per stage and per score decile (1 = top) of the model''s ranking, plus the overall row with the ROC AUC of the score over non-disqualified leads; time split at as_of = converted_since (default: the ranking''s as_of): leads that existed then and had not converted, outcome = a conversion after it and before converted_before (see evaluation_split)';
 
 CREATE FUNCTION lead_scoring.attribute_lift(model text, field text, converted_since timestamptz DEFAULT NULL,
                                             converted_before timestamptz DEFAULT NULL)
@@ -246,7 +355,7 @@ DECLARE
     expr text;         -- the field's value as text, over alias t
     num_expr text;     -- the field's value as float8 when the field is numeric
     is_num boolean;
-    conv_sql text;
+    split record;      -- _eval_split_sql's conditions
     n_distinct bigint;
     grouped text;      -- a query over l(v, x, y) giving (ord, value, leads, converted)
 BEGIN
@@ -255,7 +364,19 @@ BEGIN
     END IF;
     rel := lead_scoring._eval_relation(src->>'table', '$.source.leads.table');
     PERFORM lead_scoring._eval_column(rel, id_col, '$.source.leads.id');
-    conv_sql := lead_scoring._eval_conversions(spec, converted_since, converted_before);
+    IF spec->'source'->'conversions' IS NULL THEN
+        RAISE EXCEPTION 'the model has no conversions table at $.source.conversions' USING ERRCODE = '22023';
+    END IF;
+    IF spec->'source'->'conversions'->>'time' IS NULL AND (converted_since IS NOT NULL OR converted_before IS NOT NULL) THEN
+        RAISE EXCEPTION 'converted_since/converted_before need a conversion time: the model has no $.source.conversions.time'
+            USING ERRCODE = '22023';
+    END IF;
+    IF converted_before <= converted_since THEN
+        RAISE EXCEPTION 'converted_before (%) must be later than converted_since (%)', converted_before, converted_since
+            USING ERRCODE = '22023';
+    END IF;
+    -- converted_since is the split's as_of; without it, every lead and every conversion count.
+    split := lead_scoring._eval_split_sql(spec, id_col, converted_since);
     SELECT a.atttypid::regtype INTO col_type FROM pg_attribute a
     WHERE a.attrelid = rel AND a.attname = field AND a.attnum > 0 AND NOT a.attisdropped;
     IF FOUND THEN
@@ -265,6 +386,13 @@ BEGIN
         END IF;
     ELSIF props_col IS NOT NULL THEN
         PERFORM lead_scoring._eval_column(rel, props_col, '$.source.leads.properties');
+        EXECUTE format('SELECT EXISTS (SELECT FROM %s t WHERE t.%I ? %L)', rel, props_col, field) INTO is_num;
+        IF NOT is_num THEN
+            -- A typo would otherwise be one "missing" group covering every lead.
+            RAISE EXCEPTION 'field "%" is neither a column of % nor a key of its properties column "%" in any lead',
+                field, rel, props_col USING ERRCODE = '42703';
+        END IF;
+        is_num := NULL;
         expr := format('t.%I ->> %L', props_col, field);
         -- A property is numeric when every present, non-null value is a JSON number.
         EXECUTE format('SELECT bool_and(jsonb_typeof(t.%1$I -> %2$L) = ''number'') FROM %3$s t '
@@ -305,7 +433,7 @@ BEGIN
     END IF;
     RETURN QUERY EXECUTE format($q$
         WITH l AS MATERIALIZED (
-            SELECT %1$s AS v, %2$s AS x, coalesce(t.%3$I IN (%4$s), false) AS y FROM %5$s t
+            SELECT %1$s AS v, %2$s AS x, %3$s AS y FROM %5$s t WHERE %4$s
         ), g(ord, value, leads, converted) AS (%6$s),
         base AS (SELECT (count(*) FILTER (WHERE y))::float8 / NULLIF(count(*), 0) AS rate FROM l)
         SELECT g.value, g.leads, g.converted, w.p, w.p / NULLIF(base.rate, 0),
@@ -316,11 +444,11 @@ BEGIN
              LATERAL (SELECT p0.p, p0.z2,
                              1.959963984540054 * sqrt(p0.p * (1 - p0.p) / g.leads + p0.z2 / (4.0 * g.leads * g.leads)) AS half) w
         ORDER BY g.ord, g.value
-    $q$, expr, coalesce(num_expr, 'NULL::float8'), id_col, conv_sql, rel, grouped)
+    $q$, expr, coalesce(num_expr, 'NULL::float8'), split.converted, split.population, rel, grouped)
     USING converted_since, converted_before;
 END $$;
 COMMENT ON FUNCTION lead_scoring.attribute_lift(text, text, timestamptz, timestamptz) IS
-    'Conversion rate, lift over the base rate and Wilson 95% interval per value of a lead field (a column of the leads table, else a key of its properties jsonb); numeric fields with more than 10 distinct values are bucketed at their deciles';
+    'Conversion rate, lift over the base rate and Wilson 95% interval per value of a lead field (a column of the leads table, else a key of its properties jsonb); numeric fields with more than 10 distinct values are bucketed at their deciles; with converted_since, the time split of evaluation_split: leads that existed then and had not converted, outcome = a conversion after it and before converted_before';
 
 -- suggest_model(model) ---------------------------------------------------------
 -- Learns points from won/lost history: features are each fit rule's indicator

@@ -2,7 +2,8 @@
 # The main job, end to end: build and install lead_scoring, start a throwaway
 # PostgreSQL server, generate a sample CRM (20,000 leads, 300,000 events), create
 # a scoring model named 'demo' and print the ten best leads with their fit and
-# activity scores and why they scored so.
+# activity scores and why they scored so; then evaluate the model on a
+# back-test and write the HTML report (report.html, or DEMO_REPORT).
 #
 #   bash scripts/demo.sh            # server is stopped at the end
 #   bash scripts/demo.sh --keep     # leave the server running to explore
@@ -19,7 +20,8 @@ AS_OF=${DEMO_AS_OF:-$(date -u '+%Y-%m-%d %H:00:00+00')}
 
 PGTMP=""
 stop_server() { if [[ -n "$PGTMP" ]]; then scripts/pg_tmp.sh stop "$PGTMP" || true; PGTMP=""; fi; }
-on_exit() { if [[ $KEEP -eq 1 && -n "$PGTMP" ]]; then return; fi; stop_server; }
+# --keep leaves the server running only after a successful run.
+on_exit() { local st=$?; if [[ $KEEP -eq 1 && -n "$PGTMP" && $st -eq 0 ]]; then return; fi; stop_server; }
 trap on_exit EXIT
 trap 'echo "demo.sh: interrupted" >&2; KEEP=0; exit 130' INT TERM
 
@@ -223,16 +225,36 @@ SELECT from_stage, to_stage, changed_at FROM lead_scoring.stage_history WHERE mo
 SQL
 
 
+echo "== back-test: the demo model scored 90 days ago, and what happened since"
+# An honest evaluation scores the leads as they were at a past time T and
+# counts the conversions after T (doc/eval.md, "The time split"). The model
+# 'demo_backtest' is the demo model refreshed weekly up to T = as_of - 90 days
+# (the refreshes fill lead_scoring.stage_history); the worker leaves it alone.
+BACKTEST_AS_OF=$("${PSQL[@]}" -At <<<"SELECT (:'as_of'::timestamptz - interval '90 days')::text")
+"${PSQL[@]}" -v t="$BACKTEST_AS_OF" <<'SQL'
+INSERT INTO lead_scoring.model (name, description, spec)
+SELECT 'demo_backtest', 'The demo model, scored 90 days back to see how its ranking did since',
+       jsonb_set(spec, '{source,leads,created}', '"created_at"')
+  FROM lead_scoring.model WHERE name = 'demo';
+\o /dev/null
+SELECT format('SELECT lead_scoring.refresh(%L, %L)', 'demo_backtest', :'t'::timestamptz - w * interval '7 days')
+  FROM generate_series(12, 0, -1) w \gexec
+\o
+SQL
+echo "refreshed weekly up to $BACKTEST_AS_OF"
+
 echo "== is the scoring any good? lead_scoring.evaluate / attribute_lift / suggest_model"
-"${PSQL[@]}" <<'SQL'
+"${PSQL[@]}" -v t="$BACKTEST_AS_OF" <<'SQL'
+\echo 'Who is counted (lead_scoring.evaluation_split):'
+SELECT as_of, split FROM lead_scoring.evaluation_split('demo_backtest');
 \echo 'Conversion per stage and per score decile, lift over the base rate, ROC AUC (lead_scoring.evaluate):'
 SELECT kind, bucket, leads, converted, round(conversion_rate::numeric, 3) AS rate, round(lift::numeric, 2) AS lift,
        round(auc::numeric, 3) AS auc
-  FROM lead_scoring.evaluate('demo') WHERE kind IN ('overall', 'stage');
-\echo 'Which attributes make the difference (lead_scoring.attribute_lift(''demo'', ''job_title'')):'
+  FROM lead_scoring.evaluate('demo_backtest') WHERE kind IN ('overall', 'stage');
+\echo 'Which attributes make the difference (lead_scoring.attribute_lift(''demo_backtest'', ''job_title'', as_of)):'
 SELECT value, leads, converted, round(rate::numeric, 3) AS rate, round(lift::numeric, 2) AS lift,
        round(ci_low::numeric, 3) AS ci_low, round(ci_high::numeric, 3) AS ci_high
-  FROM lead_scoring.attribute_lift('demo', 'job_title') ORDER BY lift DESC NULLS LAST;
+  FROM lead_scoring.attribute_lift('demo_backtest', 'job_title', :'t') ORDER BY lift DESC NULLS LAST;
 \echo 'Points learned from won/lost history, holdout AUC beside the current model (lead_scoring.suggest_model):'
 SELECT round((s->'holdout_auc'->>'current')::numeric, 3) AS holdout_auc_current,
        round((s->'holdout_auc'->>'suggested')::numeric, 3) AS holdout_auc_suggested,
@@ -241,6 +263,11 @@ SELECT round((s->'holdout_auc'->>'current')::numeric, 3) AS holdout_auc_current,
        s->'dropped_events' AS dropped_events
   FROM lead_scoring.suggest_model('demo') s;
 SQL
+
+echo "== the report: lead_scoring.report('demo_backtest')"
+REPORT=${DEMO_REPORT:-$PWD/report.html}
+"${PSQL[@]}" -At -o "$REPORT" -c "SELECT lead_scoring.report('demo_backtest')"
+echo "report written to $REPORT (open it in a browser; it prints on A4 landscape)"
 
 if [[ $KEEP -eq 1 ]]; then
   echo

@@ -2,7 +2,7 @@
 # Runs every test of lead_scoring and ends with the line "N passed, M failed",
 # counting suites: unit (CMake + GoogleTest via ctest), sanitize (the unit tests
 # under ASan+UBSan), fuzz (libFuzzer smoke runs), regress (pg_regress),
-# isolation (pg_isolation_regress) and tap (prove). A suite with no test files
+# isolation (pg_isolation_regress), tap (prove) and browser (test/browser). A suite with no test files
 # yet is reported as skipped and not counted. Exit status is non-zero when any
 # suite (or the build) fails.
 #
@@ -162,6 +162,13 @@ if [[ -n "$has_tap" ]]; then
 else
   skip tap "no test/t/*.pl yet"
 fi
+
+# --- browser: the demo's report in headless Chromium (skipped without chromium,
+# except under CI=true) -----------------------------------------------------------
+echo "== browser (the demo's report in headless Chromium)"
+( unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP; bash test/browser/report.sh )
+st=$?
+if [[ $st -eq 77 ]]; then skip browser "chromium not installed; CI=true makes this a failure"; else record browser "$st"; fi
 
 summary
 [[ $failed -eq 0 ]]

@@ -73,14 +73,29 @@ SELECT bool_and(abs(conversion_rate - converted::float8 / leads) < 1e-12
                 AND abs(lift - (converted::float8 / leads) / (SELECT avg(y::int::float8) FROM lab)) < 1e-12) AS rates_ok
 FROM got_eval;
 
--- Honest about time: only conversions in [2026-01-10, 2026-02-01) count.
+-- The time split at as_of 2026-01-10 (after the ranking's as_of): leads that
+-- converted on or before it are left out; the outcome is a conversion after it
+-- and before 2026-02-01.
 SELECT count(*) AS mismatches FROM (
-    SELECT bucket, converted FROM lead_scoring.evaluate('evalm', '2026-01-10 00:00+00', '2026-02-01 00:00+00')
-    WHERE kind = 'stage'
-    EXCEPT
-    SELECT stage, count(*) FILTER (WHERE lead_id IN (SELECT lead_id FROM crm.deals
-                                                     WHERE won_at >= '2026-01-10 00:00+00' AND won_at < '2026-02-01 00:00+00'))
-    FROM lead_scoring.ranking_evalm GROUP BY stage) d;
+    (SELECT bucket, leads, converted FROM lead_scoring.evaluate('evalm', '2026-01-10 00:00+00', '2026-02-01 00:00+00')
+     WHERE kind = 'stage'
+     EXCEPT
+     SELECT stage, count(*),
+            count(*) FILTER (WHERE lead_id IN (SELECT lead_id FROM crm.deals
+                                               WHERE won_at > '2026-01-10 00:00+00' AND won_at < '2026-02-01 00:00+00'))
+     FROM lead_scoring.ranking_evalm
+     WHERE lead_id NOT IN (SELECT lead_id FROM crm.deals WHERE won_at <= '2026-01-10 00:00+00')
+     GROUP BY stage)
+    UNION ALL
+    (SELECT stage, count(*),
+            count(*) FILTER (WHERE lead_id IN (SELECT lead_id FROM crm.deals
+                                               WHERE won_at > '2026-01-10 00:00+00' AND won_at < '2026-02-01 00:00+00'))
+     FROM lead_scoring.ranking_evalm
+     WHERE lead_id NOT IN (SELECT lead_id FROM crm.deals WHERE won_at <= '2026-01-10 00:00+00')
+     GROUP BY stage
+     EXCEPT
+     SELECT bucket, leads, converted FROM lead_scoring.evaluate('evalm', '2026-01-10 00:00+00', '2026-02-01 00:00+00')
+     WHERE kind = 'stage')) d;
 
 -- attribute_lift: a text column, a numeric column (deciles), a jsonb text
 -- property with missing values, a jsonb numeric property (few values: one row each).
@@ -133,8 +148,9 @@ SELECT count(*) AS mismatches FROM (
     EXCEPT SELECT props->>'tier', count(*), count(*) FILTER (WHERE y) FROM llab GROUP BY 1) d;
 SELECT value, leads, converted FROM lead_scoring.attribute_lift('evalm', 'visits') LIMIT 3;
 SELECT count(*) AS visit_buckets FROM lead_scoring.attribute_lift('evalm', 'visits');
--- A missing property is one NULL group.
+-- A field that is neither a column nor a property of any lead is a typo: an error naming it.
 SELECT value, leads FROM lead_scoring.attribute_lift('evalm', 'no_such_property');
+\echo :LAST_ERROR_SQLSTATE
 
 -- Bad names and arguments: clear errors, nothing injected.
 SELECT * FROM lead_scoring.evaluate('nope');

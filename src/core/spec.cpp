@@ -456,7 +456,7 @@ struct Builder {
         check_keys(j, path, {"leads", "events", "orders", "conversions", "target"});
         m->source.present = true;
         const json& leads = required(j, "leads", path);
-        table(leads, path_key(path, "leads"), &m->source.leads, {"id"}, {"properties"});
+        table(leads, path_key(path, "leads"), &m->source.leads, {"id"}, {"properties", "created"});
         if (const json* v = member(j, "events"))
             table(*v, path_key(path, "events"), &m->source.events, {"lead_id", "type", "time"}, {});
         if (const json* v = member(j, "orders"))

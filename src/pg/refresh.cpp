@@ -352,6 +352,7 @@ Sources resolve_sources(const ls::Model& m) {
     s.conversions = resolve_table(m.source.conversions, "conversions");
     check_type(s.leads, "id", {INT4OID, INT8OID, TEXTOID, UUIDOID}, "integer, bigint, text or uuid");
     check_type(s.leads, "properties", {JSONBOID}, "jsonb");
+    check_type(s.leads, "created", {TIMESTAMPTZOID, TIMESTAMPOID, DATEOID}, "a timestamp or date");
     s.id_type = s.leads.col("id")->type;
     pg_call([&] { s.id_array_type = get_array_type(s.id_type); });
     const std::string idt = type_name(s.id_type);
