@@ -135,7 +135,8 @@ Oid ext_owner_c() {
 
 // C-style. The spec of a model as text (palloc'd in the caller's context), or
 // NULL when there is no such model. Read as the extension owner, so that it
-// does not depend on what the writer may read.
+// does not depend on what the writer may read; not read-only, so that a fresh
+// snapshot sees the edit an AFTER trigger on lead_scoring.model is called for.
 char* load_spec(const char* name) {
     MemoryContext caller = CurrentMemoryContext;
     char* volatile result = nullptr;
@@ -150,7 +151,7 @@ char* load_spec(const char* name) {
         Datum arg = CStringGetTextDatum(name);
         int rc = SPI_execute_with_args(
             "SELECT m.spec::pg_catalog.text FROM lead_scoring.model m WHERE m.name OPERATOR(pg_catalog.=) $1", 1,
-            &argtype, &arg, nullptr, true, 1);
+            &argtype, &arg, nullptr, false, 1);
         if (rc != SPI_OK_SELECT) elog(ERROR, "could not read lead_scoring.model: %s", SPI_result_code_string(rc));
         if (SPI_processed == 1) {
             char* v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
