@@ -301,9 +301,22 @@ SELECT count(*) AS triggers_of_deleted_models FROM pg_trigger t
 SELECT count(*) AS cs_pipe_triggers FROM pg_trigger WHERE tgname LIKE 'ls\_cs\_pipe\_%';
 RESET ROLE;
 
+-- 10. The capture writes change_log rows directly; a change_log that gained a
+-- column with a default (a later version's layout) gets them through SQL.
+ALTER TABLE lead_scoring.change_log ADD COLUMN noted_at timestamptz NOT NULL DEFAULT now();
+INSERT INTO cs_alice.events VALUES (7, 'demo', '2024-03-07+00'), (8, 'demo', '2024-03-07+00');
+SELECT lead_id, noted_at > now() - interval '1 hour' AS defaulted FROM lead_scoring.change_log WHERE model = 'cs_pipe' ORDER BY lead_id;
+ALTER TABLE lead_scoring.change_log DROP COLUMN noted_at;
+SELECT lead_scoring.refresh('cs_pipe', '2024-03-10+00') AS leads;
+SELECT mode, changed_leads FROM lead_scoring.refresh_log WHERE model = 'cs_pipe' ORDER BY id DESC LIMIT 1;
+SELECT cs_alice.wrong_scores();
+
 -- Clean up.
 DELETE FROM lead_scoring.model WHERE name LIKE 'cs\_%';
-SELECT lead_scoring.drop_refresh_state(m) FROM unnest(ARRAY['cs_pipe', 'cs_eve_m', 'cs_eve_reads', 'cs_move']) m;
+SELECT count(lead_scoring.drop_refresh_state(m)) AS dropped
+  FROM unnest(ARRAY['cs_pipe', 'cs_eve_m', 'cs_eve_reads', 'cs_move', 'cs_moved']) m;
+DELETE FROM lead_scoring.refresh_log WHERE model LIKE 'cs\_%';
+DELETE FROM lead_scoring.stage_history WHERE model LIKE 'cs\_%';
 DROP FUNCTION public.cs_call_hook();
 DROP SCHEMA cs_alice CASCADE;
 DROP SCHEMA cs_eve CASCADE;
