@@ -27,10 +27,14 @@
 //    changes of transactions still in flight stay in change_log for the next run.
 //    Changed leads are recomputed from all their rows; the others come from the
 //    per-lead state table, rescaled for exponential decay.
-//  * Privileges: sources and the target are read/written as the caller (who must
-//    be the model's owner or a member of it); lead_scoring's own bookkeeping
-//    tables are written as the extension owner (SECURITY_LOCAL_USERID_CHANGE, as
-//    PostgreSQL's RI triggers do), only by statements built here.
+//  * Privileges: the caller must have the privileges of the model's owner; the
+//    whole refresh then runs as the owner inside a security-restricted
+//    operation (as REFRESH MATERIALIZED VIEW), so the owner's views, functions
+//    and triggers never run with a more privileged caller's rights.
+//    lead_scoring's own bookkeeping tables and the capture triggers' DDL run as
+//    the extension owner (SECURITY_LOCAL_USERID_CHANGE, as PostgreSQL's RI
+//    triggers do), only by statements built here (doc/privileges.md lists them).
+//    The identity to return to is kept on each call's stack.
 #include "core/activity.hpp"
 #include "core/fit.hpp"
 #include "core/qualify.hpp"
