@@ -16,7 +16,9 @@
 //    apply worker inserts), which is also what keeps the writers' cost low
 //    (bench/70_capture.sh). Should change_log ever gain defaults, triggers or
 //    row security, a fixed statement planned once per backend takes over, with
-//    the model name and the ids as bound parameters.
+//    the model name and the ids as bound parameters. change_log has no index
+//    (an index insertion per write cost as much as the heap insertion; the
+//    refresh reads all of a model's rows anyway).
 //  * It refuses (42501) to run as anything but a trigger that refresh would
 //    install: named ls_<model>_<ins|upd|del|trunc> after its event, statement
 //    level, AFTER, with transition tables, on a table that the model named by
@@ -38,6 +40,7 @@
 #include <vector>
 
 extern "C" {
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -314,7 +317,9 @@ bool direct_ok(Relation rel) {
     bool ok = d->natts == 2 && !TupleDescAttr(d, 0)->attisdropped && !TupleDescAttr(d, 1)->attisdropped &&
               TupleDescAttr(d, 0)->atttypid == TEXTOID && TupleDescAttr(d, 1)->atttypid == TEXTOID &&
               strcmp(NameStr(TupleDescAttr(d, 0)->attname), "model") == 0 &&
-              strcmp(NameStr(TupleDescAttr(d, 1)->attname), "lead_id") == 0 && !d->constr &&
+              strcmp(NameStr(TupleDescAttr(d, 1)->attname), "lead_id") == 0 && !TupleDescAttr(d, 1)->attnotnull &&
+              (!d->constr || (d->constr->num_defval == 0 && d->constr->num_check == 0 &&
+                              !d->constr->has_generated_stored)) &&
               rel->rd_rel->relkind == RELKIND_RELATION && !rel->rd_rel->relhastriggers &&
               !rel->rd_rel->relrowsecurity && !rel->rd_rel->relhasrules;
     g_direct = ok ? 1 : 0;
@@ -371,7 +376,14 @@ void append(const char* model, char** ids, int n, bool everything) {
     // An ERROR below aborts the (sub)transaction, which restores the user id.
     SetUserIdAndSecContext(owner, sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
     Relation rel = table_open(g_changelog_relid, RowExclusiveLock);
-    if (direct_ok(rel)) {
+    if (direct_ok(rel) && !rel->rd_rel->relhasindex) {
+        for (int i = 0; i < distinct; ++i) {
+            Datum vals[2] = {model_d, elems[i]};
+            bool nulls[2] = {false, elnulls[i]};
+            simple_heap_insert(rel, heap_form_tuple(RelationGetDescr(rel), vals, nulls));
+        }
+        table_close(rel, NoLock);
+    } else if (direct_ok(rel)) {
         append_direct(rel, model_d, elems, elnulls, distinct);
         table_close(rel, NoLock);
     } else {

@@ -1451,10 +1451,17 @@ std::string ensure_capture(Ctx& c) {
         sql += "CREATE TRIGGER " + quote_ident(pre + "del") + " AFTER DELETE ON " + s->qname +
                " REFERENCING OLD TABLE AS old_rows" + fn;
         sql += "CREATE TRIGGER " + quote_ident(pre + "trunc") + " AFTER TRUNCATE ON " + s->qname + fn;
-        sql += "ALTER TABLE " + s->qname;
-        for (const char* ev : {"ins", "upd", "del", "trunc"})
-            sql += std::string(ev[0] == 'i' ? "" : ",") + " ENABLE ALWAYS TRIGGER " + quote_ident(pre + ev);
         exec_owner(sql);
+        // ENABLE ALWAYS, without ALTER TABLE (which refuses a table the calling
+        // query is reading, as in SELECT refresh(...) FROM crm.leads).
+        const std::string names4[4] = {pre + "ins", pre + "upd", pre + "del", pre + "trunc"};
+        pg_call([&] {
+            Relation rel = table_open(relid, ShareRowExclusiveLock);
+            for (const std::string& n : names4)
+                EnableDisableTrigger(rel, n.c_str(), TRIGGER_FIRES_ALWAYS, false, ShareRowExclusiveLock);
+            table_close(rel, NoLock);
+            CommandCounterIncrement();
+        });
         if (reason.empty()) reason = why;
     }
     return reason;
