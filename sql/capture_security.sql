@@ -307,6 +307,13 @@ ALTER TABLE lead_scoring.change_log ADD COLUMN noted_at timestamptz NOT NULL DEF
 INSERT INTO cs_alice.events VALUES (7, 'demo', '2024-03-07+00'), (8, 'demo', '2024-03-07+00');
 SELECT lead_id, noted_at > now() - interval '1 hour' AS defaulted FROM lead_scoring.change_log WHERE model = 'cs_pipe' ORDER BY lead_id;
 ALTER TABLE lead_scoring.change_log DROP COLUMN noted_at;
+-- (and one with an index keeps it up to date)
+CREATE INDEX cl_model ON lead_scoring.change_log (model);
+INSERT INTO cs_alice.events VALUES (9, 'view', '2024-03-07+00');
+SET enable_seqscan = off;
+SELECT lead_id FROM lead_scoring.change_log WHERE model = 'cs_pipe' ORDER BY lead_id;
+RESET enable_seqscan;
+DROP INDEX lead_scoring.cl_model;
 SELECT lead_scoring.refresh('cs_pipe', '2024-03-10+00') AS leads;
 SELECT mode, changed_leads FROM lead_scoring.refresh_log WHERE model = 'cs_pipe' ORDER BY id DESC LIMIT 1;
 SELECT cs_alice.wrong_scores();
