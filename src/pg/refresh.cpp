@@ -17,10 +17,10 @@
 //    snapshot predates the swap (they are not MVCC-safe), and a rename changes the
 //    OID (breaks dependent views and grants) and takes an ACCESS EXCLUSIVE lock.
 //  * Concurrency: a transaction-level lock keyed by the model name that no SQL
-//    function can take (try_refresh_lock); a
-//    second refresh of the same model is skipped with a NOTICE (and logged as
-//    'skipped'). Sources are only read (ACCESS SHARE): writers are never blocked,
-//    except once while the change-capture triggers are (re)created.
+//    function can take (try_refresh_lock); a second refresh of the same model
+//    is skipped with a NOTICE (and logged as 'skipped'). Sources are only read
+//    (ACCESS SHARE): writers are never blocked, except once while the
+//    change-capture triggers are (re)created.
 //  * Incremental: statement-level AFTER triggers with transition tables append
 //    changed lead ids to lead_scoring.change_log. A refresh first consumes the
 //    change rows its snapshot sees (DELETE ... RETURNING), then reads sources with
