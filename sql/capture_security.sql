@@ -299,6 +299,20 @@ SELECT count(*) AS triggers_of_deleted_models FROM pg_trigger t
    AND NOT EXISTS (SELECT FROM lead_scoring.model m WHERE t.tgname LIKE 'ls\_' || m.name || '\_%');
 -- cs_pipe's triggers on the same table are untouched
 SELECT count(*) AS cs_pipe_triggers FROM pg_trigger WHERE tgname LIKE 'ls\_cs\_pipe\_%';
+-- A source table renamed away (and replaced): the model maps the new table, the
+-- old table's triggers refuse writes until the next refresh removes them.
+INSERT INTO lead_scoring.model (name, spec) VALUES ('cs_ren', '{"source": {"leads": {"table": "cs_alice.leads", "id": "id"},
+  "events": {"table": "cs_alice.events3", "lead_id": "lead_id", "type": "kind", "time": "at"}, "target": "cs_alice.ranking_ren"}}');
+SELECT lead_scoring.refresh('cs_ren', '2024-03-10+00') AS leads;
+ALTER TABLE cs_alice.events3 RENAME TO events3_old;
+CREATE TABLE cs_alice.events3 (lead_id bigint, kind text, at timestamptz);
+INSERT INTO cs_alice.events3_old VALUES (1, 'demo', '2024-03-01+00');
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_scoring.refresh('cs_ren', '2024-03-10+00') AS leads;
+SELECT mode, reason FROM lead_scoring.refresh_log WHERE model = 'cs_ren' ORDER BY id DESC LIMIT 1;
+INSERT INTO cs_alice.events3_old VALUES (1, 'demo', '2024-03-01+00');
+SELECT c.relname, count(*) AS triggers FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE t.tgname LIKE 'ls\_cs\_ren\_%' GROUP BY 1 ORDER BY 1;
 RESET ROLE;
 
 -- 10. The capture writes change_log rows directly; a change_log that gained a
@@ -321,7 +335,7 @@ SELECT cs_alice.wrong_scores();
 -- Clean up.
 DELETE FROM lead_scoring.model WHERE name LIKE 'cs\_%';
 SELECT count(lead_scoring.drop_refresh_state(m)) AS dropped
-  FROM unnest(ARRAY['cs_pipe', 'cs_eve_m', 'cs_eve_reads', 'cs_move', 'cs_moved']) m;
+  FROM unnest(ARRAY['cs_pipe', 'cs_eve_m', 'cs_eve_reads', 'cs_move', 'cs_moved', 'cs_ren']) m;
 DELETE FROM lead_scoring.refresh_log WHERE model LIKE 'cs\_%';
 DELETE FROM lead_scoring.stage_history WHERE model LIKE 'cs\_%';
 DROP FUNCTION public.cs_call_hook();
