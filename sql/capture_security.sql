@@ -200,7 +200,7 @@ SELECT lead_scoring.refresh('cs_pipe', '2024-03-10+00');
 RESET ROLE;
 
 -- 7. Nested refreshes: a trigger on one owner's ranking table calls the other
--- owner's SECURITY DEFINER helper, which refreshes that owner's model (or
+-- owner's SECURITY DEFINER function, which refreshes that owner's model (or
 -- fails to, and catches the error). The session ends as it started.
 SET ROLE regress_cs_eve;
 CREATE TABLE cs_eve.leads (id bigint PRIMARY KEY, industry text);
