@@ -5,6 +5,7 @@
 #
 #   PG_CONFIG=... make bench                       # 1M leads, 10M events
 #   BENCH_LEADS=200000 BENCH_EVENTS=2000000 make bench
+#   BENCH_SECTIONS="70_capture" make bench          # some sections only
 #
 # Starts a throwaway server (scripts/pg_tmp.sh; shared_buffers 4GB, work_mem
 # 256MB, max_parallel_workers_per_gather 0 unless a measurement sets it; the
@@ -45,6 +46,8 @@ fi
 bench_psql -f "$BENCH_DIR/00_setup.sql"
 echo "lead_scoring benchmark: $BENCH_LEADS leads, $BENCH_EVENTS events, as_of $BENCH_AS_OF"
 for section in "$BENCH_DIR"/[0-9][0-9]_*.sh; do
+  # BENCH_SECTIONS="70_capture ...": only those sections.
+  [[ -n "${BENCH_SECTIONS:-}" && " $BENCH_SECTIONS " != *" $(basename "$section" .sh) "* ]] && continue
   echo "== $(basename "$section" .sh)"
   # shellcheck disable=SC1090
   source "$section"

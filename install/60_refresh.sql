@@ -3,8 +3,8 @@
 --
 -- Bookkeeping tables below are written only by lead_scoring.refresh (switching
 -- to the extension owner for those statements; sources and the target are read
--- and written as the caller, who must be the model's owner or a member of it)
--- and by the change-capture trigger function.
+-- and written as the model's owner, whoever calls it) and by the change-capture
+-- trigger function.
 
 CREATE TABLE lead_scoring.refresh_log (
     id            bigserial PRIMARY KEY,
@@ -48,11 +48,13 @@ CREATE TABLE lead_scoring.change_log (
     model   text NOT NULL,
     lead_id text
 );
-CREATE INDEX change_log_model ON lead_scoring.change_log (model);
+-- No index: every write to a source table appends here, and an index insertion
+-- cost the writers as much as the row itself (bench/70_capture.sh); a refresh
+-- consumes the rows of its model in one pass anyway.
 COMMENT ON TABLE lead_scoring.change_log IS
     'Internal: lead ids changed since the last refresh, per model (written by change-capture triggers)';
--- Nobody but the extension owner reads or writes it directly; the triggers write
--- through the SECURITY DEFINER function below.
+-- Nobody but the extension owner reads or writes it directly; the capture
+-- triggers append as the extension owner (_capture_changes below).
 REVOKE ALL ON lead_scoring.change_log FROM PUBLIC;
 
 -- What the last refresh of each model was based on: a refresh is incremental
@@ -110,40 +112,33 @@ CREATE FUNCTION lead_scoring.refresh(model text, as_of timestamptz DEFAULT now()
 COMMENT ON FUNCTION lead_scoring.refresh(text, timestamptz, boolean) IS
     'Materializes the ranking of a model into its target table (incremental when possible); returns the leads written, NULL when skipped because another refresh of the model is running';
 
--- Change capture. SECURITY DEFINER because the sessions that write the CRM's
--- tables (any role with INSERT on them) must append to change_log without being
--- able to read or edit it. What that grants, argued:
---  * it runs only as a trigger (PL/pgSQL refuses a direct call);
---  * it only INSERTs (model, lead id) pairs taken from the rows the writer's own
---    statement changed; identifiers come from TG_ARGV and are quoted with %I, the
---    model name is a bound parameter: nothing is interpreted as SQL;
---  * a table owner could attach it with forged arguments; the worst that does is
---    add change rows, which only make a refresh recompute more leads from their
---    rows (the result is the same), never change a score;
---  * search_path is fixed.
+-- Change capture (src/pg/capture.cpp). A C trigger function, not SECURITY
+-- DEFINER: it reads the lead ids from the statement's transition tables itself
+-- (no relation is looked up by name), converts them with the built-in output
+-- function of an accepted type, and only its append to change_log, a fixed
+-- statement with bound parameters, runs as the extension owner inside a
+-- security-restricted operation. It refuses (42501) to run as anything but a
+-- trigger refresh would install: named after its model and event, statement
+-- level, AFTER, with transition tables, on a table the model maps.
 CREATE FUNCTION lead_scoring._capture_changes() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF TG_OP = 'TRUNCATE' THEN
-        INSERT INTO lead_scoring.change_log (model, lead_id) VALUES (TG_ARGV[0], NULL);
-        RETURN NULL;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        EXECUTE format('INSERT INTO lead_scoring.change_log (model, lead_id) '
-                       'SELECT DISTINCT $1, n.%1$I::pg_catalog.text FROM new_rows n WHERE n.%1$I IS NOT NULL',
-                       TG_ARGV[1]) USING TG_ARGV[0];
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        EXECUTE format('INSERT INTO lead_scoring.change_log (model, lead_id) '
-                       'SELECT DISTINCT $1, o.%1$I::pg_catalog.text FROM old_rows o WHERE o.%1$I IS NOT NULL',
-                       TG_ARGV[1]) USING TG_ARGV[0];
-    END IF;
-    RETURN NULL;
-END $$;
+    AS 'MODULE_PATHNAME', 'ls_capture_changes' LANGUAGE C;
 COMMENT ON FUNCTION lead_scoring._capture_changes() IS
-    'Internal trigger (created by refresh on each source table): appends changed lead ids to lead_scoring.change_log';
--- EXECUTE stays granted to PUBLIC: CREATE TRIGGER (run by refresh as the model
--- owner) requires it, and a direct call is refused by PL/pgSQL.
+    'Internal trigger (installed by refresh on each source table): appends changed lead ids to lead_scoring.change_log';
+-- Not granted to anyone: refresh creates the triggers as the extension owner
+-- (after checking that the model's owner has the TRIGGER privilege on the
+-- table), and a trigger fires whatever its function's grants.
+REVOKE ALL ON FUNCTION lead_scoring._capture_changes() FROM PUBLIC;
+
+-- Editing, renaming or deleting a model removes the capture triggers it no
+-- longer needs (they would refuse every write to their table).
+CREATE FUNCTION lead_scoring._model_capture_cleanup() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ls_model_capture_cleanup' LANGUAGE C;
+COMMENT ON FUNCTION lead_scoring._model_capture_cleanup() IS
+    'Internal trigger on lead_scoring.model: drops change-capture triggers of deleted models and of tables a model no longer maps';
+REVOKE ALL ON FUNCTION lead_scoring._model_capture_cleanup() FROM PUBLIC;
+CREATE TRIGGER model_capture_cleanup
+    AFTER UPDATE OR DELETE OR TRUNCATE ON lead_scoring.model
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_scoring._model_capture_cleanup();
 
 -- User history survives pg_dump (the rest is rebuilt by the next, full, refresh).
 SELECT pg_catalog.pg_extension_config_dump('lead_scoring.stage_history', '');

@@ -29,3 +29,21 @@ BEGIN
     END LOOP;
 END
 $do$;
+
+-- Internal trigger functions are executable by nobody but the extension owner:
+-- a trigger fires whatever its function's grants, so the triggers on
+-- lead_scoring.model and the change-capture triggers refresh creates (as the
+-- extension owner) work, while nobody can attach these functions to a table of
+-- their own.
+DO $do$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['_model_changed()', '_model_touch()', '_model_owner_check()',
+                             '_capture_changes()', '_model_capture_cleanup()'] LOOP
+        IF pg_catalog.to_regprocedure('lead_scoring.' OPERATOR(pg_catalog.||) f) IS NOT NULL THEN
+            EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION lead_scoring.%s FROM PUBLIC', f);
+        END IF;
+    END LOOP;
+END
+$do$;

@@ -6,8 +6,11 @@
 -- writes tables, and the shared buffers a backend touches for the first time
 -- count in VmRSS (RssShmem) without being a leak.
 SET client_min_messages = warning;
+-- Bytes in use, not allocated: CacheMemoryContext grows by whole blocks (1 MB
+-- by then), so a few kB of catalogue cache that happen to start a new block
+-- would look like a 1 MB leak.
 CREATE FUNCTION pg_temp.ctx_bytes() RETURNS bigint LANGUAGE sql AS
-$$ SELECT sum(total_bytes)::bigint FROM pg_catalog.pg_backend_memory_contexts $$;
+$$ SELECT sum(used_bytes)::bigint FROM pg_catalog.pg_backend_memory_contexts $$;
 CREATE FUNCTION pg_temp.anon_kb() RETURNS bigint LANGUAGE sql AS
 $$ SELECT (regexp_match(pg_catalog.pg_read_file('/proc/self/status'), 'RssAnon:\s+(\d+)'))[1]::bigint $$;
 

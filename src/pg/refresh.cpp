@@ -16,10 +16,11 @@
 //    relfilenode swap would show an empty table to REPEATABLE READ readers whose
 //    snapshot predates the swap (they are not MVCC-safe), and a rename changes the
 //    OID (breaks dependent views and grants) and takes an ACCESS EXCLUSIVE lock.
-//  * Concurrency: a transaction-level advisory lock keyed by the model name; a
-//    second refresh of the same model is skipped with a NOTICE (and logged as
-//    'skipped'). Sources are only read (ACCESS SHARE): writers are never blocked,
-//    except once while the change-capture triggers are (re)created.
+//  * Concurrency: a transaction-level lock keyed by the model name that no SQL
+//    function can take (try_refresh_lock); a second refresh of the same model
+//    is skipped with a NOTICE (and logged as 'skipped'). Sources are only read
+//    (ACCESS SHARE): writers are never blocked, except once while the
+//    change-capture triggers are (re)created.
 //  * Incremental: statement-level AFTER triggers with transition tables append
 //    changed lead ids to lead_scoring.change_log. A refresh first consumes the
 //    change rows its snapshot sees (DELETE ... RETURNING), then reads sources with
@@ -27,10 +28,14 @@
 //    changes of transactions still in flight stay in change_log for the next run.
 //    Changed leads are recomputed from all their rows; the others come from the
 //    per-lead state table, rescaled for exponential decay.
-//  * Privileges: sources and the target are read/written as the caller (who must
-//    be the model's owner or a member of it); lead_scoring's own bookkeeping
-//    tables are written as the extension owner (SECURITY_LOCAL_USERID_CHANGE, as
-//    PostgreSQL's RI triggers do), only by statements built here.
+//  * Privileges: the caller must have the privileges of the model's owner; the
+//    whole refresh then runs as the owner inside a security-restricted
+//    operation (as REFRESH MATERIALIZED VIEW), so the owner's views, functions
+//    and triggers never run with a more privileged caller's rights.
+//    lead_scoring's own bookkeeping tables and the capture triggers' DDL run as
+//    the extension owner (SECURITY_LOCAL_USERID_CHANGE, as PostgreSQL's RI
+//    triggers do), only by statements built here (doc/privileges.md lists them).
+//    The identity to return to is kept on each call's stack.
 #include "core/activity.hpp"
 #include "core/fit.hpp"
 #include "core/qualify.hpp"
@@ -40,6 +45,7 @@
 
 #include "pg/glue.hpp"
 #include "pg/attributes.hpp"
+#include "pg/capture.hpp"
 #include "pg/model_cache.hpp"
 #include "pg/refresh.hpp"
 
@@ -71,6 +77,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "storage/lock.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
@@ -85,7 +92,6 @@ using ls::pg::PgError;
 int g_log_retention = 30 * 86400;  // seconds
 int g_leaderboard_size = 100;
 
-constexpr int kAdvisoryKey = 0x4c53;  // 'LS'
 constexpr long kBatch = 10000;
 constexpr size_t kWriteChunk = 50000;
 
@@ -138,24 +144,30 @@ uint64 exec(const std::string& sql, const Params* p = nullptr, bool read_only = 
     return processed;
 }
 
-// Runs a statement as the extension owner (bookkeeping tables only).
-struct Identity {
-    Oid caller = InvalidOid;
+// Runs f as the extension owner (bookkeeping tables only), keeping the security
+// context (so inside a refresh it stays a security-restricted operation). The
+// identity to return to is saved on this frame, never in a global: a refresh
+// nested in a trigger or function of another refresh must give back exactly
+// what it was given, also when it fails.
+template <typename F>
+void as_ext_owner(F&& f) {
+    const Oid owner = ls::pg::extension_owner();
+    Oid uid = InvalidOid;
     int sec = 0;
-    Oid ext_owner = InvalidOid;
-};
-Identity g_id;
-
-uint64 exec_owner(const std::string& sql, const Params* p = nullptr) {
-    SetUserIdAndSecContext(g_id.ext_owner, g_id.sec | SECURITY_LOCAL_USERID_CHANGE);  // cannot fail
-    uint64 n = 0;
+    GetUserIdAndSecContext(&uid, &sec);
+    SetUserIdAndSecContext(owner, sec | SECURITY_LOCAL_USERID_CHANGE);  // cannot fail
     try {
-        n = exec(sql, p);
+        f();
     } catch (...) {
-        SetUserIdAndSecContext(g_id.caller, g_id.sec);
+        SetUserIdAndSecContext(uid, sec);
         throw;
     }
-    SetUserIdAndSecContext(g_id.caller, g_id.sec);
+    SetUserIdAndSecContext(uid, sec);
+}
+
+uint64 exec_owner(const std::string& sql, const Params* p = nullptr) {
+    uint64 n = 0;
+    as_ext_owner([&] { n = exec(sql, p); });
     return n;
 }
 
@@ -173,21 +185,18 @@ struct Cursor {
 
     void open(const std::string& sql, const Params* p, bool as_owner = false) {
         const char* q = sql.c_str();
-        // Permissions are checked when the portal starts: only the open runs
-        // as the extension owner.
-        if (as_owner) SetUserIdAndSecContext(g_id.ext_owner, g_id.sec | SECURITY_LOCAL_USERID_CHANGE);
-        try {
+        auto start = [&] {
             pg_call([&] {
                 portal = SPI_cursor_open_with_args(nullptr, q, p ? p->n : 0, p ? const_cast<Oid*>(p->types) : nullptr,
                                                    p ? const_cast<Datum*>(p->vals) : nullptr, p ? p->nulls : nullptr,
                                                    true, CURSOR_OPT_NO_SCROLL);
                 cxt = AllocSetContextCreate(CurrentMemoryContext, "lead_scoring refresh batch", ALLOCSET_DEFAULT_SIZES);
             });
-        } catch (...) {
-            if (as_owner) SetUserIdAndSecContext(g_id.caller, g_id.sec);
-            throw;
-        }
-        if (as_owner) SetUserIdAndSecContext(g_id.caller, g_id.sec);
+        };
+        // Permissions are checked when the portal starts: only the open runs
+        // as the extension owner.
+        if (as_owner) as_ext_owner(start);
+        else start();
     }
     // Fetches the next batch; false at the end.
     bool next() {
@@ -1367,48 +1376,74 @@ void write_funnel(Ctx& c, const Leads& L, const std::vector<ls::RankingRow>& row
 // ls_<model>_<ins|upd|del|trunc>: at most 57 bytes, under NAMEDATALEN.
 std::string trigger_prefix(const Ctx& c) { return "ls_" + c.model + "_"; }
 
-// Makes sure the four change-capture triggers exist on every source table.
-// Returns "" when they were all in place, else the reason this refresh must be
-// full (installed now, or cannot be installed).
+constexpr const char* kCaptureUnavailable = "change capture unavailable: ";
+
+// Makes sure the four change-capture triggers exist on every source table, and
+// fire for every change, replicated rows included (ENABLE ALWAYS: a logical
+// replication subscriber or session_replication_role = replica skips ordinary
+// triggers). Returns "" when they were all in place, else the reason this
+// refresh must be full: installed now (why), or cannot be installed
+// (kCaptureUnavailable and why). Triggers of this model on tables it no longer
+// maps are dropped.
+//
+// The DDL runs as the extension owner, since nobody else may attach the
+// capture function (doc/privileges.md), after checking that the model's owner
+// has the TRIGGER privilege on the table: the statements are fixed, every name
+// is quoted, the table comes from its OID.
 std::string ensure_capture(Ctx& c) {
+    ls::pg::drop_stale_capture(c.model.c_str());
     std::string reason;
     for (const Source* s : {&c.src.leads, &c.src.events, &c.src.orders, &c.src.conversions}) {
         if (!s->present) continue;
         if (s->relkind != RELKIND_RELATION && s->relkind != RELKIND_PARTITIONED_TABLE) {
-            return "change capture unavailable: " + s->qname + " is not a table";
+            return kCaptureUnavailable + s->qname + " is not a table";
         }
         const std::string pre = trigger_prefix(c);
         Params p;
         p.add(OIDOID, ObjectIdGetDatum(s->relid));
         p.add(TEXTARRAYOID, text_array({pre + "ins", pre + "upd", pre + "del", pre + "trunc"}));
-        const uint64 have = exec("SELECT t.tgname, t.tgenabled FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) $1 "
+        const uint64 have = exec("SELECT t.tgname::pg_catalog.text, t.tgenabled FROM pg_catalog.pg_trigger t "
+                                 "WHERE t.tgrelid OPERATOR(pg_catalog.=) $1 "
                                  "AND t.tgfoid OPERATOR(pg_catalog.=) "
                                  "'lead_scoring._capture_changes()'::pg_catalog.regprocedure AND "
-                                 "t.tgname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2)",
+                                 "t.tgname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2) ORDER BY 1",
                                  &p, true);
-        uint64 enabled = 0;
+        std::vector<std::string> names;
+        std::string why;
         for (uint64 r = 0; r < have; ++r) {
             const uint64 row = r;
+            char* v = nullptr;
+            char mode = 0;
             pg_call([&] {
                 bool isnull;
-                Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 2, &isnull);
-                if (DatumGetChar(d) != TRIGGER_DISABLED) enabled++;
+                v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1);
+                mode = DatumGetChar(SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 2, &isnull));
             });
+            names.emplace_back(v);
+            if (!why.empty()) continue;
+            if (mode == TRIGGER_DISABLED)
+                why = "change-capture trigger " + quote_ident(v) + " on " + s->qname + " was disabled";
+            else if (mode != TRIGGER_FIRES_ALWAYS)
+                why = "change-capture trigger " + quote_ident(v) + " on " + s->qname +
+                      " did not fire for replicated rows (it was re-enabled without ALWAYS)";
         }
-        if (enabled == 4) continue;
+        if (names.size() == 4 && why.empty()) continue;
+        if (why.empty()) why = "change-capture triggers installed";
         AclResult ok = ACLCHECK_NO_PRIV;
-        const Oid relid = s->relid;
-        pg_call([&] { ok = pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER); });
-        if (ok != ACLCHECK_OK) return "change capture unavailable: no TRIGGER privilege on " + s->qname;
+        const Oid relid = s->relid, owner = c.owner;
+        std::string owner_name;
+        pg_call([&] {
+            ok = pg_class_aclcheck(relid, owner, ACL_TRIGGER);
+            owner_name = GetUserNameFromId(owner, false);
+        });
+        if (ok != ACLCHECK_OK)
+            return kCaptureUnavailable + std::string("the model's owner ") + quote_ident(owner_name) +
+                   " has no TRIGGER privilege on " + s->qname;
         const std::string col = s->role == "leads" ? s->col("id")->name : s->col("lead_id")->name;
         const std::string args = "(" + quote_literal(c.model) + ", " + quote_literal(col) + ")";
         std::string sql;
-        for (uint64 r = 0; r < have; ++r) {  // a partial set (one disabled or dropped): start over
-            char* v = nullptr;
-            const uint64 row = r;
-            pg_call([&] { v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1); });
-            sql += "DROP TRIGGER " + quote_ident(v) + " ON " + s->qname + "; ";
-        }
+        for (const std::string& n : names)  // a partial or altered set: start over
+            sql += "DROP TRIGGER " + quote_ident(n) + " ON " + s->qname + "; ";
         const std::string fn = " FOR EACH STATEMENT EXECUTE FUNCTION lead_scoring._capture_changes" + args + "; ";
         sql += "CREATE TRIGGER " + quote_ident(pre + "ins") + " AFTER INSERT ON " + s->qname +
                " REFERENCING NEW TABLE AS new_rows" + fn;
@@ -1417,8 +1452,18 @@ std::string ensure_capture(Ctx& c) {
         sql += "CREATE TRIGGER " + quote_ident(pre + "del") + " AFTER DELETE ON " + s->qname +
                " REFERENCING OLD TABLE AS old_rows" + fn;
         sql += "CREATE TRIGGER " + quote_ident(pre + "trunc") + " AFTER TRUNCATE ON " + s->qname + fn;
-        exec(sql);
-        reason = "change-capture triggers installed";
+        exec_owner(sql);
+        // ENABLE ALWAYS, without ALTER TABLE (which refuses a table the calling
+        // query is reading, as in SELECT refresh(...) FROM crm.leads).
+        const std::string names4[4] = {pre + "ins", pre + "upd", pre + "del", pre + "trunc"};
+        pg_call([&] {
+            Relation rel = table_open(relid, ShareRowExclusiveLock);
+            for (const std::string& n : names4)
+                EnableDisableTrigger(rel, n.c_str(), TRIGGER_FIRES_ALWAYS, false, ShareRowExclusiveLock);
+            table_close(rel, NoLock);
+            CommandCounterIncrement();
+        });
+        if (reason.empty()) reason = why;
     }
     return reason;
 }
@@ -1489,7 +1534,28 @@ Oid ensure_state_table(Ctx& c, const std::string& qname, const std::string& reln
     return relid;
 }
 
-int64 do_refresh(FunctionCallInfo fcinfo) {
+// The per-model refresh lock: an advisory lock tag whose fourth field no SQL
+// function can produce (pg_advisory_lock and friends always use 1 or 2), so no
+// session can hold it but a refresh; keyed by the model name's 64-bit hash.
+constexpr uint16 kRefreshLockTag = 0x4c53;  // 'LS'
+
+bool try_refresh_lock(const std::string& model) {
+    bool locked = false;
+    pg_call([&] {
+        const uint64 h = hash_bytes_extended(reinterpret_cast<const unsigned char*>(model.data()),
+                                             static_cast<int>(model.size()), 0);
+        LOCKTAG tag;
+        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(h >> 32), static_cast<uint32>(h), kRefreshLockTag);
+        locked = LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+    });
+    return locked;
+}
+
+// `caller` is the user id refresh was called with; once the caller is known to
+// have the privileges of the model's owner, the refresh becomes the owner
+// inside a security-restricted operation and sets *guc_nest (the caller undoes
+// both).
+int64 do_refresh(FunctionCallInfo fcinfo, Oid caller, int* guc_nest) {
     text* volatile name_t = nullptr;
     pg_call([&] { name_t = PG_GETARG_TEXT_PP(0); });
     Ctx c;
@@ -1502,20 +1568,7 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
 
     pg_call([] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-        GetUserIdAndSecContext(&g_id.caller, &g_id.sec);
     });
-    {
-        Oid owner = InvalidOid;
-        pg_call([&] {
-            Oid nsp = get_namespace_oid("lead_scoring", false);
-            Oid rel = get_relname_relid("refresh_log", nsp);
-            HeapTuple tp = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
-            if (!HeapTupleIsValid(tp)) elog(ERROR, "lead_scoring.refresh_log is missing");
-            owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tp))->relowner;
-            ReleaseSysCache(tp);
-        });
-        g_id.ext_owner = owner;
-    }
 
     // The model row, locked against concurrent edits for this transaction.
     Params mp;
@@ -1535,7 +1588,7 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
         owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
     });
     bool member = false;
-    pg_call([&] { member = has_privs_of_role(g_id.caller, owner); });
+    pg_call([&] { member = has_privs_of_role(caller, owner); });
     if (!member) {
         std::string on;
         pg_call([&] { on = GetUserNameFromId(owner, false); });
@@ -1546,16 +1599,7 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     c.owner = owner;
 
     // One refresh per model at a time.
-    bool locked = false;
-    {
-        const std::string& mn = c.model;
-        pg_call([&] {
-            int32 h = static_cast<int32>(hash_bytes(reinterpret_cast<const unsigned char*>(mn.data()), static_cast<int>(mn.size())));
-            locked = DatumGetBool(DirectFunctionCall2(pg_try_advisory_xact_lock_int4, Int32GetDatum(kAdvisoryKey),
-                                                      Int32GetDatum(h)));
-        });
-    }
-    if (!locked) {
+    if (!try_refresh_lock(c.model)) {
         const char* mn = c.model.c_str();
         pg_call([&] {
             ereport(NOTICE, (errmsg("lead_scoring.refresh: model \"%s\" is being refreshed by another session; skipped", mn)));
@@ -1570,22 +1614,38 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
         return -1;
     }
 
+    // Everything from here runs as the model's owner, whoever called, inside a
+    // security-restricted operation (as REFRESH MATERIALIZED VIEW does since
+    // CVE-2022-1552): the owner's views, functions and triggers on the sources
+    // and the target never run with the caller's rights, and cannot change the
+    // session (SET ROLE, temporary objects, ...). Bookkeeping statements switch
+    // on to the extension owner, keeping the restriction.
+    pg_call([&] {
+        Oid uid;
+        int sec;
+        GetUserIdAndSecContext(&uid, &sec);
+        SetUserIdAndSecContext(owner, sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+        *guc_nest = NewGUCNestLevel();
+    });
+
     c.src = resolve_sources(*c.m);
     Target target = resolve_target(c);
     const std::string state_rel = "_state_" + c.model;
     const std::string state_q = "lead_scoring." + quote_ident(state_rel);
 
     PrevState prev = read_prev(c, spec);
+    const std::string cap = ensure_capture(c);
+    const bool capture_ok = cap.rfind(kCaptureUnavailable, 0) != 0;
     std::string reason;
     if (want_full) reason = "full refresh requested";
     else if (!prev.exists) reason = "first refresh";
     else if (!prev.same_spec) reason = "model spec changed";
     else if (prev.sources != c.src.fingerprint) reason = "sources changed";
     else if (prev.target != target.relid || !target.existed) reason = "target table changed";
-    else if (!prev.capture) reason = "change capture was unavailable";
-    std::string cap = ensure_capture(c);
-    const bool capture_ok = cap.empty() || cap == "change-capture triggers installed";
+    else if (!prev.capture) reason = cap.empty() ? "change capture was unavailable at the previous refresh" : cap;
     if (reason.empty() && !cap.empty()) reason = cap;
+    // Whatever made this refresh full, say why the next one will be too.
+    if (!capture_ok && reason != cap) reason += "; " + cap;
 
     Oid state_relid = InvalidOid;
     pg_call([&] { state_relid = get_relname_relid(state_rel.c_str(), get_namespace_oid("lead_scoring", false)); });
@@ -1791,7 +1851,23 @@ void refresh_init() {
 }  // namespace ls::pg
 
 LS_FUNCTION(ls_refresh) {
-    int64 n = do_refresh(fcinfo);
+    // The identity to give back lives on this frame (not in a global, which a
+    // nested refresh would overwrite), and is given back on error too.
+    Oid uid = InvalidOid;
+    int sec = 0;
+    GetUserIdAndSecContext(&uid, &sec);
+    int guc_nest = -1;
+    int64 n = 0;
+    try {
+        n = do_refresh(fcinfo, uid, &guc_nest);
+        // Undo whatever SET the owner's code did (an error leaves that to the
+        // (sub)transaction abort, as for REFRESH MATERIALIZED VIEW).
+        if (guc_nest >= 0) ls::pg::pg_call([&] { AtEOXact_GUC(false, guc_nest); });
+    } catch (...) {
+        SetUserIdAndSecContext(uid, sec);
+        throw;
+    }
+    SetUserIdAndSecContext(uid, sec);
     if (n < 0) PG_RETURN_NULL();
     PG_RETURN_INT64(n);
 }
