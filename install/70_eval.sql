@@ -85,6 +85,11 @@ COMMENT ON AGGREGATE lead_scoring.logistic_fit(float8[], boolean) IS
 -- resolved to a regclass or a checked column and quoted with %I/%s; names are
 -- resolved with search_path = pg_catalog, pg_temp, so source tables must be
 -- schema-qualified.
+-- evaluation_split, evaluate, attribute_lift and suggest_model are wrappers
+-- (ls_as_model_owner, src/pg/as_owner.cpp) that run their bodies _<name> as
+-- the model's owner inside a security-restricted operation, for callers with
+-- the owner's privileges only (doc/privileges.md). The bodies keep invoker
+-- rights and are executable by nobody else.
 
 CREATE FUNCTION lead_scoring._eval_spec(model text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$

@@ -1,8 +1,10 @@
 -- Pictures of a model's evaluation (doc/report.md): the series a chart needs,
 -- as functions (any time split) and views (every model the caller may see, at
 -- its ranking's as_of), and report(), one self-contained HTML page drawn from
--- the same series. Everything here runs with the caller's rights: the views
--- are security_invoker, so a BI tool's role reads only what it may read.
+-- the same series. Each function is a wrapper (ls_as_model_owner) that runs
+-- its body _<name> as the model's owner, for callers with the owner's
+-- privileges only (doc/privileges.md); the views are security_invoker, so a
+-- BI tool's role sees only the models whose owner's privileges it has.
 
 CREATE FUNCTION lead_scoring._score_histogram(model text, converted_since timestamptz DEFAULT NULL,
                                              converted_before timestamptz DEFAULT NULL, bins int DEFAULT 20)
