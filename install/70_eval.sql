@@ -286,7 +286,7 @@ COMMENT ON FUNCTION lead_scoring._eval_split_sql(jsonb, text, timestamptz) IS
     'Internal: SQL conditions for the time split (who is counted, who converted) over a table aliased t';
 
 -- Every lead of the evaluation's population with its score and outcome.
-CREATE FUNCTION lead_scoring._eval_population(model text, converted_since timestamptz, converted_before timestamptz)
+CREATE FUNCTION lead_scoring.__eval_population(model text, converted_since timestamptz, converted_before timestamptz)
     RETURNS TABLE (lead_id text, score float8, stage text, disqualified boolean, converted boolean)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -301,6 +301,13 @@ BEGIN
         'SELECT t.lead_id::text, t.score::float8, t.stage::text, coalesce(t.disqualified, false), %s FROM %s t WHERE %s',
         q.converted, ranking, q.population) USING t, converted_before;
 END $$;
+COMMENT ON FUNCTION lead_scoring.__eval_population(text, timestamptz, timestamptz) IS
+    'Internal: the body of _eval_population, run by it as the model''s owner (doc/privileges.md)';
+REVOKE ALL ON FUNCTION lead_scoring.__eval_population(text, timestamptz, timestamptz) FROM PUBLIC;
+-- Internal, yet it reads the sources: run as the owner like the public functions.
+CREATE FUNCTION lead_scoring._eval_population(model text, converted_since timestamptz, converted_before timestamptz)
+    RETURNS TABLE (lead_id text, score float8, stage text, disqualified boolean, converted boolean)
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C STABLE;
 COMMENT ON FUNCTION lead_scoring._eval_population(text, timestamptz, timestamptz) IS
     'Internal: the leads of an evaluation (time split applied) with score, stage, disqualified and outcome';
 

@@ -87,6 +87,10 @@ SELECT sum(f.leads) AS funnel_leads FROM lead_scoring.stage_funnel('eo_m') f;
 SELECT count(*) > 0 AS fit_lifts FROM lead_scoring.fit_attribute_lift('eo_m');
 SELECT * FROM pg_temp.f_ran();
 TRUNCATE eo.calls;
+-- So does the internal function the charts share, called directly.
+SELECT count(*) AS population FROM lead_scoring._eval_population('eo_m', NULL, NULL);
+SELECT * FROM pg_temp.f_ran();
+TRUNCATE eo.calls;
 
 -- The identity is given back when the owner's code fails, also when the
 -- caller catches the error.
