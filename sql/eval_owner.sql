@@ -148,6 +148,18 @@ SELECT * FROM lead_scoring.evaluate('eo_none');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM lead_scoring.evaluate(NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- A model whose owner was dropped (owner is a regrole: no dependency) is
+-- refused, not run as a role that no longer exists.
+DROP ROLE IF EXISTS regress_eo_gone;
+CREATE ROLE regress_eo_gone;
+INSERT INTO lead_scoring.model (name, spec, owner)
+SELECT 'eo_gone', spec, 'regress_eo_gone' FROM lead_scoring.model WHERE name = 'eo_m';
+DROP ROLE regress_eo_gone;
+-- (the message names the role's OID, which varies: shown as SQLSTATE only)
+\set VERBOSITY sqlstate
+SELECT * FROM lead_scoring.evaluate('eo_gone');
+\set VERBOSITY default
+DELETE FROM lead_scoring.model WHERE name = 'eo_gone';
 
 -- Every public function that reads a model's sources is bound to the wrapper,
 -- and each has its internal body, callable by nobody but the extension owner.

@@ -115,15 +115,21 @@ Datum ls_as_model_owner(PG_FUNCTION_ARGS) {
     if (PG_NARGS() < 1 || PG_ARGISNULL(0))
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("model name must not be NULL")));
     const Oid owner = model_owner(PG_GETARG_DATUM(0));
-    if (!has_privs_of_role(GetUserId(), owner)) {
-        const char* on = GetUserNameFromId(owner, true);
+    // owner is a regrole, which keeps no dependency: DROP ROLE leaves a bare OID.
+    const char* on = GetUserNameFromId(owner, true);
+    if (!on)
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                        errmsg("the owner of lead scoring model \"%s\" (role OID %u) no longer exists",
+                               TextDatumGetCString(PG_GETARG_DATUM(0)), owner),
+                        errhint("A superuser can give the model to an existing role: UPDATE lead_scoring.model SET "
+                                "owner = ... WHERE name = ...")));
+    if (!has_privs_of_role(GetUserId(), owner))
         ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                         errmsg("permission denied for lead_scoring.%s on model \"%s\"", in->public_name,
                                TextDatumGetCString(PG_GETARG_DATUM(0))),
                         errdetail("Only roles with the privileges of the model's owner (%s) may evaluate it: it runs "
                                   "as that owner.",
-                                  on ? on : "a dropped role")));
-    }
+                                  on)));
 
     // A set is always taken materialized: the internal function runs to its end
     // here, as the owner, never lazily while the caller goes on as itself.
