@@ -85,6 +85,11 @@ COMMENT ON AGGREGATE lead_scoring.logistic_fit(float8[], boolean) IS
 -- resolved to a regclass or a checked column and quoted with %I/%s; names are
 -- resolved with search_path = pg_catalog, pg_temp, so source tables must be
 -- schema-qualified.
+-- evaluation_split, evaluate, attribute_lift and suggest_model are wrappers
+-- (ls_as_model_owner, src/pg/as_owner.cpp) that run their bodies _<name> as
+-- the model's owner inside a security-restricted operation, for callers with
+-- the owner's privileges only (doc/privileges.md). The bodies keep invoker
+-- rights and are executable by nobody else.
 
 CREATE FUNCTION lead_scoring._eval_spec(model text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -177,7 +182,7 @@ END $$;
 COMMENT ON FUNCTION lead_scoring._eval_ranking(text, jsonb) IS
     'Internal: the ranking table a model''s evaluation reads, or an ERROR saying the model has not been refreshed yet';
 
-CREATE FUNCTION lead_scoring.evaluation_split(model text, converted_since timestamptz DEFAULT NULL,
+CREATE FUNCTION lead_scoring._evaluation_split(model text, converted_since timestamptz DEFAULT NULL,
                                               converted_before timestamptz DEFAULT NULL)
     RETURNS TABLE (as_of timestamptz, ranking_as_of timestamptz, outcome_before timestamptz, split text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -193,7 +198,7 @@ BEGIN
     -- The ranking's scores saw everything up to the as_of of its last refresh;
     -- a ranking filled by other means is dated by its rows.
     SELECT s.as_of INTO r_as_of FROM lead_scoring.refresh_state s
-    WHERE s.model OPERATOR(pg_catalog.=) evaluation_split.model AND s.target OPERATOR(pg_catalog.=) ranking::oid;
+    WHERE s.model OPERATOR(pg_catalog.=) _evaluation_split.model AND s.target OPERATOR(pg_catalog.=) ranking::oid;
     IF NOT FOUND AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid OPERATOR(pg_catalog.=) ranking AND a.attname OPERATOR(pg_catalog.=) 'as_of'
                                AND NOT a.attisdropped) THEN
@@ -231,8 +236,15 @@ BEGIN
          || '; outcome: a conversion after as_of'
          || CASE WHEN converted_before IS NULL THEN ', to date' ELSE ' and before outcome_before' END)::text;
 END $$;
+COMMENT ON FUNCTION lead_scoring._evaluation_split(text, timestamptz, timestamptz) IS
+    'Internal: the body of evaluation_split, run by it as the model''s owner (doc/privileges.md)';
+CREATE FUNCTION lead_scoring.evaluation_split(model text, converted_since timestamptz DEFAULT NULL,
+                                              converted_before timestamptz DEFAULT NULL)
+    RETURNS TABLE (as_of timestamptz, ranking_as_of timestamptz, outcome_before timestamptz, split text)
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C STABLE;
 COMMENT ON FUNCTION lead_scoring.evaluation_split(text, timestamptz, timestamptz) IS
     'The time split evaluate, attribute_lift and report use: as_of T (converted_since, default the ranking''s as_of), the ranking''s as_of, the end of the outcome window and a sentence saying who is counted; population = leads that existed at T and had not converted by T, outcome = a conversion in (T, converted_before)';
+REVOKE ALL ON FUNCTION lead_scoring._evaluation_split(text, timestamptz, timestamptz) FROM PUBLIC;
 
 -- SQL for the split over a table aliased t whose lead id column is id_col:
 -- `population` (a condition: the lead is counted) and `converted` (a
@@ -274,7 +286,7 @@ COMMENT ON FUNCTION lead_scoring._eval_split_sql(jsonb, text, timestamptz) IS
     'Internal: SQL conditions for the time split (who is counted, who converted) over a table aliased t';
 
 -- Every lead of the evaluation's population with its score and outcome.
-CREATE FUNCTION lead_scoring._eval_population(model text, converted_since timestamptz, converted_before timestamptz)
+CREATE FUNCTION lead_scoring.__eval_population(model text, converted_since timestamptz, converted_before timestamptz)
     RETURNS TABLE (lead_id text, score float8, stage text, disqualified boolean, converted boolean)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -289,10 +301,17 @@ BEGIN
         'SELECT t.lead_id::text, t.score::float8, t.stage::text, coalesce(t.disqualified, false), %s FROM %s t WHERE %s',
         q.converted, ranking, q.population) USING t, converted_before;
 END $$;
+COMMENT ON FUNCTION lead_scoring.__eval_population(text, timestamptz, timestamptz) IS
+    'Internal: the body of _eval_population, run by it as the model''s owner (doc/privileges.md)';
+REVOKE ALL ON FUNCTION lead_scoring.__eval_population(text, timestamptz, timestamptz) FROM PUBLIC;
+-- Internal, yet it reads the sources: run as the owner like the public functions.
+CREATE FUNCTION lead_scoring._eval_population(model text, converted_since timestamptz, converted_before timestamptz)
+    RETURNS TABLE (lead_id text, score float8, stage text, disqualified boolean, converted boolean)
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C STABLE;
 COMMENT ON FUNCTION lead_scoring._eval_population(text, timestamptz, timestamptz) IS
     'Internal: the leads of an evaluation (time split applied) with score, stage, disqualified and outcome';
 
-CREATE FUNCTION lead_scoring.evaluate(model text, converted_since timestamptz DEFAULT NULL,
+CREATE FUNCTION lead_scoring._evaluate(model text, converted_since timestamptz DEFAULT NULL,
                                       converted_before timestamptz DEFAULT NULL)
     RETURNS TABLE (kind text, bucket text, leads bigint, converted bigint, conversion_rate float8,
                    lift float8, auc float8, min_score float8, max_score float8)
@@ -337,10 +356,18 @@ BEGIN
         ORDER BY rows.grp, rows.ord, rows.bucket
     $q$ USING model, converted_since, converted_before, spec;
 END $$;
+COMMENT ON FUNCTION lead_scoring._evaluate(text, timestamptz, timestamptz) IS
+    'Internal: the body of evaluate, run by it as the model''s owner (doc/privileges.md)';
+CREATE FUNCTION lead_scoring.evaluate(model text, converted_since timestamptz DEFAULT NULL,
+                                      converted_before timestamptz DEFAULT NULL)
+    RETURNS TABLE (kind text, bucket text, leads bigint, converted bigint, conversion_rate float8,
+                   lift float8, auc float8, min_score float8, max_score float8)
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C STABLE;
 COMMENT ON FUNCTION lead_scoring.evaluate(text, timestamptz, timestamptz) IS
     'Conversion rate and lift over the base rate per stage and per score decile (1 = top) of the model''s ranking, plus the overall row with the ROC AUC of the score over non-disqualified leads; time split at as_of = converted_since (default: the ranking''s as_of): leads that existed then and had not converted, outcome = a conversion after it and before converted_before (see evaluation_split)';
+REVOKE ALL ON FUNCTION lead_scoring._evaluate(text, timestamptz, timestamptz) FROM PUBLIC;
 
-CREATE FUNCTION lead_scoring.attribute_lift(model text, field text, converted_since timestamptz DEFAULT NULL,
+CREATE FUNCTION lead_scoring._attribute_lift(model text, field text, converted_since timestamptz DEFAULT NULL,
                                             converted_before timestamptz DEFAULT NULL)
     RETURNS TABLE (value text, leads bigint, converted bigint, rate float8, lift float8,
                    ci_low float8, ci_high float8)
@@ -447,8 +474,16 @@ BEGIN
     $q$, expr, coalesce(num_expr, 'NULL::float8'), split.converted, split.population, rel, grouped)
     USING converted_since, converted_before;
 END $$;
+COMMENT ON FUNCTION lead_scoring._attribute_lift(text, text, timestamptz, timestamptz) IS
+    'Internal: the body of attribute_lift, run by it as the model''s owner (doc/privileges.md)';
+CREATE FUNCTION lead_scoring.attribute_lift(model text, field text, converted_since timestamptz DEFAULT NULL,
+                                            converted_before timestamptz DEFAULT NULL)
+    RETURNS TABLE (value text, leads bigint, converted bigint, rate float8, lift float8,
+                   ci_low float8, ci_high float8)
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C STABLE;
 COMMENT ON FUNCTION lead_scoring.attribute_lift(text, text, timestamptz, timestamptz) IS
     'Conversion rate, lift over the base rate and Wilson 95% interval per value of a lead field (a column of the leads table, else a key of its properties jsonb); numeric fields with more than 10 distinct values are bucketed at their deciles; with converted_since, the time split of evaluation_split: leads that existed then and had not converted, outcome = a conversion after it and before converted_before';
+REVOKE ALL ON FUNCTION lead_scoring._attribute_lift(text, text, timestamptz, timestamptz) FROM PUBLIC;
 
 -- suggest_model(model) ---------------------------------------------------------
 -- Learns points from won/lost history: features are each fit rule's indicator
@@ -561,7 +596,15 @@ CREATE FUNCTION lead_scoring._suggest_features(spec jsonb, types text[], coef fl
 COMMENT ON FUNCTION lead_scoring._suggest_features(jsonb, text[], float8[], float8[], int, int) IS
     'Internal: suggest_model''s named list of features with their current and learned points';
 
-CREATE FUNCTION lead_scoring.suggest_model(model text, l2 float8 DEFAULT 1.0,
+-- The work table of suggest_model: pg_temp._ls_suggest (period, lead_id, y,
+-- y_train, x), dropped at commit at the latest. Only suggest_model's body, as
+-- the model's owner, may create it (src/pg/as_owner.cpp).
+CREATE FUNCTION lead_scoring._suggest_work_table(id_type regtype) RETURNS void
+    AS 'MODULE_PATHNAME', 'ls_suggest_work_table' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION lead_scoring._suggest_work_table(regtype) IS
+    'Internal: creates suggest_model''s temporary work table inside its security-restricted operation';
+
+CREATE FUNCTION lead_scoring._suggest_model(model text, l2 float8 DEFAULT 1.0,
                                            train_as_of timestamptz DEFAULT NULL,
                                            holdout_as_of timestamptz DEFAULT NULL) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
@@ -705,6 +748,9 @@ BEGIN
     IF pg_catalog.to_regclass('pg_temp._ls_suggest') IS NOT NULL THEN
         DROP TABLE pg_temp._ls_suggest;
     END IF;
+    -- Created by the extension: this body runs in a security-restricted
+    -- operation, where CREATE TEMP TABLE is refused.
+    PERFORM lead_scoring._suggest_work_table(lead_scoring._eval_column(leads_rel, id_col, '$.source.leads.id'));
     -- period 0: training (features as of train_as_of; y = converted before
     -- valid_as_of, y_train = converted before holdout_as_of); 1: validation
     -- (features as of valid_as_of, y = converted before holdout_as_of);
@@ -718,7 +764,7 @@ BEGIN
     -- The fit indicators come from fit_breakdown's row form, which reads a
     -- lead's row as refresh does (columns, then the properties column).
     EXECUTE format($q$
-        CREATE TEMP TABLE _ls_suggest AS
+        INSERT INTO pg_temp._ls_suggest (period, lead_id, y, y_train, x)
         WITH period(period, as_of, until, until_train) AS
             (VALUES (0, $1, $7, $5), (1, $7, $5, $5), (2, $5, NULL::timestamptz, NULL::timestamptz)),
         conv AS (SELECT c.%1$I AS lead_id, min(c.%2$I) AS first_at FROM %3$s c GROUP BY 1),
@@ -852,5 +898,12 @@ BEGIN
             SELECT jsonb_agg(jsonb_build_object('feature', f->'feature', 'coef', f->'coef') ORDER BY ord)
             FROM jsonb_array_elements(cand) WITH ORDINALITY e(f, ord) WHERE ord BETWEEN lo AND hi), '[]')));
 END $$;
+COMMENT ON FUNCTION lead_scoring._suggest_model(text, float8, timestamptz, timestamptz) IS
+    'Internal: the body of suggest_model, run by it as the model''s owner (doc/privileges.md)';
+CREATE FUNCTION lead_scoring.suggest_model(model text, l2 float8 DEFAULT 1.0,
+                                           train_as_of timestamptz DEFAULT NULL,
+                                           holdout_as_of timestamptz DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION lead_scoring.suggest_model(text, float8, timestamptz, timestamptz) IS
     'Learns points from won/lost history (logistic regression on fit-rule indicators and capped decayed event counts; feature set and l2 chosen on a validation split inside the training period; time-based train/holdout split), every AUC scored by the extension''s scoring functions: {"spec": insertable spec, "holdout_auc": {"current", "suggested"}, "features": [{"feature", "current_points", "points", "coef", ...}], "dropped_rules", "dropped_events", "relabelled_rules", "kept_current", "selection", "fit", ...}';
+REVOKE ALL ON FUNCTION lead_scoring._suggest_model(text, float8, timestamptz, timestamptz) FROM PUBLIC;

@@ -1,10 +1,12 @@
 -- Pictures of a model's evaluation (doc/report.md): the series a chart needs,
 -- as functions (any time split) and views (every model the caller may see, at
 -- its ranking's as_of), and report(), one self-contained HTML page drawn from
--- the same series. Everything here runs with the caller's rights: the views
--- are security_invoker, so a BI tool's role reads only what it may read.
+-- the same series. Each function is a wrapper (ls_as_model_owner) that runs
+-- its body _<name> as the model's owner, for callers with the owner's
+-- privileges only (doc/privileges.md); the views are security_invoker, so a
+-- BI tool's role sees only the models whose owner's privileges it has.
 
-CREATE FUNCTION lead_scoring.score_histogram(model text, converted_since timestamptz DEFAULT NULL,
+CREATE FUNCTION lead_scoring._score_histogram(model text, converted_since timestamptz DEFAULT NULL,
                                              converted_before timestamptz DEFAULT NULL, bins int DEFAULT 20)
     RETURNS TABLE (bin int, bin_low float8, bin_high float8, converted bigint, not_converted bigint)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -29,10 +31,17 @@ BEGIN
     GROUP BY i, r.lo, r.hi, r.k
     ORDER BY i;
 END $$;
+COMMENT ON FUNCTION lead_scoring._score_histogram(text, timestamptz, timestamptz, int) IS
+    'Internal: the body of score_histogram, run by it as the model''s owner (doc/privileges.md)';
+CREATE FUNCTION lead_scoring.score_histogram(model text, converted_since timestamptz DEFAULT NULL,
+                                             converted_before timestamptz DEFAULT NULL, bins int DEFAULT 20)
+    RETURNS TABLE (bin int, bin_low float8, bin_high float8, converted bigint, not_converted bigint)
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C STABLE;
 COMMENT ON FUNCTION lead_scoring.score_histogram(text, timestamptz, timestamptz, int) IS
     'Score distribution of a model''s evaluated, non-disqualified leads in equal-width bins between the lowest and highest score (width_bucket; the highest score is in the last bin), converted vs not converted (time split of evaluation_split)';
+REVOKE ALL ON FUNCTION lead_scoring._score_histogram(text, timestamptz, timestamptz, int) FROM PUBLIC;
 
-CREATE FUNCTION lead_scoring.gains_curve(model text, converted_since timestamptz DEFAULT NULL,
+CREATE FUNCTION lead_scoring._gains_curve(model text, converted_since timestamptz DEFAULT NULL,
                                          converted_before timestamptz DEFAULT NULL)
     RETURNS TABLE (point int, leads bigint, conversions bigint, leads_share float8, conversions_share float8,
                    min_score float8)
@@ -61,10 +70,18 @@ BEGIN
     WHERE floor(c2.cn * 100 / t.nn) > floor(c2.prev * 100 / t.nn) OR c2.cn = t.nn
     ORDER BY 1;
 END $$;
+COMMENT ON FUNCTION lead_scoring._gains_curve(text, timestamptz, timestamptz) IS
+    'Internal: the body of gains_curve, run by it as the model''s owner (doc/privileges.md)';
+CREATE FUNCTION lead_scoring.gains_curve(model text, converted_since timestamptz DEFAULT NULL,
+                                         converted_before timestamptz DEFAULT NULL)
+    RETURNS TABLE (point int, leads bigint, conversions bigint, leads_share float8, conversions_share float8,
+                   min_score float8)
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C STABLE;
 COMMENT ON FUNCTION lead_scoring.gains_curve(text, timestamptz, timestamptz) IS
     'Cumulative gains of a model''s ranking: working the leads in score order (ties together), the share of leads worked and of conversions captured, one point per percent of leads; random = the diagonal (time split of evaluation_split)';
+REVOKE ALL ON FUNCTION lead_scoring._gains_curve(text, timestamptz, timestamptz) FROM PUBLIC;
 
-CREATE FUNCTION lead_scoring.decile_conversion(model text, converted_since timestamptz DEFAULT NULL,
+CREATE FUNCTION lead_scoring._decile_conversion(model text, converted_since timestamptz DEFAULT NULL,
                                                converted_before timestamptz DEFAULT NULL)
     RETURNS TABLE (decile int, leads bigint, converted bigint, conversion_rate float8, base_rate float8, lift float8,
                    min_score float8, max_score float8)
@@ -74,10 +91,18 @@ CREATE FUNCTION lead_scoring.decile_conversion(model text, converted_since times
          (SELECT x.conversion_rate FROM lead_scoring.evaluate($1, $2, $3) x WHERE x.kind = 'overall') o
     WHERE e.kind = 'decile'
     ORDER BY 1 $$;
+COMMENT ON FUNCTION lead_scoring._decile_conversion(text, timestamptz, timestamptz) IS
+    'Internal: the body of decile_conversion, run by it as the model''s owner (doc/privileges.md)';
+CREATE FUNCTION lead_scoring.decile_conversion(model text, converted_since timestamptz DEFAULT NULL,
+                                               converted_before timestamptz DEFAULT NULL)
+    RETURNS TABLE (decile int, leads bigint, converted bigint, conversion_rate float8, base_rate float8, lift float8,
+                   min_score float8, max_score float8)
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C STABLE;
 COMMENT ON FUNCTION lead_scoring.decile_conversion(text, timestamptz, timestamptz) IS
     'Conversion rate per score decile (1 = top 10 %) of a model''s ranking against the base rate (evaluate''s decile rows)';
+REVOKE ALL ON FUNCTION lead_scoring._decile_conversion(text, timestamptz, timestamptz) FROM PUBLIC;
 
-CREATE FUNCTION lead_scoring.stage_funnel(model text, converted_since timestamptz DEFAULT NULL,
+CREATE FUNCTION lead_scoring._stage_funnel(model text, converted_since timestamptz DEFAULT NULL,
                                           converted_before timestamptz DEFAULT NULL)
     RETURNS TABLE (stage text, "position" int, leads bigint, reached bigint, to_next_stage float8, converted bigint,
                    conversion_rate float8)
@@ -104,10 +129,18 @@ CREATE FUNCTION lead_scoring.stage_funnel(model text, converted_since timestampt
            r.k, r.k::float8 / NULLIF(r.n, 0)
     FROM r
     ORDER BY r.pos < 0, r.pos $$;
+COMMENT ON FUNCTION lead_scoring._stage_funnel(text, timestamptz, timestamptz) IS
+    'Internal: the body of stage_funnel, run by it as the model''s owner (doc/privileges.md)';
+CREATE FUNCTION lead_scoring.stage_funnel(model text, converted_since timestamptz DEFAULT NULL,
+                                          converted_before timestamptz DEFAULT NULL)
+    RETURNS TABLE (stage text, "position" int, leads bigint, reached bigint, to_next_stage float8, converted bigint,
+                   conversion_rate float8)
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C STABLE;
 COMMENT ON FUNCTION lead_scoring.stage_funnel(text, timestamptz, timestamptz) IS
     'The funnel of a model''s evaluated leads: leads per stage (position 0 = default stage, higher = further down the funnel, -1 = disqualified), reached (this stage or further), to_next_stage (share of those that reached the next stage), converted and conversion_rate (to won)';
+REVOKE ALL ON FUNCTION lead_scoring._stage_funnel(text, timestamptz, timestamptz) FROM PUBLIC;
 
-CREATE FUNCTION lead_scoring.stage_flow(model text, since timestamptz DEFAULT NULL, before timestamptz DEFAULT NULL)
+CREATE FUNCTION lead_scoring._stage_flow(model text, since timestamptz DEFAULT NULL, before timestamptz DEFAULT NULL)
     RETURNS TABLE (week_start timestamptz, stage text, entered bigint)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     -- Weeks start on Monday 00:00 UTC, whatever the session's time zone.
@@ -116,10 +149,16 @@ CREATE FUNCTION lead_scoring.stage_flow(model text, since timestamptz DEFAULT NU
     WHERE h.model = $1 AND ($2 IS NULL OR h.changed_at >= $2) AND ($3 IS NULL OR h.changed_at < $3)
     GROUP BY 1, 2
     ORDER BY 1, 2 $$;
+COMMENT ON FUNCTION lead_scoring._stage_flow(text, timestamptz, timestamptz) IS
+    'Internal: the body of stage_flow, run by it as the model''s owner (doc/privileges.md)';
+CREATE FUNCTION lead_scoring.stage_flow(model text, since timestamptz DEFAULT NULL, before timestamptz DEFAULT NULL)
+    RETURNS TABLE (week_start timestamptz, stage text, entered bigint)
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C STABLE;
 COMMENT ON FUNCTION lead_scoring.stage_flow(text, timestamptz, timestamptz) IS
     'Leads entering each stage per week (Monday 00:00 UTC) from lead_scoring.stage_history, optionally for changes in [since, before)';
+REVOKE ALL ON FUNCTION lead_scoring._stage_flow(text, timestamptz, timestamptz) FROM PUBLIC;
 
-CREATE FUNCTION lead_scoring.fit_attribute_lift(model text, converted_since timestamptz DEFAULT NULL,
+CREATE FUNCTION lead_scoring._fit_attribute_lift(model text, converted_since timestamptz DEFAULT NULL,
                                                 converted_before timestamptz DEFAULT NULL)
     RETURNS TABLE (field text, value text, leads bigint, converted bigint, rate float8, lift float8,
                    ci_low float8, ci_high float8)
@@ -136,8 +175,16 @@ BEGIN
                      FROM lead_scoring.attribute_lift(model, f, t, converted_before) a;
     END LOOP;
 END $$;
+COMMENT ON FUNCTION lead_scoring._fit_attribute_lift(text, timestamptz, timestamptz) IS
+    'Internal: the body of fit_attribute_lift, run by it as the model''s owner (doc/privileges.md)';
+CREATE FUNCTION lead_scoring.fit_attribute_lift(model text, converted_since timestamptz DEFAULT NULL,
+                                                converted_before timestamptz DEFAULT NULL)
+    RETURNS TABLE (field text, value text, leads bigint, converted bigint, rate float8, lift float8,
+                   ci_low float8, ci_high float8)
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C STABLE;
 COMMENT ON FUNCTION lead_scoring.fit_attribute_lift(text, timestamptz, timestamptz) IS
     'attribute_lift for every field the model''s fit rules use, with the time split of evaluation_split';
+REVOKE ALL ON FUNCTION lead_scoring._fit_attribute_lift(text, timestamptz, timestamptz) FROM PUBLIC;
 
 -- Views: every model the caller may see (a member of its owner role) that has
 -- been refreshed and maps conversions, at its ranking's as_of.
@@ -235,10 +282,16 @@ COMMENT ON COLUMN lead_scoring.chart_attribute_lift.ci_high IS 'Wilson 95 % inte
 GRANT SELECT ON lead_scoring.chart_score_histogram, lead_scoring.chart_gains, lead_scoring.chart_deciles,
     lead_scoring.chart_funnel, lead_scoring.chart_stage_flow, lead_scoring.chart_attribute_lift TO PUBLIC;
 
-CREATE FUNCTION lead_scoring.report(model text, converted_since timestamptz DEFAULT NULL,
+CREATE FUNCTION lead_scoring._report(model text, converted_since timestamptz DEFAULT NULL,
                                     converted_before timestamptz DEFAULT NULL) RETURNS text
     AS 'MODULE_PATHNAME', 'ls_report'
     LANGUAGE C STABLE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION lead_scoring._report(text, timestamptz, timestamptz) IS
+    'Internal: the body of report, run by it as the model''s owner (doc/privileges.md)';
+CREATE FUNCTION lead_scoring.report(model text, converted_since timestamptz DEFAULT NULL,
+                                    converted_before timestamptz DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'ls_as_model_owner' LANGUAGE C STABLE;
 COMMENT ON FUNCTION lead_scoring.report(text, timestamptz, timestamptz) IS
     'One self-contained HTML page (inline SVG, no script) picturing a model''s evaluation: score distribution, cumulative gains with the AUC, conversion per decile, funnel, stage movement per week, attribute lift; time split of evaluation_split, stated in its header';
+REVOKE ALL ON FUNCTION lead_scoring._report(text, timestamptz, timestamptz) FROM PUBLIC;

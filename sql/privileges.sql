@@ -101,8 +101,9 @@ SELECT count(*) AS deleted FROM d;
 RESET ROLE;
 SELECT name, owner, description FROM lead_scoring.model WHERE name LIKE 'priv\_%' ORDER BY name;
 
--- Invoker rights: functions that read the model's source tables read them as
--- the caller. alice may read the CRM tables, bob may not.
+-- Functions that read the model's source tables read them as the model's
+-- owner, for callers with the owner's privileges. alice owns the model, bob
+-- is no member of her role.
 CREATE SCHEMA priv_crm;
 CREATE TABLE priv_crm.leads (id int PRIMARY KEY, industry text, props jsonb);
 INSERT INTO priv_crm.leads SELECT i, (ARRAY['Software', 'Retail'])[i % 2 + 1], '{}' FROM generate_series(1, 20) i;
