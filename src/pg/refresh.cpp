@@ -64,6 +64,7 @@ extern "C" {
 #include "parser/parse_type.h"
 #include "commands/trigger.h"
 #include "utils/regproc.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "executor/spi.h"
 #include "nodes/makefuncs.h"
@@ -1458,7 +1459,8 @@ PrevState read_prev(const Ctx& c, Datum spec) {
     return ps;
 }
 
-// Consumes the change rows this snapshot sees. Returns false when a source table
+// Consumes the change rows committed so far (the DELETE runs with a snapshot of
+// its own, see push_read_snapshot). Returns false when a source table
 // was truncated (everything changed).
 bool consume_changes(Ctx& c, std::vector<std::string>* ids) {
     Params p;
@@ -1473,6 +1475,37 @@ bool consume_changes(Ctx& c, std::vector<std::string>* ids) {
         else if (ids) ids->emplace_back(v);
     }
     return !all;
+}
+
+// Every source read of a refresh must see every change it consumed. The
+// consume above is a non-read-only SPI statement: it runs with a snapshot C
+// taken when it starts (under READ COMMITTED a new one; under REPEATABLE READ
+// and SERIALIZABLE the transaction snapshot). Read-only cursors would use the
+// calling statement's snapshot, which under READ COMMITTED can be older than C:
+// an event committed between the two would have its change row consumed and its
+// row unseen, lost for good. So after the consume we push a snapshot R taken
+// now, and every cursor of this refresh (sources, state, previous ranking) reads
+// with it:
+//  * READ COMMITTED: R is taken after C, so every transaction C saw committed,
+//    R sees committed: each consumed change row's source rows are visible.
+//    Changes committed after C are seen by R too (recomputed or not, their change
+//    rows stay for the next refresh, which recomputes them again: harmless). The
+//    caller's own statement snapshot is not used at all.
+//  * REPEATABLE READ / SERIALIZABLE: C and R are both the transaction snapshot.
+//    When it is older than some change rows, those rows are invisible to the
+//    DELETE and stay in change_log; their source rows are invisible to the reads
+//    too; the next refresh (a later snapshot) consumes and reads them. When
+//    another refresh of the model committed after that snapshot, this one fails
+//    with a serialization error (40001) on the rows that refresh rewrote, and
+//    rolls back, consume included: retry it.
+// The consume is part of the refresh's transaction (or subtransaction): a
+// refresh that fails after it rolls the consume back with everything else.
+void push_read_snapshot() {
+    pg_call([] {
+        CommandCounterIncrement();
+        PushCopiedSnapshot(GetTransactionSnapshot());
+        UpdateActiveSnapshotCommandId();
+    });
 }
 
 Oid ensure_state_table(Ctx& c, const std::string& qname, const std::string& relname, bool recreate) {
@@ -1593,10 +1626,11 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
         std::string b = ls::incremental_blocker(*c.m, seconds(prev.ref), seconds(prev.as_of), seconds(c.as_of));
         if (!b.empty()) reason = b;
     }
-    // Consume the changes this snapshot sees before reading any source (reads
-    // use later snapshots, so they see every consumed change).
+    // Consume the committed changes, then read everything with a snapshot taken
+    // after that (push_read_snapshot says why).
     std::vector<std::string> changed_text;
     const bool partial_changes = consume_changes(c, &changed_text);
+    push_read_snapshot();
     if (reason.empty() && !partial_changes) reason = "a source table was truncated";
     const bool full = !reason.empty();
 
@@ -1745,7 +1779,15 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
         p.add(OIDOID, ObjectIdGetDatum(state_relid));
         p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.ref));
         p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
-        p.add(BOOLOID, BoolGetDatum(capture_ok));
+        // Triggers installed by this refresh under REPEATABLE READ or SERIALIZABLE:
+        // a writer that committed after the transaction snapshot but before the
+        // triggers existed left no change row and its rows were invisible to
+        // this refresh, so the next refresh must be full. (Under READ COMMITTED
+        // the read snapshot is taken after CREATE TRIGGER waited for every such
+        // writer, so this refresh saw them.)
+        bool installed_late = false;
+        if (cap == "change-capture triggers installed") pg_call([&] { installed_late = IsolationUsesXactSnapshot(); });
+        p.add(BOOLOID, BoolGetDatum(capture_ok && !installed_late));
         exec_owner("INSERT INTO lead_scoring.refresh_state (model, spec, sources, target, state_table, ref_time, as_of, "
                    "capture, refreshed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now()) "
                    "ON CONFLICT (model) DO UPDATE SET spec = EXCLUDED.spec, sources = EXCLUDED.sources, "
@@ -1771,7 +1813,10 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
                    "OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $8))",
                    &p);
     }
-    pg_call([] { SPI_finish(); });
+    pg_call([] {
+        PopActiveSnapshot();
+        SPI_finish();
+    });
     return static_cast<int64>(L.size());
 }
 
