@@ -1623,7 +1623,7 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     pg_call([&] { state_relid = get_relname_relid(state_rel.c_str(), get_namespace_oid("lead_scoring", false)); });
     if (reason.empty() && (!OidIsValid(state_relid) || state_relid != prev.state_table)) reason = "state table missing";
     if (reason.empty()) {
-        std::string b = ls::incremental_blocker(*c.m, seconds(prev.ref), seconds(prev.as_of), seconds(c.as_of));
+        std::string b = ls::incremental_blocker(*c.m, prev.ref, prev.as_of, c.as_of);
         if (!b.empty()) reason = b;
     }
     // Consume the committed changes, then read everything with a snapshot taken
@@ -1642,7 +1642,7 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     bool filtered = false;
     std::vector<uint32_t> recomputed;
     if (full) {
-        c.ref = c.as_of;
+        c.ref = ls::landmark_us(*c.m, c.as_of);
         PhaseTimer pt;
         read_leads(c, L, 0, false);
         pt.mark("read leads");
@@ -1718,7 +1718,7 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     in.fit.swap(L.fit);
     in.rule_dq.swap(L.rule_dq);
     in.state.swap(L.state);
-    in.scale = ls::rescale_factor(*c.m, seconds(c.ref), seconds(c.as_of));
+    in.scale = ls::rescale_factor(*c.m, c.ref, c.as_of);
     in.has_orders.resize(in.n);
     in.recency_days.resize(in.n);
     in.frequency = L.n_orders;
@@ -1728,7 +1728,7 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
         if (in.has_orders[i]) in.recency_days[i] = seconds(c.as_of - L.last_order[i]) / 86400.0;
     }
     ls::pg::check_interrupts();
-    std::vector<ls::RankingRow> rows = ls::compute_ranking(in);
+    std::vector<ls::RankingRow> rows = ls::compute_ranking(in, [] { ls::pg::check_interrupts(); });
     in.fit.swap(L.fit);
     in.rule_dq.swap(L.rule_dq);
     in.state.swap(L.state);
