@@ -106,7 +106,9 @@ CREATE FUNCTION lead_scoring.refresh(model text, as_of timestamptz DEFAULT now()
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ls_refresh'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-    SET search_path = pg_catalog, pg_temp;
+    -- synchronize_seqscans off: every scan reads a lead's rows in physical
+    -- order, so sums come out bit for bit as in the last full refresh (doc/rank.md).
+    SET search_path = pg_catalog, pg_temp SET synchronize_seqscans = off;
 COMMENT ON FUNCTION lead_scoring.refresh(text, timestamptz, boolean) IS
     'Materializes the ranking of a model into its target table (incremental when possible); returns the leads written, NULL when skipped because another refresh of the model is running';
 
