@@ -55,6 +55,15 @@ COMMENT ON TABLE lead_scoring.change_log IS
 -- through the SECURITY DEFINER function below.
 REVOKE ALL ON lead_scoring.change_log FROM PUBLIC;
 
+-- Per-model refresh state tables (lead_scoring_state.<model>), written and read
+-- only by refresh as the extension owner. No other role has USAGE on the schema:
+-- a table nobody can name cannot be read, nor pinned by someone's view against
+-- the DROP a full refresh does. The schema belongs to the extension: DROP
+-- EXTENSION names the state tables, and with CASCADE drops them.
+CREATE SCHEMA lead_scoring_state;
+REVOKE ALL ON SCHEMA lead_scoring_state FROM PUBLIC;
+COMMENT ON SCHEMA lead_scoring_state IS 'Internal: per-model refresh state of lead_scoring (no access for other roles)';
+
 -- What the last refresh of each model was based on: a refresh is incremental
 -- only when the spec, the resolved sources and the target are unchanged.
 CREATE TABLE lead_scoring.refresh_state (
@@ -167,7 +176,7 @@ BEGIN
     LOOP
         EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', r.tgname, r.rel);
     END LOOP;
-    EXECUTE pg_catalog.format('DROP TABLE IF EXISTS lead_scoring.%I', '_state_' || model);
+    EXECUTE pg_catalog.format('DROP TABLE IF EXISTS lead_scoring_state.%I', model);
     DELETE FROM lead_scoring.refresh_state s WHERE s.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
     DELETE FROM lead_scoring.change_log c WHERE c.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
     DELETE FROM lead_scoring.leaderboard_entries e WHERE e.model OPERATOR(pg_catalog.=) drop_refresh_state.model;

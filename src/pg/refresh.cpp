@@ -57,7 +57,10 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
@@ -87,6 +90,10 @@ int g_log_retention = 30 * 86400;  // seconds
 int g_leaderboard_size = 100;
 
 constexpr int kAdvisoryKey = 0x4c53;  // 'LS'
+// Per-model state tables live in a schema of their own on which no other role
+// has USAGE: nobody can name them, so nobody can reference (and so pin against
+// DROP) or read them; only the refresh, as the extension owner, uses them.
+constexpr const char* kStateSchema = "lead_scoring_state";
 constexpr long kBatch = 10000;
 constexpr size_t kWriteChunk = 50000;
 
@@ -1102,6 +1109,15 @@ Target resolve_target(Ctx& c) {
         const Oid owner_id = c.owner;
         pg_call([&] { owner = GetUserNameFromId(owner_id, false); });
         exec_owner("ALTER TABLE " + t.qname + " OWNER TO " + quote_ident(owner));
+        // DROP EXTENSION then names this table (and CASCADE drops it) instead of
+        // leaving it behind in schema lead_scoring, which the extension does not own.
+        const char* relname = rv->relname;
+        pg_call([&] {
+            ObjectAddress tab, ext;
+            ObjectAddressSet(tab, RelationRelationId, get_relname_relid(relname, nsp));
+            ObjectAddressSet(ext, ExtensionRelationId, get_extension_oid("lead_scoring", false));
+            recordDependencyOn(&tab, &ext, DEPENDENCY_NORMAL);
+        });
     } else {
         exec(ddl);
         exec(idx);
@@ -1511,13 +1527,13 @@ void push_read_snapshot() {
 Oid ensure_state_table(Ctx& c, const std::string& qname, const std::string& relname, bool recreate) {
     Oid relid = InvalidOid;
     const char* rn = relname.c_str();
-    pg_call([&] { relid = get_relname_relid(rn, get_namespace_oid("lead_scoring", false)); });
+    pg_call([&] { relid = get_relname_relid(rn, get_namespace_oid(kStateSchema, false)); });
     if (recreate && OidIsValid(relid)) exec_owner("DROP TABLE " + qname);
     exec_owner("CREATE TABLE IF NOT EXISTS " + qname + " (lead_id " + type_name(c.src.id_type) +
                (recreate ? "" : " PRIMARY KEY") + ", fit float8 NOT NULL, rule_dq boolean NOT NULL, sums bytea NOT NULL, flags bytea NOT NULL, "
                "next_at bigint NOT NULL, last_order bigint NOT NULL, n_orders float8 NOT NULL, amount float8 NOT NULL, "
                "converted boolean NOT NULL)");
-    pg_call([&] { relid = get_relname_relid(rn, get_namespace_oid("lead_scoring", false)); });
+    pg_call([&] { relid = get_relname_relid(rn, get_namespace_oid(kStateSchema, false)); });
     return relid;
 }
 
@@ -1604,8 +1620,8 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
 
     c.src = resolve_sources(*c.m);
     Target target = resolve_target(c);
-    const std::string state_rel = "_state_" + c.model;
-    const std::string state_q = "lead_scoring." + quote_ident(state_rel);
+    const std::string state_rel = c.model;
+    const std::string state_q = std::string(kStateSchema) + "." + quote_ident(state_rel);
 
     PrevState prev = read_prev(c, spec);
     std::string reason;
@@ -1620,7 +1636,7 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
     if (reason.empty() && !cap.empty()) reason = cap;
 
     Oid state_relid = InvalidOid;
-    pg_call([&] { state_relid = get_relname_relid(state_rel.c_str(), get_namespace_oid("lead_scoring", false)); });
+    pg_call([&] { state_relid = get_relname_relid(state_rel.c_str(), get_namespace_oid(kStateSchema, false)); });
     if (reason.empty() && (!OidIsValid(state_relid) || state_relid != prev.state_table)) reason = "state table missing";
     if (reason.empty()) {
         std::string b = ls::incremental_blocker(*c.m, prev.ref, prev.as_of, c.as_of);
