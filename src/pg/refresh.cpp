@@ -47,6 +47,7 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -296,7 +297,20 @@ Source resolve_table(const ls::SourceTable& t, const std::string& role) {
     const std::string path = "$.source." + role + ".table";
     RangeVar* rv = parse_relname(t.table, path);
     Oid relid = InvalidOid;
-    pg_call([&] { relid = RangeVarGetRelid(rv, AccessShareLock, true); });
+    try {
+        pg_call([&] { relid = RangeVarGetRelid(rv, AccessShareLock, true); });
+    } catch (PgError& e) {
+        // No USAGE on the schema: say whose right is missing and for which path.
+        if (e.edata->sqlerrcode != ERRCODE_INSUFFICIENT_PRIVILEGE) throw;
+        std::string who;
+        pg_call([&] {
+            FreeErrorData(e.edata);
+            who = GetUserNameFromId(GetUserId(), false);
+        });
+        pg_error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied for schema \"" + std::string(rv->schemaname) +
+                                                     "\" of " + path + " (\"" + t.table + "\"): role " + who +
+                                                     " needs USAGE on it");
+    }
     if (!OidIsValid(relid))
         pg_error(ERRCODE_UNDEFINED_TABLE, "relation \"" + t.table + "\" of " + path + " does not exist");
     s.relid = relid;
@@ -390,17 +404,28 @@ Sources resolve_sources(const ls::Model& m) {
     // name, else from properties: adding or dropping such a column changes the
     // attributes of every lead without any row changing, so it forces a full refresh.
     s.fingerprint += "fields";
-    for (const std::string& f : m.fields) {
+    std::vector<unsigned char> unreadable(m.fields.size(), 0);
+    for (size_t fi = 0; fi < m.fields.size(); ++fi) {
         AttrNumber a = InvalidAttrNumber;
         Oid t = InvalidOid;
         const Oid rel = s.leads.relid;
-        const char* fn = f.c_str();
+        const char* fn = m.fields[fi].c_str();
         pg_call([&] {
             a = get_attnum(rel, fn);
             if (a > 0) t = get_atttype(rel, a);
         });
         s.fingerprint += "," + std::to_string(a > 0 ? a : 0) + ":" + std::to_string(t);
+        if (a <= 0 && !s.leads.col("properties")) unreadable[fi] = 1;
     }
+    // A field that is neither a column nor readable from a properties column
+    // would be missing for every lead: its rules would score 0 in silence.
+    for (const auto* rules : {&m.fit.rules, &m.disqualify.rules})
+        for (const ls::Rule& r : *rules)
+            if (r.field_index >= 0 && unreadable[r.field_index])
+                throw ls::Error(ls::ErrorCode::InvalidParameter,
+                                "invalid model spec at " + r.path + ".field: \"" + r.field + "\" is not a column of " +
+                                    m.source.leads.table +
+                                    " and $.source.leads maps no \"properties\" column to read it from");
     return s;
 }
 
@@ -1289,6 +1314,32 @@ void write_leaderboard(Ctx& c, Leads& L, const std::vector<ls::RankingRow>& rows
     for_each_lead_attributes(c, L, ids_array(c, L, top), true, false, [&](uint32_t i, const ls::Value* vals) {
         ls::fit_matches(*c.m, vals, &matched[i]);
     });
+    // Events of types not listed in the spec all add to the wildcard ("*") slot;
+    // a reason names their real types, as activity_breakdown does: re-read these
+    // leads' events and split the wildcard points by type.
+    std::unordered_map<uint32_t, std::map<std::string, double>> wild;
+    const int wslot = static_cast<int>(c.m->slots.size());
+    if (c.src.events.present) {
+        bool any = false;
+        for (uint32_t i : top) any = any || L.flags(i)[wslot];
+        if (any) {
+            const Column* lid = c.src.events.col("lead_id");
+            const Column* ty = c.src.events.col("type");
+            const Column* tm = c.src.events.col("time");
+            const std::string more = "e." + ty->q + " IS NOT NULL AND e." + tm->q + " IS NOT NULL";
+            const std::string sql = "SELECT e." + lid->q + ", e." + ty->q + "::pg_catalog.text, e." + tm->q + " FROM " +
+                                    c.src.events.qname + " e" + any_filter("e." + lid->q, true, more.c_str());
+            SlotCache slots{c.m, {}};
+            const int64 as_of = c.as_of;
+            for_each_lead_row(c, L, sql, ids_array(c, L, top), true, [&](const Cursor& cur, uint64 r, uint32_t i) {
+                text* t = reinterpret_cast<text*>(DatumGetPointer(cur.at(r, 1)));
+                if (slots.slot(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) != wslot) return;
+                const double age = seconds(as_of - DatumGetTimestampTz(cur.at(r, 2)));
+                if (!ls::event_counts(*c.m, age)) return;
+                wild[i][std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t))] += ls::event_points(*c.m, wslot, age);
+            });
+        }
+    }
     std::vector<std::string> ids = ids_as_text(c, L, top);
     std::vector<std::string> reasons(top.size());
     for (size_t t = 0; t < top.size(); ++t) {
@@ -1313,6 +1364,17 @@ void write_leaderboard(Ctx& c, Leads& L, const std::vector<ls::RankingRow>& rows
         bool firsta = true;
         for (size_t s = 0; s < L.ns; ++s) {
             if (!L.flags(i)[s]) continue;
+            auto w = wild.find(i);
+            if (static_cast<int>(s) == wslot && w != wild.end() && !w->second.empty()) {
+                for (const auto& kv : w->second) {  // the wildcard is never capped
+                    if (!firsta) js += ", ";
+                    firsta = false;
+                    ls::append_json_string(&js, kv.first);
+                    js += ": ";
+                    ls::append_json_number(&js, kv.second);
+                }
+                continue;
+            }
             double v = ls::cap_value(L.sums(i)[s] * scale, c.m->slot_cap[s]);
             if (!firsta) js += ", ";
             firsta = false;
