@@ -483,7 +483,8 @@ void refresh_model(const char* name) {
     // timeout from a pg_cancel_backend by the time spent.)
     if (edata && edata->sqlerrcode == ERRCODE_QUERY_CANCELED && g_current_timeout > 0 &&
         TimestampDifferenceExceeds(started_at, GetCurrentTimestamp(), g_current_timeout)) {
-        edata->message = psprintf("canceled after %d ms, its time limit (the model's refresh_timeout, else "
+        edata->message = psprintf("canceling statement due to statement timeout: the refresh took more than its "
+                                  "time limit of %d ms (the model's refresh_timeout, else "
                                   "lead_scoring.refresh_timeout or a smaller statement_timeout)",
                                   g_current_timeout);
         edata->hint = pstrdup("Raise lead_scoring.model.refresh_timeout for this model, or make its sources faster.");
