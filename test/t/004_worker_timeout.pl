@@ -1,7 +1,8 @@
 # The background worker bounds each model's refresh (doc/worker.md, "Time
 # limits"): a model whose source sleeps for an hour is canceled at its
 # refresh_timeout, logged as failed, and the other model keeps being refreshed;
-# the status line shows two different times.
+# the status line shows two different times; and the worker's own refresh call
+# loses no event committed between its statement snapshot and its consume.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -76,6 +77,28 @@ WHERE kind = 'worker' AND activity ~ 'idle until .* last cycle at '
   AND substring(activity FROM 'idle until (.*) \(naptime')::timestamptz
     - substring(activity FROM 'last cycle at (.*): \d+ due')::timestamptz = interval '1 second'}),
 	'worker_status: idle until = last cycle at + naptime');
+
+# The worker's own call, SELECT lead_scoring.refresh($1), takes its statement
+# snapshot before the refresh consumes the change log. An event committed in
+# between (here: while the refresh waits for a lock on the leads table) must be
+# in the ranking that refresh writes, not consumed unseen.
+my $locker = $node->background_psql('crm');
+$locker->query_safe('BEGIN; LOCK TABLE crm.leads IN ACCESS EXCLUSIVE MODE');
+ok( $node->poll_query_until('crm', q{
+SELECT count(*) = 1 FROM pg_stat_activity
+WHERE backend_type = 'lead_scoring worker' AND wait_event_type = 'Lock' AND query LIKE '%refreshing model "b_fast"%'}),
+	'the worker waits for the lock inside a refresh');
+$node->safe_psql('crm', q{INSERT INTO crm.events VALUES (7, 'visit', now() - interval '1 minute')});
+$locker->query_safe('COMMIT');
+my $released = $node->safe_psql('crm', 'SELECT clock_timestamp()');
+$locker->quit;
+ok( $node->poll_query_until('crm', qq{
+SELECT count(*) > 0 FROM lead_scoring.refresh_log WHERE model = 'b_fast' AND status = 'ok' AND finished_at > '$released'}),
+	'the blocked refresh finishes');
+is( $node->safe_psql('crm', q{
+SELECT r.activity = (SELECT count(*) FROM crm.events e WHERE e.lead_id = 7)
+FROM lead_scoring.ranking_b_fast r WHERE r.lead_id = 7}),
+	't', 'the event committed between the statement snapshot and the consume is counted');
 
 $node->stop('fast');
 done_testing();
