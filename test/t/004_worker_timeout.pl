@@ -1,5 +1,5 @@
-# The background worker bounds each model's refresh (doc/worker.md, "Time
-# limits"): a model whose source sleeps for an hour is canceled at its
+# The background worker bounds each model's refresh (doc/worker.md, "How it
+# runs a refresh"): a model whose source sleeps for an hour is canceled at its
 # refresh_timeout, logged as failed, and the other model keeps being refreshed;
 # the status line shows two different times; and the worker's own refresh call
 # loses no event committed between its statement snapshot and its consume.
