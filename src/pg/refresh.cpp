@@ -1244,6 +1244,7 @@ std::vector<std::string> ids_as_text(const Ctx& c, const Leads& L, const std::ve
     const Oid t = c.src.id_type;
     pg_call([&] { getTypeOutputInfo(t, &outfn, &varlena); });
     for (size_t i = 0; i < which.size(); ++i) {
+        if ((i & 0xffff) == 0xffff) ls::pg::check_interrupts();
         const char* s = nullptr;
         const std::string& k = L.key[which[i]];
         pg_call([&] { s = OidOutputFunctionCall(outfn, key_datum(t, k.data(), k.size())); });
@@ -1744,7 +1745,9 @@ int64 do_refresh(FunctionCallInfo fcinfo) {
         const Oid idt = c.src.id_type;
         pg_call([&] { getTypeInputInfo(idt, &infn, &ioparam); });
         std::string k;
+        size_t seen = 0;
         for (const std::string& t : changed_text) {
+            if ((++seen & 0xffff) == 0) ls::pg::check_interrupts();
             Datum d = 0;
             const char* ts = t.c_str();
             try {
