@@ -38,7 +38,7 @@ echo "# lead_scoring refresh benchmark: LEADS=$LEADS EVENTS=$EVENTS NEW_EVENTS=$
 CREATE EXTENSION IF NOT EXISTS lead_scoring;
 DROP SCHEMA IF EXISTS bench_rank CASCADE;
 DELETE FROM lead_scoring.model WHERE name = 'bench_rank';
-DROP TABLE IF EXISTS lead_scoring.ranking_bench_rank, lead_scoring._state_bench_rank;
+DROP TABLE IF EXISTS lead_scoring.ranking_bench_rank, lead_scoring_state.bench_rank;
 DELETE FROM lead_scoring.refresh_state WHERE model = 'bench_rank';
 DELETE FROM lead_scoring.change_log WHERE model = 'bench_rank';
 CREATE SCHEMA bench_rank;
@@ -203,7 +203,7 @@ if [[ "$KEEP" == 0 ]]; then
   "${PSQL[@]}" <<SQL
 DROP SCHEMA bench_rank CASCADE;
 DELETE FROM lead_scoring.model WHERE name = 'bench_rank';
-DROP TABLE IF EXISTS lead_scoring.ranking_bench_rank, lead_scoring._state_bench_rank;
+DROP TABLE IF EXISTS lead_scoring.ranking_bench_rank, lead_scoring_state.bench_rank;
 DELETE FROM lead_scoring.refresh_state WHERE model = 'bench_rank';
 DELETE FROM lead_scoring.change_log WHERE model = 'bench_rank';
 SQL

@@ -57,6 +57,15 @@ COMMENT ON TABLE lead_scoring.change_log IS
 -- triggers append as the extension owner (_capture_changes below).
 REVOKE ALL ON lead_scoring.change_log FROM PUBLIC;
 
+-- Per-model refresh state tables (lead_scoring_state.<model>), written and read
+-- only by refresh as the extension owner. No other role has USAGE on the schema:
+-- a table nobody can name cannot be read, nor pinned by someone's view against
+-- the DROP a full refresh does. The schema belongs to the extension: DROP
+-- EXTENSION names the state tables, and with CASCADE drops them.
+CREATE SCHEMA lead_scoring_state;
+REVOKE ALL ON SCHEMA lead_scoring_state FROM PUBLIC;
+COMMENT ON SCHEMA lead_scoring_state IS 'Internal: per-model refresh state of lead_scoring (no access for other roles)';
+
 -- What the last refresh of each model was based on: a refresh is incremental
 -- only when the spec, the resolved sources and the target are unchanged.
 CREATE TABLE lead_scoring.refresh_state (
@@ -108,7 +117,9 @@ CREATE FUNCTION lead_scoring.refresh(model text, as_of timestamptz DEFAULT now()
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ls_refresh'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-    SET search_path = pg_catalog, pg_temp;
+    -- synchronize_seqscans off: every scan reads a lead's rows in physical
+    -- order, so sums come out bit for bit as in the last full refresh (doc/rank.md).
+    SET search_path = pg_catalog, pg_temp SET synchronize_seqscans = off;
 COMMENT ON FUNCTION lead_scoring.refresh(text, timestamptz, boolean) IS
     'Materializes the ranking of a model into its target table (incremental when possible); returns the leads written, NULL when skipped because another refresh of the model is running';
 
@@ -160,7 +171,7 @@ BEGIN
     LOOP
         EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', r.tgname, r.rel);
     END LOOP;
-    EXECUTE pg_catalog.format('DROP TABLE IF EXISTS lead_scoring.%I', '_state_' || model);
+    EXECUTE pg_catalog.format('DROP TABLE IF EXISTS lead_scoring_state.%I', model);
     DELETE FROM lead_scoring.refresh_state s WHERE s.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
     DELETE FROM lead_scoring.change_log c WHERE c.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
     DELETE FROM lead_scoring.leaderboard_entries e WHERE e.model OPERATOR(pg_catalog.=) drop_refresh_state.model;

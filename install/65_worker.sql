@@ -1,5 +1,14 @@
 -- The background worker (DESIGN.md §8; the worker itself is C: src/pg/worker.cpp).
 
+-- A model's time limit in the worker: one slow model (a source that sleeps, a
+-- lock it waits for) must not hold the single worker and starve the others.
+-- NULL: lead_scoring.refresh_timeout (default 5 min). Manual refresh() calls
+-- are bounded by the session's own statement_timeout instead.
+ALTER TABLE lead_scoring.model ADD COLUMN refresh_timeout interval
+    CONSTRAINT model_refresh_timeout_positive CHECK (refresh_timeout > interval '0');
+COMMENT ON COLUMN lead_scoring.model.refresh_timeout IS
+    'Time limit of this model''s refresh by the background worker (NULL: lead_scoring.refresh_timeout); over it the refresh is canceled, logged as failed, and retried at its next refresh_interval';
+
 -- The worker refreshes a model as its owner. Whoever may write
 -- lead_scoring.model must not be able to borrow someone else's rights by
 -- naming them the owner: only a member of a role (or a superuser) may give it

@@ -258,7 +258,7 @@ RESET lead_scoring.log_retention;
 SELECT lead_scoring.drop_refresh_state('crm');
 SELECT count(*) AS capture_triggers FROM pg_trigger
 WHERE tgfoid = 'lead_scoring._capture_changes()'::regprocedure AND tgname LIKE 'ls\_crm\_%';
-SELECT to_regclass('lead_scoring._state_crm') AS state_table,
+SELECT to_regclass('lead_scoring_state.crm') AS state_table,
        (SELECT count(*) FROM lead_scoring.refresh_state WHERE model = 'crm') AS state_rows,
        (SELECT count(*) FROM lead_scoring.ranking_crm) > 0 AS ranking_kept;
 -- the next refresh starts over (full) and puts the triggers back

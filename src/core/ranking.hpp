@@ -15,6 +15,7 @@
 #include "core/value.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,13 +41,26 @@ struct LeadAccumulator {
     double weight_at(double age) const;
 };
 
-// Whether state kept at reference time `ref` and last computed at `prev_as_of`
-// can be carried to `as_of` (seconds since any epoch). Empty string: yes;
-// otherwise the reason a full refresh is needed.
-std::string incremental_blocker(const Model& m, double ref, double prev_as_of, double as_of);
+// The reference time ("landmark") at which a refresh at as_of_us weights the
+// per-lead sums, microseconds since a fixed epoch (any, the same for every call).
+// With exponential decay it is as_of floored to a grid of kLandmarkHalfLives
+// half-lives, so full and incremental refreshes at one as_of weight every event
+// with the same factor (their sums agree bit for bit when the rows are read in
+// the same order), and every stored weight stays within 2^±kLandmarkHalfLives
+// of 1: an event after the landmark weighs at most 2^64 and the rescale factor
+// is at least 2^-64, far from float8 overflow and underflow. When as_of enters
+// the next grid cell the landmark moves and the refresh is full. Other decays:
+// as_of itself.
+constexpr int kLandmarkHalfLives = 64;
+int64_t landmark_us(const Model& m, int64_t as_of_us);
+
+// Whether state kept at landmark `ref_us` and last computed at `prev_as_of_us`
+// can be carried to `as_of_us`. Empty string: yes; otherwise the reason a full
+// refresh is needed.
+std::string incremental_blocker(const Model& m, int64_t ref_us, int64_t prev_as_of_us, int64_t as_of_us);
 
 // Factor turning sums weighted at ref into sums weighted at as_of.
-double rescale_factor(const Model& m, double ref, double as_of);
+double rescale_factor(const Model& m, int64_t ref_us, int64_t as_of_us);
 
 // Per-lead activity state, one record per lead so that adding an event touches
 // one or two cache lines: ns sums (weighted at ref), then ns "has a counted
@@ -88,6 +102,11 @@ struct RankingRow {
 // higher score (rank() over score desc); percentile = percent_rank() over score
 // ascending among non-disqualified leads (1 = best, 0 when alone); RFM breaks are
 // percentile_disc over all leads with orders.
-std::vector<RankingRow> compute_ranking(const RankingInput& in);
+// `interrupt`, when set, is called every kInterruptEvery leads of every pass (the
+// glue checks for query cancel there; it may throw). A lead whose fit, activity
+// or score is not a finite number (event points whose sums overflow float8) is
+// an Error (InvalidParameter): no NaN is ever ranked or written.
+constexpr size_t kInterruptEvery = 16384;
+std::vector<RankingRow> compute_ranking(const RankingInput& in, const std::function<void()>& interrupt = {});
 
 }  // namespace ls

@@ -53,6 +53,7 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -63,13 +64,17 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "parser/parse_type.h"
 #include "commands/trigger.h"
 #include "utils/regproc.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "executor/spi.h"
 #include "nodes/makefuncs.h"
@@ -92,6 +97,10 @@ using ls::pg::PgError;
 int g_log_retention = 30 * 86400;  // seconds
 int g_leaderboard_size = 100;
 
+// Per-model state tables live in a schema of their own on which no other role
+// has USAGE: nobody can name them, so nobody can reference (and so pin against
+// DROP) or read them; only the refresh, as the extension owner, uses them.
+constexpr const char* kStateSchema = "lead_scoring_state";
 constexpr long kBatch = 10000;
 constexpr size_t kWriteChunk = 50000;
 
@@ -297,7 +306,20 @@ Source resolve_table(const ls::SourceTable& t, const std::string& role) {
     const std::string path = "$.source." + role + ".table";
     RangeVar* rv = parse_relname(t.table, path);
     Oid relid = InvalidOid;
-    pg_call([&] { relid = RangeVarGetRelid(rv, AccessShareLock, true); });
+    try {
+        pg_call([&] { relid = RangeVarGetRelid(rv, AccessShareLock, true); });
+    } catch (PgError& e) {
+        // No USAGE on the schema: say whose right is missing and for which path.
+        if (e.edata->sqlerrcode != ERRCODE_INSUFFICIENT_PRIVILEGE) throw;
+        std::string who;
+        pg_call([&] {
+            FreeErrorData(e.edata);
+            who = GetUserNameFromId(GetUserId(), false);
+        });
+        pg_error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied for schema \"" + std::string(rv->schemaname) +
+                                                     "\" of " + path + " (\"" + t.table + "\"): role " + who +
+                                                     " needs USAGE on it");
+    }
     if (!OidIsValid(relid))
         pg_error(ERRCODE_UNDEFINED_TABLE, "relation \"" + t.table + "\" of " + path + " does not exist");
     s.relid = relid;
@@ -392,17 +414,28 @@ Sources resolve_sources(const ls::Model& m) {
     // name, else from properties: adding or dropping such a column changes the
     // attributes of every lead without any row changing, so it forces a full refresh.
     s.fingerprint += "fields";
-    for (const std::string& f : m.fields) {
+    std::vector<unsigned char> unreadable(m.fields.size(), 0);
+    for (size_t fi = 0; fi < m.fields.size(); ++fi) {
         AttrNumber a = InvalidAttrNumber;
         Oid t = InvalidOid;
         const Oid rel = s.leads.relid;
-        const char* fn = f.c_str();
+        const char* fn = m.fields[fi].c_str();
         pg_call([&] {
             a = get_attnum(rel, fn);
             if (a > 0) t = get_atttype(rel, a);
         });
         s.fingerprint += "," + std::to_string(a > 0 ? a : 0) + ":" + std::to_string(t);
+        if (a <= 0 && !s.leads.col("properties")) unreadable[fi] = 1;
     }
+    // A field that is neither a column nor readable from a properties column
+    // would be missing for every lead: its rules would score 0 in silence.
+    for (const auto* rules : {&m.fit.rules, &m.disqualify.rules})
+        for (const ls::Rule& r : *rules)
+            if (r.field_index >= 0 && unreadable[r.field_index])
+                throw ls::Error(ls::ErrorCode::InvalidParameter,
+                                "invalid model spec at " + r.path + ".field: \"" + r.field + "\" is not a column of " +
+                                    m.source.leads.table +
+                                    " and $.source.leads maps no \"properties\" column to read it from");
     return s;
 }
 
@@ -1111,6 +1144,15 @@ Target resolve_target(Ctx& c) {
         const Oid owner_id = c.owner;
         pg_call([&] { owner = GetUserNameFromId(owner_id, false); });
         exec_owner("ALTER TABLE " + t.qname + " OWNER TO " + quote_ident(owner));
+        // DROP EXTENSION then names this table (and CASCADE drops it) instead of
+        // leaving it behind in schema lead_scoring, which the extension does not own.
+        const char* relname = rv->relname;
+        pg_call([&] {
+            ObjectAddress tab, ext;
+            ObjectAddressSet(tab, RelationRelationId, get_relname_relid(relname, nsp));
+            ObjectAddressSet(ext, ExtensionRelationId, get_extension_oid("lead_scoring", false));
+            recordDependencyOn(&tab, &ext, DEPENDENCY_NORMAL);
+        });
     } else {
         exec(ddl);
         exec(idx);
@@ -1212,6 +1254,7 @@ std::vector<std::string> ids_as_text(const Ctx& c, const Leads& L, const std::ve
     const Oid t = c.src.id_type;
     pg_call([&] { getTypeOutputInfo(t, &outfn, &varlena); });
     for (size_t i = 0; i < which.size(); ++i) {
+        if ((i & 0xffff) == 0xffff) ls::pg::check_interrupts();
         const char* s = nullptr;
         const std::string& k = L.key[which[i]];
         pg_call([&] { s = OidOutputFunctionCall(outfn, key_datum(t, k.data(), k.size())); });
@@ -1282,6 +1325,32 @@ void write_leaderboard(Ctx& c, Leads& L, const std::vector<ls::RankingRow>& rows
     for_each_lead_attributes(c, L, ids_array(c, L, top), true, false, [&](uint32_t i, const ls::Value* vals) {
         ls::fit_matches(*c.m, vals, &matched[i]);
     });
+    // Events of types not listed in the spec all add to the wildcard ("*") slot;
+    // a reason names their real types, as activity_breakdown does: re-read these
+    // leads' events and split the wildcard points by type.
+    std::unordered_map<uint32_t, std::map<std::string, double>> wild;
+    const int wslot = static_cast<int>(c.m->slots.size());
+    if (c.src.events.present) {
+        bool any = false;
+        for (uint32_t i : top) any = any || L.flags(i)[wslot];
+        if (any) {
+            const Column* lid = c.src.events.col("lead_id");
+            const Column* ty = c.src.events.col("type");
+            const Column* tm = c.src.events.col("time");
+            const std::string more = "e." + ty->q + " IS NOT NULL AND e." + tm->q + " IS NOT NULL";
+            const std::string sql = "SELECT e." + lid->q + ", e." + ty->q + "::pg_catalog.text, e." + tm->q + " FROM " +
+                                    c.src.events.qname + " e" + any_filter("e." + lid->q, true, more.c_str());
+            SlotCache slots{c.m, {}};
+            const int64 as_of = c.as_of;
+            for_each_lead_row(c, L, sql, ids_array(c, L, top), true, [&](const Cursor& cur, uint64 r, uint32_t i) {
+                text* t = reinterpret_cast<text*>(DatumGetPointer(cur.at(r, 1)));
+                if (slots.slot(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) != wslot) return;
+                const double age = seconds(as_of - DatumGetTimestampTz(cur.at(r, 2)));
+                if (!ls::event_counts(*c.m, age)) return;
+                wild[i][std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t))] += ls::event_points(*c.m, wslot, age);
+            });
+        }
+    }
     std::vector<std::string> ids = ids_as_text(c, L, top);
     std::vector<std::string> reasons(top.size());
     for (size_t t = 0; t < top.size(); ++t) {
@@ -1306,6 +1375,17 @@ void write_leaderboard(Ctx& c, Leads& L, const std::vector<ls::RankingRow>& rows
         bool firsta = true;
         for (size_t s = 0; s < L.ns; ++s) {
             if (!L.flags(i)[s]) continue;
+            auto w = wild.find(i);
+            if (static_cast<int>(s) == wslot && w != wild.end() && !w->second.empty()) {
+                for (const auto& kv : w->second) {  // the wildcard is never capped
+                    if (!firsta) js += ", ";
+                    firsta = false;
+                    ls::append_json_string(&js, kv.first);
+                    js += ": ";
+                    ls::append_json_number(&js, kv.second);
+                }
+                continue;
+            }
             double v = ls::cap_value(L.sums(i)[s] * scale, c.m->slot_cap[s]);
             if (!firsta) js += ", ";
             firsta = false;
@@ -1504,7 +1584,8 @@ PrevState read_prev(const Ctx& c, Datum spec) {
     return ps;
 }
 
-// Consumes the change rows this snapshot sees. Returns false when a source table
+// Consumes the change rows committed so far (the DELETE runs with a snapshot of
+// its own, see push_read_snapshot). Returns false when a source table
 // was truncated (everything changed).
 bool consume_changes(Ctx& c, std::vector<std::string>* ids) {
     Params p;
@@ -1521,16 +1602,47 @@ bool consume_changes(Ctx& c, std::vector<std::string>* ids) {
     return !all;
 }
 
+// Every source read of a refresh must see every change it consumed. The
+// consume above is a non-read-only SPI statement: it runs with a snapshot C
+// taken when it starts (under READ COMMITTED a new one; under REPEATABLE READ
+// and SERIALIZABLE the transaction snapshot). Read-only cursors would use the
+// calling statement's snapshot, which under READ COMMITTED can be older than C:
+// an event committed between the two would have its change row consumed and its
+// row unseen, lost for good. So after the consume we push a snapshot R taken
+// now, and every cursor of this refresh (sources, state, previous ranking) reads
+// with it:
+//  * READ COMMITTED: R is taken after C, so every transaction C saw committed,
+//    R sees committed: each consumed change row's source rows are visible.
+//    Changes committed after C are seen by R too (recomputed or not, their change
+//    rows stay for the next refresh, which recomputes them again: harmless). The
+//    caller's own statement snapshot is not used at all.
+//  * REPEATABLE READ / SERIALIZABLE: C and R are both the transaction snapshot.
+//    When it is older than some change rows, those rows are invisible to the
+//    DELETE and stay in change_log; their source rows are invisible to the reads
+//    too; the next refresh (a later snapshot) consumes and reads them. When
+//    another refresh of the model committed after that snapshot, this one fails
+//    with a serialization error (40001) on the rows that refresh rewrote, and
+//    rolls back, consume included: retry it.
+// The consume is part of the refresh's transaction (or subtransaction): a
+// refresh that fails after it rolls the consume back with everything else.
+void push_read_snapshot() {
+    pg_call([] {
+        CommandCounterIncrement();
+        PushCopiedSnapshot(GetTransactionSnapshot());
+        UpdateActiveSnapshotCommandId();
+    });
+}
+
 Oid ensure_state_table(Ctx& c, const std::string& qname, const std::string& relname, bool recreate) {
     Oid relid = InvalidOid;
     const char* rn = relname.c_str();
-    pg_call([&] { relid = get_relname_relid(rn, get_namespace_oid("lead_scoring", false)); });
+    pg_call([&] { relid = get_relname_relid(rn, get_namespace_oid(kStateSchema, false)); });
     if (recreate && OidIsValid(relid)) exec_owner("DROP TABLE " + qname);
     exec_owner("CREATE TABLE IF NOT EXISTS " + qname + " (lead_id " + type_name(c.src.id_type) +
                (recreate ? "" : " PRIMARY KEY") + ", fit float8 NOT NULL, rule_dq boolean NOT NULL, sums bytea NOT NULL, flags bytea NOT NULL, "
                "next_at bigint NOT NULL, last_order bigint NOT NULL, n_orders float8 NOT NULL, amount float8 NOT NULL, "
                "converted boolean NOT NULL)");
-    pg_call([&] { relid = get_relname_relid(rn, get_namespace_oid("lead_scoring", false)); });
+    pg_call([&] { relid = get_relname_relid(rn, get_namespace_oid(kStateSchema, false)); });
     return relid;
 }
 
@@ -1630,8 +1742,8 @@ int64 do_refresh(FunctionCallInfo fcinfo, Oid caller, int* guc_nest) {
 
     c.src = resolve_sources(*c.m);
     Target target = resolve_target(c);
-    const std::string state_rel = "_state_" + c.model;
-    const std::string state_q = "lead_scoring." + quote_ident(state_rel);
+    const std::string state_rel = c.model;
+    const std::string state_q = std::string(kStateSchema) + "." + quote_ident(state_rel);
 
     PrevState prev = read_prev(c, spec);
     const std::string cap = ensure_capture(c);
@@ -1648,16 +1760,17 @@ int64 do_refresh(FunctionCallInfo fcinfo, Oid caller, int* guc_nest) {
     if (!capture_ok && reason != cap) reason += "; " + cap;
 
     Oid state_relid = InvalidOid;
-    pg_call([&] { state_relid = get_relname_relid(state_rel.c_str(), get_namespace_oid("lead_scoring", false)); });
+    pg_call([&] { state_relid = get_relname_relid(state_rel.c_str(), get_namespace_oid(kStateSchema, false)); });
     if (reason.empty() && (!OidIsValid(state_relid) || state_relid != prev.state_table)) reason = "state table missing";
     if (reason.empty()) {
-        std::string b = ls::incremental_blocker(*c.m, seconds(prev.ref), seconds(prev.as_of), seconds(c.as_of));
+        std::string b = ls::incremental_blocker(*c.m, prev.ref, prev.as_of, c.as_of);
         if (!b.empty()) reason = b;
     }
-    // Consume the changes this snapshot sees before reading any source (reads
-    // use later snapshots, so they see every consumed change).
+    // Consume the committed changes, then read everything with a snapshot taken
+    // after that (push_read_snapshot says why).
     std::vector<std::string> changed_text;
     const bool partial_changes = consume_changes(c, &changed_text);
+    push_read_snapshot();
     if (reason.empty() && !partial_changes) reason = "a source table was truncated";
     const bool full = !reason.empty();
 
@@ -1669,7 +1782,7 @@ int64 do_refresh(FunctionCallInfo fcinfo, Oid caller, int* guc_nest) {
     bool filtered = false;
     std::vector<uint32_t> recomputed;
     if (full) {
-        c.ref = c.as_of;
+        c.ref = ls::landmark_us(*c.m, c.as_of);
         PhaseTimer pt;
         read_leads(c, L, 0, false);
         pt.mark("read leads");
@@ -1693,7 +1806,9 @@ int64 do_refresh(FunctionCallInfo fcinfo, Oid caller, int* guc_nest) {
         const Oid idt = c.src.id_type;
         pg_call([&] { getTypeInputInfo(idt, &infn, &ioparam); });
         std::string k;
+        size_t seen = 0;
         for (const std::string& t : changed_text) {
+            if ((++seen & 0xffff) == 0) ls::pg::check_interrupts();
             Datum d = 0;
             const char* ts = t.c_str();
             try {
@@ -1745,7 +1860,7 @@ int64 do_refresh(FunctionCallInfo fcinfo, Oid caller, int* guc_nest) {
     in.fit.swap(L.fit);
     in.rule_dq.swap(L.rule_dq);
     in.state.swap(L.state);
-    in.scale = ls::rescale_factor(*c.m, seconds(c.ref), seconds(c.as_of));
+    in.scale = ls::rescale_factor(*c.m, c.ref, c.as_of);
     in.has_orders.resize(in.n);
     in.recency_days.resize(in.n);
     in.frequency = L.n_orders;
@@ -1755,7 +1870,7 @@ int64 do_refresh(FunctionCallInfo fcinfo, Oid caller, int* guc_nest) {
         if (in.has_orders[i]) in.recency_days[i] = seconds(c.as_of - L.last_order[i]) / 86400.0;
     }
     ls::pg::check_interrupts();
-    std::vector<ls::RankingRow> rows = ls::compute_ranking(in);
+    std::vector<ls::RankingRow> rows = ls::compute_ranking(in, [] { ls::pg::check_interrupts(); });
     in.fit.swap(L.fit);
     in.rule_dq.swap(L.rule_dq);
     in.state.swap(L.state);
@@ -1806,7 +1921,15 @@ int64 do_refresh(FunctionCallInfo fcinfo, Oid caller, int* guc_nest) {
         p.add(OIDOID, ObjectIdGetDatum(state_relid));
         p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.ref));
         p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
-        p.add(BOOLOID, BoolGetDatum(capture_ok));
+        // Triggers installed by this refresh under REPEATABLE READ or SERIALIZABLE:
+        // a writer that committed after the transaction snapshot but before the
+        // triggers existed left no change row and its rows were invisible to
+        // this refresh, so the next refresh must be full. (Under READ COMMITTED
+        // the read snapshot is taken after CREATE TRIGGER waited for every such
+        // writer, so this refresh saw them.)
+        bool installed_late = false;
+        if (cap == "change-capture triggers installed") pg_call([&] { installed_late = IsolationUsesXactSnapshot(); });
+        p.add(BOOLOID, BoolGetDatum(capture_ok && !installed_late));
         exec_owner("INSERT INTO lead_scoring.refresh_state (model, spec, sources, target, state_table, ref_time, as_of, "
                    "capture, refreshed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now()) "
                    "ON CONFLICT (model) DO UPDATE SET spec = EXCLUDED.spec, sources = EXCLUDED.sources, "
@@ -1832,7 +1955,10 @@ int64 do_refresh(FunctionCallInfo fcinfo, Oid caller, int* guc_nest) {
                    "OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $8))",
                    &p);
     }
-    pg_call([] { SPI_finish(); });
+    pg_call([] {
+        PopActiveSnapshot();
+        SPI_finish();
+    });
     return static_cast<int64>(L.size());
 }
 

@@ -58,6 +58,7 @@ extern "C" {
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -79,6 +80,10 @@ constexpr int kMaxDatabases = 64;
 // GUCs.
 char* g_database = nullptr;  // lead_scoring.database
 int g_naptime = 60;          // lead_scoring.naptime, seconds
+int g_refresh_timeout = 5 * 60 * 1000;  // lead_scoring.refresh_timeout, ms; 0: none
+
+// The time limit of the refresh running now (ms, 0: none), for its error message.
+int g_current_timeout = 0;
 
 // ---------------------------------------------------------------------------
 // GUC definitions
@@ -285,7 +290,8 @@ const char* const kDueModels =
 // The same test for one model ($1), inside its own transaction (it may have
 // been disabled, dropped, re-owned or refreshed by someone else meanwhile).
 const char* const kModelOwner =
-    "SELECT m.owner::oid FROM lead_scoring.model AS m"
+    "SELECT m.owner::oid, pg_catalog.date_part('epoch', m.refresh_timeout) * 1000"
+    " FROM lead_scoring.model AS m"
     " WHERE m.name = $1 AND m.enabled AND m.refresh_interval IS NOT NULL"
     "   AND NOT EXISTS (SELECT FROM lead_scoring.refresh_log AS l"
     "                    WHERE l.model = m.name AND l.started_at + m.refresh_interval > $2)";
@@ -298,10 +304,13 @@ Datum due_before() {
 
 void report_idle() {
     char buf[512];
+    // timestamptz_to_str returns a static buffer: copy the first before the second.
+    char until[MAXDATELEN + 1];
     TimestampTz next = TimestampTzPlusMilliseconds(g_last_cycle, (int64)g_naptime * 1000);
+    strlcpy(until, timestamptz_to_str(next), sizeof until);
     snprintf(buf, sizeof buf,
              "%s: idle until %s (naptime %d s); last cycle at %s: %d due, %d refreshed, %d failed%s",
-             kWorkerType, timestamptz_to_str(next), g_naptime, timestamptz_to_str(g_last_cycle),
+             kWorkerType, until, g_naptime, timestamptz_to_str(g_last_cycle),
              g_cycle_due, g_cycle_ok, g_cycle_failed, g_cycle_note);
     pgstat_report_activity(STATE_IDLE, buf);
 }
@@ -367,6 +376,20 @@ int64 refresh_model_txn(const char* name) {
                                 "'some_role' WHERE name = '%s'.",
                                 name)));
 
+    // The model's own refresh_timeout, else lead_scoring.refresh_timeout; a
+    // smaller statement_timeout of the server wins. One slow model (a source
+    // that sleeps, a lock it waits for) then holds the worker at most this long
+    // per cycle: it fails, the other due models are refreshed.
+    g_current_timeout = 0;
+    int timeout = g_refresh_timeout;
+    Datum tm = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+    if (!isnull) {
+        double ms = DatumGetFloat8(tm);
+        timeout = ms >= INT_MAX ? INT_MAX : ms < 1 ? 1 : static_cast<int>(ms);
+    }
+    if (StatementTimeout > 0 && (timeout == 0 || StatementTimeout < timeout)) timeout = StatementTimeout;
+    g_current_timeout = timeout;
+
     char* activity = psprintf("%s: refreshing model \"%s\" as role %s", kWorkerType, name,
                               GetUserNameFromId(owner, false));
     pgstat_report_activity(STATE_RUNNING, activity);
@@ -377,7 +400,7 @@ int64 refresh_model_txn(const char* name) {
     SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
     int nestlevel = NewGUCNestLevel();
 
-    if (StatementTimeout > 0) enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
+    if (timeout > 0) enable_timeout_after(STATEMENT_TIMEOUT, timeout);
     ret = SPI_execute_with_args("SELECT lead_scoring.refresh($1)", 1, argtypes, args, nullptr, false, 0);
     disable_timeout(STATEMENT_TIMEOUT, false);
     if (ret != SPI_OK_SELECT || SPI_processed != 1)
@@ -456,6 +479,16 @@ void refresh_model(const char* name) {
     }
     PG_END_TRY();
     MemoryContextSwitchTo(cxt);
+    // (ProcessInterrupts has already reset the timeout's indicator: tell a
+    // timeout from a pg_cancel_backend by the time spent.)
+    if (edata && edata->sqlerrcode == ERRCODE_QUERY_CANCELED && g_current_timeout > 0 &&
+        TimestampDifferenceExceeds(started_at, GetCurrentTimestamp(), g_current_timeout)) {
+        edata->message = psprintf("canceling statement due to statement timeout: the refresh took more than its "
+                                  "time limit of %d ms (the model's refresh_timeout, else "
+                                  "lead_scoring.refresh_timeout or a smaller statement_timeout)",
+                                  g_current_timeout);
+        edata->hint = pstrdup("Raise lead_scoring.model.refresh_timeout for this model, or make its sources faster.");
+    }
 
     if (edata) {
         g_cycle_failed++;
@@ -632,6 +665,12 @@ void worker_init() {
         "lead_scoring.naptime",
         "Time between two checks for due models by the lead_scoring background worker.", nullptr,
         &g_naptime, 60, 1, INT_MAX / 1000, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "lead_scoring.refresh_timeout",
+        "Time limit of one model's refresh by the lead_scoring background worker.",
+        "A model's own lead_scoring.model.refresh_timeout overrides it; 0: no limit. A refresh over its limit "
+        "is canceled and logged as failed, and the worker goes on with the other models.",
+        &g_refresh_timeout, 5 * 60 * 1000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
 
     if (!process_shared_preload_libraries_in_progress) return;
 

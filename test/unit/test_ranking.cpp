@@ -1,5 +1,6 @@
 // Rankings (core/ranking.hpp): rank() and percent_rank() semantics, exponential
 // rescaling equal to direct evaluation, and when incremental refresh is allowed.
+#include "core/error.hpp"
 #include "core/ranking.hpp"
 
 #include <gtest/gtest.h>
@@ -77,7 +78,7 @@ TEST(Ranking, ExponentialRescaleEqualsDirectEvaluation) {
         at_ref.add(view, as_of - t, ref - t);
         now.add(view, as_of - t, as_of - t);
     }
-    const double k = ls::rescale_factor(*m, ref, as_of);
+    const double k = ls::rescale_factor(*m, static_cast<int64_t>(ref * 1e6), static_cast<int64_t>(as_of * 1e6));
     EXPECT_NEAR(sums[view] * k, direct[view], 1e-12 * direct[view]);
     // the cap applies after scaling: 4 views ~ 2.6 < cap 3 here
     auto in = input(*m, 1);
@@ -94,15 +95,87 @@ TEST(Ranking, IncrementalBlockers) {
     auto expo = model(R"({"kind": "exponential", "half_life": "30 days"})");
     auto lin = model(R"({"kind": "linear", "lifetime": "90 days"})");
     auto step = model(R"({"kind": "step", "expire_after": "90 days"})");
+    const int64_t day = 86400LL * 1000000;
+    const int64_t grid = 64 * 30 * day;  // kLandmarkHalfLives half-lives
+    const int64_t l = ls::landmark_us(*expo, 10 * day);
+    EXPECT_EQ(l, 0);
     EXPECT_EQ(ls::incremental_blocker(*none, 10, 10, 20), "");
-    EXPECT_EQ(ls::incremental_blocker(*expo, 10, 15, 20), "");
+    EXPECT_EQ(ls::incremental_blocker(*expo, l, 15 * day, 20 * day), "");
     EXPECT_EQ(ls::incremental_blocker(*lin, 10, 10, 10), "");
     EXPECT_NE(ls::incremental_blocker(*lin, 10, 10, 20), "");
     EXPECT_NE(ls::incremental_blocker(*step, 10, 10, 20), "");
-    EXPECT_NE(ls::incremental_blocker(*expo, 10, 20, 15), "");  // as_of went back
+    EXPECT_NE(ls::incremental_blocker(*expo, l, 20 * day, 15 * day), "");  // as_of went back
+    // the next grid cell: the landmark moved, full
+    EXPECT_NE(ls::incremental_blocker(*expo, l, 20 * day, grid), "");
+    EXPECT_EQ(ls::landmark_us(*expo, grid + 5), grid);
+    EXPECT_EQ(ls::landmark_us(*expo, -5), -grid);  // floor before the epoch
+    EXPECT_EQ(ls::landmark_us(*none, 12345), 12345);
     auto windowed = ls::parse_model(R"({"activity": {"events": {"v": {"points": 1}}, "window": "30 days"}})");
     EXPECT_NE(ls::incremental_blocker(*windowed, 10, 10, 20), "");
-    EXPECT_EQ(ls::rescale_factor(*none, 10, 1e6), 1.0);
+    EXPECT_EQ(ls::rescale_factor(*none, 10, 1000000000000LL), 1.0);
+    // a huge half-life: one landmark at the epoch
+    auto slow = model(R"({"kind": "exponential", "half_life": "100000 years"})");
+    EXPECT_EQ(ls::landmark_us(*slow, 9000000000000000000LL), 0);
+}
+
+// Within one landmark cell every stored weight and the rescale factor stay in
+// 2^[-64, 64]: after 1,100 half-lives (the old scheme's weights overflowed to
+// Infinity and the factor underflowed to 0, Infinity * 0 = NaN) the sums of a
+// lead are finite and equal the direct evaluation.
+TEST(Ranking, LandmarkKeepsWeightsFinite) {
+    auto m = model(R"({"kind": "exponential", "half_life": "1 hour"})");
+    const int view = m->slot_for("view");
+    const int64_t hour = 3600LL * 1000000;
+    const int64_t as_of = 1100 * hour + 1234567;
+    const int64_t ref = ls::landmark_us(*m, as_of);
+    EXPECT_LE(as_of - ref, 64 * hour);
+    const double k = ls::rescale_factor(*m, ref, as_of);
+    EXPECT_GE(k, std::ldexp(1.0, -64));
+    std::vector<double> sums(m->slots.size() + 1, 0), direct(sums.size(), 0);
+    std::vector<unsigned char> flags(sums.size(), 0), f2(sums.size(), 0);
+    ls::LeadAccumulator at_ref{m.get(), sums.data(), flags.data()};
+    ls::LeadAccumulator now{m.get(), direct.data(), f2.data()};
+    for (int64_t t : {as_of - 10, as_of - 3 * hour, ref + 1, ref - 2 * hour}) {
+        at_ref.add(view, static_cast<double>(as_of - t) / 1e6, static_cast<double>(ref - t) / 1e6);
+        now.add(view, static_cast<double>(as_of - t) / 1e6, static_cast<double>(as_of - t) / 1e6);
+    }
+    EXPECT_TRUE(std::isfinite(sums[view]));
+    EXPECT_NEAR(sums[view] * k, direct[view], 1e-12 * direct[view]);
+}
+
+// NaN scores (from event points whose sums overflow) are an error, never a hang
+// in the tie loop or a broken sort.
+TEST(Ranking, NonFiniteScoreIsAnError) {
+    auto m = model(R"({"kind": "none"})");
+    auto in = input(*m, 3);
+    const size_t ns = m->slots.size() + 1, st = ls::state_stride(ns);
+    const int view = m->slot_for("view"), demo = m->slot_for("demo");
+    ls::state_sums(in.state.data(), st, 1)[demo] = INFINITY;
+    ls::state_sums(in.state.data(), st, 1)[view] = -INFINITY;  // capped at -3: activity Infinity
+    EXPECT_THROW(ls::compute_ranking(in), ls::Error);
+    ls::state_sums(in.state.data(), st, 1)[view] = 0;
+    ls::state_sums(in.state.data(), st, 1)[demo] = NAN;
+    EXPECT_THROW(ls::compute_ranking(in), ls::Error);
+    in.fit[2] = NAN;
+    ls::state_sums(in.state.data(), st, 1)[demo] = 0;
+    EXPECT_THROW(ls::compute_ranking(in), ls::Error);
+}
+
+// Ties are found whatever the comparison says: equal scores share a rank, and
+// the interrupt callback runs during every pass (it may throw to cancel).
+TEST(Ranking, InterruptCallbackIsCalledAndCanCancel) {
+    auto m = model(R"({"kind": "none"})");
+    const size_t n = 3 * ls::kInterruptEvery + 7;
+    auto in = input(*m, n);
+    for (size_t i = 0; i < n; ++i) in.fit[i] = static_cast<double>(i % 3);
+    size_t calls = 0;
+    auto rows = ls::compute_ranking(in, [&] { ++calls; });
+    EXPECT_GE(calls, 6u);  // at least 3 per pass over the leads, 2 passes
+    EXPECT_EQ(rows[2].rank, 1);
+    EXPECT_EQ(rows[5].rank, 1);
+    EXPECT_EQ(rows[1].rank, static_cast<int64_t>(n / 3 + 1));
+    struct Cancelled {};
+    EXPECT_THROW(ls::compute_ranking(in, [] { throw Cancelled{}; }), Cancelled);
 }
 
 TEST(Ranking, RfmOnlyForLeadsWithOrders) {
