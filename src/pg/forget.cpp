@@ -86,8 +86,8 @@ void forget_in_spi(const char* model, bool history, bool triggers, Oid ext_owner
         "SELECT pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::pg_catalog.regclass) "
         "FROM pg_catalog.pg_trigger t "
         "WHERE t.tgfoid OPERATOR(pg_catalog.=) 'lead_scoring._capture_changes()'::pg_catalog.regprocedure "
-        "AND t.tgname::pg_catalog.text OPERATOR(pg_catalog.=) ANY (ARRAY['ls_' || $1 || '_ins', 'ls_' || $1 || '_upd', "
-        "'ls_' || $1 || '_del', 'ls_' || $1 || '_trunc'])",
+        "AND t.tgname::pg_catalog.text OPERATOR(pg_catalog.=) ANY (SELECT 'ls_' OPERATOR(pg_catalog.||) $1 "
+        "OPERATOR(pg_catalog.||) x FROM pg_catalog.unnest(ARRAY['_ins', '_upd', '_del', '_trunc']) x)",
         name, true);
     for (uint64 i = 0; triggers && i < SPI_processed; ++i)
         ddl = lappend(ddl, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
