@@ -1059,9 +1059,12 @@ Target resolve_target(Ctx& c) {
     RangeVar* rv = parse_relname(name, "$.source.target");
     Oid nsp = InvalidOid;
     Oid relid = InvalidOid;
+    // Locked as found: the owner check below then holds for the name until the
+    // transaction ends (no DROP and re-CREATE by the owner of the schema, no
+    // RENAME, can swap another table in under the same name meanwhile).
     pg_call([&] {
         nsp = get_namespace_oid(rv->schemaname, true);
-        if (OidIsValid(nsp)) relid = get_relname_relid(rv->relname, nsp);
+        if (OidIsValid(nsp)) relid = RangeVarGetRelidExtended(rv, RowExclusiveLock, RVR_MISSING_OK, nullptr, nullptr);
     });
     if (!OidIsValid(nsp))
         pg_error(ERRCODE_UNDEFINED_SCHEMA, "schema \"" + std::string(rv->schemaname) + "\" of $.source.target does not exist");
