@@ -146,10 +146,9 @@ const char* const kOrphans =
     "UNION SELECT model FROM lead_scoring.refresh_log UNION SELECT model FROM lead_scoring.stage_history) x "
     "WHERE NOT EXISTS (SELECT FROM lead_scoring.model m WHERE m.name OPERATOR(pg_catalog.=) x.model)";
 
-// C-style. As the extension owner, in a security-restricted operation: forgets
-// `model`, or (orphans) every name no model has.
-void forget(const char* model, bool history, bool triggers, bool orphans) {
-    const Oid owner = ls::pg::extension_owner();
+// C-style. As the extension owner `owner`, in a security-restricted operation:
+// forgets `model`, or (orphans) every name no model has.
+void forget(Oid owner, const char* model, bool history, bool triggers, bool orphans) {
     Oid uid;
     int sec;
     GetUserIdAndSecContext(&uid, &sec);
@@ -192,13 +191,14 @@ LS_FUNCTION(ls_model_forget) {
     if (!CALLED_AS_TRIGGER(fcinfo))
         throw ls::Error(ls::ErrorCode::InvalidParameter, "lead_scoring._model_forget() must be called as a trigger");
     TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+    const Oid ext = ls::pg::extension_owner();
     pg_call([&] {
         Oid model_rel = get_relname_relid("model", get_namespace_oid("lead_scoring", false));
         if (RelationGetRelid(td->tg_relation) != model_rel || !TRIGGER_FIRED_AFTER(td->tg_event))
             ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                             errmsg("lead_scoring._model_forget() runs only as an AFTER trigger on lead_scoring.model")));
         if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
-            forget(nullptr, true, false, true);
+            forget(ext, nullptr, true, false, true);
         } else if (TRIGGER_FIRED_FOR_ROW(td->tg_event)) {
             TupleDesc desc = RelationGetDescr(td->tg_relation);
             char* old_name = name_of(td->tg_trigtuple, desc);
@@ -207,7 +207,7 @@ LS_FUNCTION(ls_model_forget) {
                 char* new_name = name_of(td->tg_newtuple, desc);
                 gone = old_name && (!new_name || strcmp(old_name, new_name) != 0);
             }
-            if (gone && old_name) forget(old_name, true, false, false);
+            if (gone && old_name) forget(ext, old_name, true, false, false);
         }
     });
     return PointerGetDatum(nullptr);
@@ -220,10 +220,10 @@ LS_FUNCTION(ls_model_forget) {
 LS_FUNCTION(ls_drop_refresh_state) {
     text* arg = nullptr;
     pg_call([&] { arg = PG_GETARG_TEXT_PP(0); });
+    const Oid ext = ls::pg::extension_owner();
     pg_call([&] {
         char* model = text_to_cstring(arg);
         const Oid caller = GetUserId();
-        const Oid ext = ls::pg::extension_owner();
         Oid owner = InvalidOid;
         bool exists = false;
         Oid uid;
@@ -275,7 +275,7 @@ LS_FUNCTION(ls_drop_refresh_state) {
                             errmsg("permission denied to drop the refresh state left by deleted model \"%s\"", model),
                             errdetail("Only a superuser or a member of the role its last refresh ran as may.")));
         }
-        forget(model, !exists, true, false);
+        forget(ext, model, !exists, true, false);
     });
     PG_RETURN_VOID();
 }
