@@ -77,7 +77,8 @@ CREATE TABLE lead_scoring.refresh_state (
     ref_time     timestamptz NOT NULL, -- the per-lead sums are weighted at this time
     as_of        timestamptz NOT NULL, -- as_of of the last refresh
     capture      boolean NOT NULL,     -- change-capture triggers were in place
-    refreshed_at timestamptz NOT NULL
+    refreshed_at timestamptz NOT NULL,
+    owner        oid NOT NULL          -- the model's owner at that refresh (see drop_refresh_state)
 );
 COMMENT ON TABLE lead_scoring.refresh_state IS 'Internal: the basis of each model''s last refresh';
 GRANT SELECT ON lead_scoring.refresh_state TO PUBLIC;
@@ -156,27 +157,37 @@ SELECT pg_catalog.pg_extension_config_dump('lead_scoring.stage_history', '');
 SELECT pg_catalog.pg_extension_config_dump('lead_scoring.refresh_log', '');
 SELECT pg_catalog.pg_extension_config_dump('lead_scoring.refresh_log_id_seq', '');
 
--- Removing a model's refresh machinery: its change-capture triggers, per-lead
--- state and bookkeeping rows (not its ranking table, which is the user's data).
+-- A deleted or renamed model takes everything refresh keyed to its name with
+-- it, in the same statement: its per-lead state, capture triggers and rows in
+-- refresh_state, change_log, leaderboard_entries, funnel_counts, refresh_log and
+-- stage_history (a later model of that name starts afresh). Its ranking table,
+-- the user's data, stays; refresh adopts an existing table only when the
+-- model's owner owns it (doc/privileges.md).
+CREATE FUNCTION lead_scoring._model_forget() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ls_model_forget' LANGUAGE C;
+COMMENT ON FUNCTION lead_scoring._model_forget() IS
+    'Internal trigger on lead_scoring.model: removes the refresh state, bookkeeping rows and capture triggers of deleted and renamed models (not their ranking tables)';
+REVOKE ALL ON FUNCTION lead_scoring._model_forget() FROM PUBLIC;
+CREATE TRIGGER model_forget_delete
+    AFTER DELETE ON lead_scoring.model
+    FOR EACH ROW EXECUTE FUNCTION lead_scoring._model_forget();
+CREATE TRIGGER model_forget_rename
+    AFTER UPDATE ON lead_scoring.model
+    FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION lead_scoring._model_forget();
+CREATE TRIGGER model_forget_truncate
+    AFTER TRUNCATE ON lead_scoring.model
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_scoring._model_forget();
+
+-- Removing a model's refresh machinery by hand: its change-capture triggers,
+-- per-lead state and leaderboard/funnel rows (the next refresh is a full one).
+-- For a model's owner or a member; for a deleted model's leftovers, the owner
+-- its last refresh recorded, or a superuser. C, not SECURITY DEFINER: the
+-- check is made as the caller, and only fixed statements with the name bound
+-- run as the extension owner.
 CREATE FUNCTION lead_scoring.drop_refresh_state(model text) RETURNS void
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    r record;
-BEGIN
-    FOR r IN
-        SELECT t.tgname, t.tgrelid::regclass AS rel FROM pg_catalog.pg_trigger t
-        WHERE t.tgfoid OPERATOR(pg_catalog.=) 'lead_scoring._capture_changes()'::pg_catalog.regprocedure
-          AND t.tgname::text OPERATOR(pg_catalog.=) ANY (ARRAY['ls_' || model || '_ins', 'ls_' || model || '_upd',
-                                                               'ls_' || model || '_del', 'ls_' || model || '_trunc'])
-    LOOP
-        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', r.tgname, r.rel);
-    END LOOP;
-    EXECUTE pg_catalog.format('DROP TABLE IF EXISTS lead_scoring_state.%I', model);
-    DELETE FROM lead_scoring.refresh_state s WHERE s.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
-    DELETE FROM lead_scoring.change_log c WHERE c.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
-    DELETE FROM lead_scoring.leaderboard_entries e WHERE e.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
-    DELETE FROM lead_scoring.funnel_counts f WHERE f.model OPERATOR(pg_catalog.=) drop_refresh_state.model;
-END $$;
+    AS 'MODULE_PATHNAME', 'ls_drop_refresh_state'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION lead_scoring.drop_refresh_state(text) IS
-    'Drops a model''s change-capture triggers, per-lead refresh state and leaderboard/funnel rows (run as a superuser or the extension owner after deleting a model); the ranking table is kept';
-REVOKE ALL ON FUNCTION lead_scoring.drop_refresh_state(text) FROM PUBLIC;
+    'Drops a model''s change-capture triggers, per-lead refresh state and leaderboard/funnel rows (its owner or a member may; for a deleted model''s leftovers, also its refresh_log and stage_history rows: the owner its last refresh ran as, or a superuser); the ranking table is kept';
+GRANT EXECUTE ON FUNCTION lead_scoring.drop_refresh_state(text) TO PUBLIC;

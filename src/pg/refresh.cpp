@@ -1092,9 +1092,12 @@ Target resolve_target(Ctx& c) {
     RangeVar* rv = parse_relname(name, "$.source.target");
     Oid nsp = InvalidOid;
     Oid relid = InvalidOid;
+    // Locked as found: the owner check below then holds for the name until the
+    // transaction ends (no DROP and re-CREATE by the owner of the schema, no
+    // RENAME, can swap another table in under the same name meanwhile).
     pg_call([&] {
         nsp = get_namespace_oid(rv->schemaname, true);
-        if (OidIsValid(nsp)) relid = get_relname_relid(rv->relname, nsp);
+        if (OidIsValid(nsp)) relid = RangeVarGetRelidExtended(rv, RowExclusiveLock, RVR_MISSING_OK, nullptr, nullptr);
     });
     if (!OidIsValid(nsp))
         pg_error(ERRCODE_UNDEFINED_SCHEMA, "schema \"" + std::string(rv->schemaname) + "\" of $.source.target does not exist");
@@ -1102,6 +1105,35 @@ Target resolve_target(Ctx& c) {
     if (OidIsValid(relid)) {
         t.existed = true;
         t.relid = relid;
+        // Only a table of the model's owner's very own: the refresh writes it as
+        // that owner, so its triggers, rules and defaults run with the owner's
+        // rights. A table found by name may be another role's (a deleted
+        // model's default target, owned by that model's owner, is the user's
+        // data and stays); membership is not enough either (a superuser is a
+        // member of every role, and any other member of the table's owner
+        // could plant a trigger). doc/privileges.md
+        Oid relowner = InvalidOid;
+        pg_call([&] {
+            HeapTuple tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+            if (!HeapTupleIsValid(tp)) elog(ERROR, "cache lookup failed for relation %u", relid);
+            relowner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tp))->relowner;
+            ReleaseSysCache(tp);
+        });
+        if (relowner != c.owner) {
+            const Oid mo = c.owner;
+            const char* model = c.model.c_str();
+            const char* tq = t.qname.c_str();
+            pg_call([&] {
+                const char* ro = GetUserNameFromId(relowner, true);
+                const char* on = GetUserNameFromId(mo, false);
+                ereport(ERROR,
+                        (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                         errmsg("target table %s of lead scoring model \"%s\" is owned by %s, not by the model's owner %s",
+                                tq, model, ro ? quote_identifier(ro) : psprintf("role %u", relowner), quote_identifier(on)),
+                         errhint("Drop that table (its owner or a superuser can), or set $.source.target to a table %s owns.",
+                                 quote_identifier(on))));
+            });
+        }
         char kind = 0;
         pg_call([&] { kind = get_rel_relkind(relid); });
         if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
@@ -1930,11 +1962,13 @@ int64 do_refresh(FunctionCallInfo fcinfo, Oid caller, int* guc_nest) {
         bool installed_late = false;
         if (cap == "change-capture triggers installed") pg_call([&] { installed_late = IsolationUsesXactSnapshot(); });
         p.add(BOOLOID, BoolGetDatum(capture_ok && !installed_late));
+        p.add(OIDOID, ObjectIdGetDatum(c.owner));
         exec_owner("INSERT INTO lead_scoring.refresh_state (model, spec, sources, target, state_table, ref_time, as_of, "
-                   "capture, refreshed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now()) "
+                   "capture, refreshed_at, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now(), $9) "
                    "ON CONFLICT (model) DO UPDATE SET spec = EXCLUDED.spec, sources = EXCLUDED.sources, "
                    "target = EXCLUDED.target, state_table = EXCLUDED.state_table, ref_time = EXCLUDED.ref_time, "
-                   "as_of = EXCLUDED.as_of, capture = EXCLUDED.capture, refreshed_at = EXCLUDED.refreshed_at",
+                   "as_of = EXCLUDED.as_of, capture = EXCLUDED.capture, refreshed_at = EXCLUDED.refreshed_at, "
+                   "owner = EXCLUDED.owner",
                    &p);
     }
     {

@@ -433,8 +433,12 @@ void log_failure(const char* name, TimestampTz started_at, const char* message) 
         Datum values[4] = {CStringGetTextDatum(name), TimestampTzGetDatum(started_at),
                            TimestampTzGetDatum(GetCurrentTimestamp()), CStringGetTextDatum(message)};
         int ret = SPI_execute_with_args(
+            // Only while the model exists (and, locked, keeps existing until
+            // commit): a row for a deleted model would be read as the history
+            // of a later model of that name (src/pg/forget.cpp).
             "INSERT INTO lead_scoring.refresh_log (model, started_at, finished_at, status, error)"
-            " VALUES ($1, $2, $3, 'error', $4)",
+            " SELECT m.name, $2, $3, 'error', $4 FROM lead_scoring.model m WHERE m.name OPERATOR(pg_catalog.=) $1"
+            " FOR KEY SHARE OF m",
             4, types, values, nullptr, false, 0);
         if (ret != SPI_OK_INSERT) elog(ERROR, "insert into lead_scoring.refresh_log failed: %s", SPI_result_code_string(ret));
         SPI_finish();
