@@ -133,8 +133,8 @@ SELECT lead_scoring.drop_refresh_state('mr_gone');
 RESET ROLE;
 SELECT * FROM pg_temp.rows_of('mr_gone') WHERE n <> 0;
 
--- A view another role made on the state table does not stop its model from
--- being deleted (any role can make one: privileges are checked on reading).
+-- Another role cannot even name the state table to pin it with a view (no
+-- USAGE on lead_scoring_state); the delete drops it with CASCADE regardless.
 SET ROLE regress_mr_mallory;
 CREATE TEMP VIEW pin AS SELECT * FROM lead_scoring_state.main;
 SET ROLE regress_mr_alice;
