@@ -3,20 +3,20 @@
 # CAPTURE_SECONDS each, into identical tables:
 #   none     no trigger (the floor)
 #   capture  the change-capture triggers refresh installs (C, src/pg/capture.cpp;
-#            AFTER ... FOR EACH ROW)
-#   stmt     the same C function as statement triggers with transition tables
-#            (what refresh installed before; it still accepts them)
-#   plpgsql  the PL/pgSQL SECURITY DEFINER trigger used before that (a copy,
-#            writing to a copy of the change log), for comparison
+#            AFTER ... FOR EACH STATEMENT with transition tables)
+#   plpgsql  the PL/pgSQL SECURITY DEFINER trigger used before (a copy, writing
+#            to a copy of the change log), for comparison
 #   noop     a statement trigger with a transition table that does nothing
 #            (PL/pgSQL): what PostgreSQL's statement-trigger machinery costs
-#   nooprow  an AFTER ... FOR EACH ROW trigger that does nothing (PL/pgSQL)
+#   nooprow  an AFTER ... FOR EACH ROW trigger that does nothing (PL/pgSQL):
+#            the floor of a row-level capture (one was tried: it cost single-row
+#            inserts as much as the statement capture, and more in bulk;
+#            doc/privileges.md has the figures)
 # Then bulk loads (CAPTURE_BULK rows, default 1,000,000, in one statement) into
-# none / capture / stmt: INSERT ... SELECT with every lead id different from
-# the previous row's (lead ids cycle, so the row trigger appends one change row
-# per row), the same sorted by lead (10 rows per lead: consecutive repeats are
-# appended once), and COPY FROM a file of the cycling rows. Reported: wall
-# time, server CPU and the change rows appended (median of CAPTURE_ROUNDS).
+# none / capture: INSERT ... SELECT with lead ids cycling over 100,000 leads,
+# the same sorted by lead (10 rows per lead), and COPY FROM a file of the
+# cycling rows. Reported: wall time, server CPU and the change rows appended
+# (one per distinct lead and statement), median of CAPTURE_ROUNDS.
 # Rounds alternate the tables (CAPTURE_ROUNDS); every run starts from empty
 # tables and change logs. Reported: tps, and the server's CPU time per insert
 # (all server processes, read from /proc), which other load on the machine
@@ -26,8 +26,8 @@
 CAPTURE_CLIENTS=${CAPTURE_CLIENTS:-4}
 CAPTURE_SECONDS=${CAPTURE_SECONDS:-10}
 CAPTURE_ROUNDS=${CAPTURE_ROUNDS:-3}
-# Some of the tables only, e.g. CAPTURE_TABLES="none capture stmt".
-CAPTURE_TABLES=${CAPTURE_TABLES:-none noop nooprow capture stmt plpgsql}
+# Some of the tables only, e.g. CAPTURE_TABLES="none capture".
+CAPTURE_TABLES=${CAPTURE_TABLES:-none noop nooprow capture plpgsql}
 PGBENCH="$("${PG_CONFIG:-pg_config}" --bindir)/pgbench"
 
 bench_psql <<'SQL'
@@ -41,7 +41,6 @@ CREATE TABLE bench_capture.events_capture (LIKE bench_capture.events_none);
 CREATE TABLE bench_capture.events_plpgsql (LIKE bench_capture.events_none);
 CREATE TABLE bench_capture.events_noop (LIKE bench_capture.events_none);
 CREATE TABLE bench_capture.events_nooprow (LIKE bench_capture.events_none);
-CREATE TABLE bench_capture.events_stmt (LIKE bench_capture.events_none);
 CREATE FUNCTION bench_capture.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
 CREATE TRIGGER noop_ins AFTER INSERT ON bench_capture.events_noop REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION bench_capture.noop();
@@ -52,17 +51,6 @@ INSERT INTO lead_scoring.model (name, spec) VALUES ('bench_capture', '{
   "source": {"leads": {"table": "bench_capture.leads", "id": "id"},
              "events": {"table": "bench_capture.events_capture", "lead_id": "lead_id", "type": "event_type", "time": "occurred_at"}}}');
 SELECT lead_scoring.refresh('bench_capture');
--- A second model over events_stmt, its INSERT capture swapped for the
--- statement-level form with a transition table.
-INSERT INTO lead_scoring.model (name, spec) VALUES ('bench_capture_stmt', '{
-  "activity": {"events": {"page_view": {"points": 1}}},
-  "source": {"leads": {"table": "bench_capture.leads", "id": "id"},
-             "events": {"table": "bench_capture.events_stmt", "lead_id": "lead_id", "type": "event_type", "time": "occurred_at"}}}');
-SELECT lead_scoring.refresh('bench_capture_stmt');
-DROP TRIGGER ls_bench_capture_stmt_ins ON bench_capture.events_stmt;
-CREATE TRIGGER ls_bench_capture_stmt_ins AFTER INSERT ON bench_capture.events_stmt REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION lead_scoring._capture_changes('bench_capture_stmt', 'lead_id');
-ALTER TABLE bench_capture.events_stmt ENABLE ALWAYS TRIGGER ls_bench_capture_stmt_ins;
 
 -- The trigger function this extension shipped before the C capture, verbatim
 -- but for the change log it writes (a copy of lead_scoring.change_log).
@@ -137,8 +125,8 @@ done
 
 for t in $CAPTURE_TABLES; do
   label=$(case $t in none) echo "floor: no trigger" ;; noop) echo "no-op statement trigger" ;;
-          nooprow) echo "no-op row trigger" ;; capture) echo "ours: C capture, row" ;;
-          stmt) echo "C capture, statement" ;; plpgsql) echo "PL/pgSQL capture (before)" ;; esac)
+          nooprow) echo "no-op row trigger" ;; capture) echo "ours: C capture" ;;
+          plpgsql) echo "PL/pgSQL capture (before)" ;; esac)
   # ms: the median server CPU per insert (so "x floor" is the CPU cost
   # ratio); checksum: the median tps.
   # shellcheck disable=SC2086
@@ -181,21 +169,20 @@ capture_bulk() {  # capture_bulk TABLE KIND -> "ms cpu_s change_rows"
 declare -A bulk_ms=() bulk_cpu=() bulk_rows=()
 for ((round = 1; round <= CAPTURE_ROUNDS; round++)); do
   for kind in cycle sorted copy; do
-    for t in none capture stmt; do
+    for t in none capture; do
       read -r ms cpu rows <<<"$(capture_bulk "events_$t" $kind)"
       bulk_ms[$kind.$t]="${bulk_ms[$kind.$t]:-} $ms"
       bulk_cpu[$kind.$t]="${bulk_cpu[$kind.$t]:-} $cpu"
       bulk_rows[$kind.$t]=$rows
-      printf '  round %d  %-6s %-16s %7s ms  %6s s server CPU  %8s change rows
-' "$round" "$kind" "events_$t" "$ms" "$cpu" "$rows"
+      printf '  round %d  %-6s %-16s %7s ms  %6s s server CPU  %8s change rows\n' "$round" "$kind" "events_$t" "$ms" "$cpu" "$rows"
     done
   done
 done
 rm -f "$capture_file"
 median() { tr ' ' '\n' <<<"$*" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for kind in cycle sorted copy; do
-  for t in none capture stmt; do
-    label=$(case $t in none) echo "floor: no trigger" ;; capture) echo "ours: C capture, row" ;; stmt) echo "C capture, statement" ;; esac)
+  for t in none capture; do
+    label=$(case $t in none) echo "floor: no trigger" ;; capture) echo "ours: C capture" ;; esac)
     # shellcheck disable=SC2086
     bench_psql -v label="$label" -v layout="bulk $kind" -v ms="$(median ${bulk_ms[$kind.$t]})" \
       -v runs="{$(echo ${bulk_ms[$kind.$t]} | tr ' ' ',')}" -v cpu="$(median ${bulk_cpu[$kind.$t]})" \
@@ -207,5 +194,5 @@ SQL
 done
 fi
 
-bench_psql -c "DELETE FROM lead_scoring.model WHERE name IN ('bench_capture', 'bench_capture_stmt'); DROP SCHEMA bench_capture CASCADE;
-               SELECT lead_scoring.drop_refresh_state('bench_capture'), lead_scoring.drop_refresh_state('bench_capture_stmt')" >/dev/null
+bench_psql -c "DELETE FROM lead_scoring.model WHERE name = 'bench_capture'; DROP SCHEMA bench_capture CASCADE;
+               SELECT lead_scoring.drop_refresh_state('bench_capture')" >/dev/null

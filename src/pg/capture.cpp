@@ -46,7 +46,6 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -64,7 +63,6 @@ extern "C" {
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
-#include "storage/proc.h"
 #include "utils/uuid.h"
 }
 
@@ -120,8 +118,6 @@ void relcache_cb(Datum, Oid relid) {
 // A renamed schema changes what every spec's table names resolve to.
 void namespace_cb(Datum, int, uint32) { forget(true, InvalidOid); }
 
-void seen_xact_cb(XactEvent, void*);
-
 // C-style: may elog(ERROR).
 void ensure_cache() {
     if (g_verdicts) return;
@@ -131,7 +127,6 @@ void ensure_cache() {
     ctl.entrysize = sizeof(Verdict);
     ctl.hcxt = TopMemoryContext;
     g_verdicts = hash_create("lead_scoring change capture", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-    RegisterXactCallback(seen_xact_cb, nullptr);
     CacheRegisterRelcacheCallback(relcache_cb, 0);
     CacheRegisterSyscacheCallback(NAMESPACEOID, namespace_cb, 0);
 }
@@ -273,29 +268,6 @@ bool name_is(const char* tgname, const char* model, const char* suffix) {
 
 // ------------------------------------------------------------ the append
 
-// C-style. A lead id as a palloc'd C string, by the built-in output of the
-// column's base type (never a cast).
-char* id_text(Datum d, Oid type) {
-    char* s;
-    switch (type) {
-        case INT2OID:
-            s = static_cast<char*>(palloc(8));
-            pg_itoa(DatumGetInt16(d), s);
-            break;
-        case INT4OID:
-            s = static_cast<char*>(palloc(12));
-            pg_ltoa(DatumGetInt32(d), s);
-            break;
-        case INT8OID:
-            s = static_cast<char*>(palloc(MAXINT8LEN + 1));
-            pg_lltoa(DatumGetInt64(d), s);
-            break;
-        case UUIDOID: s = DatumGetCString(DirectFunctionCall1(uuid_out, d)); break;
-        default: s = text_to_cstring(DatumGetTextPP(d)); break;  // text, varchar
-    }
-    return s;
-}
-
 // C-style. Lead ids of one transition table as palloc'd C strings, appended to
 // (*ids, *n, *cap).
 void collect(Tuplestorestate* ts, Relation rel, AttrNumber attnum, Oid type, char*** ids, int* n, int* cap) {
@@ -308,7 +280,23 @@ void collect(Tuplestorestate* ts, Relation rel, AttrNumber attnum, Oid type, cha
         bool isnull;
         Datum d = slot_getattr(slot, attnum, &isnull);
         if (isnull) continue;
-        char* s = id_text(d, type);
+        char* s;
+        switch (type) {
+            case INT2OID:
+                s = static_cast<char*>(palloc(8));
+                pg_itoa(DatumGetInt16(d), s);
+                break;
+            case INT4OID:
+                s = static_cast<char*>(palloc(12));
+                pg_ltoa(DatumGetInt32(d), s);
+                break;
+            case INT8OID:
+                s = static_cast<char*>(palloc(MAXINT8LEN + 1));
+                pg_lltoa(DatumGetInt64(d), s);
+                break;
+            case UUIDOID: s = DatumGetCString(DirectFunctionCall1(uuid_out, d)); break;
+            default: s = text_to_cstring(DatumGetTextPP(d)); break;  // text, varchar
+        }
         if (*n == *cap) {
             *cap = *cap ? *cap * 2 : 16;
             *ids = *ids ? static_cast<char**>(repalloc(*ids, sizeof(char*) * *cap))
@@ -421,7 +409,7 @@ void append(const char* model, char** ids, int n, bool everything) {
     SetUserIdAndSecContext(uid, sec);
 }
 
-// C-style: the hot path of a statement trigger, once it is known to be ours.
+// C-style: the hot path, once the trigger is known to be ours.
 void capture_rows(TriggerData* td, const Verdict* v) {
     TriggerEvent ev = td->tg_event;
     if (TRIGGER_FIRED_BY_TRUNCATE(ev)) {
@@ -435,106 +423,6 @@ void capture_rows(TriggerData* td, const Verdict* v) {
     append(v->model, ids, n, false);
 }
 
-// ------------------------------------------------------------ row-level dedupe
-
-// What the row triggers appended in the current scope (transaction,
-// subtransaction, command id): an id appended again in the same scope is
-// skipped (a bulk load, an UPDATE of many events of a lead). That is safe:
-// the earlier change row commits or rolls back with this change, since
-// subtransaction ids are never reused within a transaction, and nothing can
-// have consumed it, since a refresh in between would have advanced the
-// command counter (our insert marked it used) and a statement at the same
-// command id does not see it. The first id of a scope is kept in `g_last`;
-// the hash is made only when a scope has a second row, so a single-row
-// statement never builds one. Freed at the end of the transaction.
-struct SeenKey {
-    Oid tgoid;
-    char id[40];  // longer ids are not deduplicated
-};
-// Entries of the hash at most (about 8 MB); past it, it starts over.
-constexpr long kSeenMax = 131072;
-
-LocalTransactionId g_scope_lxid = InvalidLocalTransactionId;
-SubTransactionId g_scope_subxid = InvalidSubTransactionId;
-CommandId g_scope_cid = InvalidCommandId;
-SeenKey g_last;
-bool g_last_set = false;
-HTAB* g_seen = nullptr;
-MemoryContext g_seen_cxt = nullptr;
-
-void seen_reset() {
-    g_last_set = false;
-    g_seen = nullptr;
-    if (g_seen_cxt) MemoryContextReset(g_seen_cxt);
-}
-
-void seen_xact_cb(XactEvent, void*) {
-    g_scope_lxid = InvalidLocalTransactionId;
-    if (g_seen) seen_reset();
-    g_last_set = false;
-}
-
-// C-style: true when this trigger appended id in this scope; else records it.
-bool seen(Oid tgoid, const char* id) {
-    const LocalTransactionId lxid = MyProc->lxid;
-    const SubTransactionId subxid = GetCurrentSubTransactionId();
-    const CommandId cid = GetCurrentCommandId(false);
-    if (lxid != g_scope_lxid || subxid != g_scope_subxid || cid != g_scope_cid) {
-        if (g_seen) seen_reset();
-        g_last_set = false;
-        g_scope_lxid = lxid;
-        g_scope_subxid = subxid;
-        g_scope_cid = cid;
-    }
-    const size_t len = strlen(id);
-    if (len >= sizeof g_last.id) return false;
-    SeenKey k;
-    memset(&k, 0, sizeof k);
-    k.tgoid = tgoid;
-    memcpy(k.id, id, len);
-    if (g_last_set && memcmp(&k, &g_last, sizeof k) == 0) return true;
-    if (!g_seen && !g_last_set) {
-        g_last = k;
-        g_last_set = true;
-        return false;
-    }
-    if (g_seen && hash_get_num_entries(g_seen) >= kSeenMax) seen_reset();
-    if (!g_seen) {
-        if (!g_seen_cxt)
-            g_seen_cxt = AllocSetContextCreate(TopMemoryContext, "lead_scoring change capture dedupe", ALLOCSET_DEFAULT_SIZES);
-        HASHCTL ctl;
-        memset(&ctl, 0, sizeof ctl);
-        ctl.keysize = sizeof(SeenKey);
-        ctl.entrysize = sizeof(SeenKey);
-        ctl.hcxt = g_seen_cxt;
-        g_seen = hash_create("lead_scoring change capture dedupe", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-        if (g_last_set) hash_search(g_seen, &g_last, HASH_ENTER, nullptr);
-    }
-    bool found;
-    hash_search(g_seen, &k, HASH_ENTER, &found);
-    return found;
-}
-
-// C-style: the hot path of a row trigger: the stored row's lead id (both ids
-// of an UPDATE that changed it), unless already appended in this scope.
-void capture_row(TriggerData* td, Verdict* v) {
-    TriggerEvent ev = td->tg_event;
-    TupleTableSlot* slots[2] = {td->tg_trigslot, TRIGGER_FIRED_BY_UPDATE(ev) ? td->tg_newslot : nullptr};
-    char* ids[2];
-    int n = 0;
-    for (TupleTableSlot* slot : slots) {
-        if (!slot) continue;
-        bool isnull;
-        Datum d = slot_getattr(slot, v->attnum, &isnull);
-        if (isnull) continue;
-        char* s = id_text(d, v->basetype);
-        if (n == 1 && strcmp(ids[0], s) == 0) continue;
-        if (seen(v->tgoid, s)) continue;
-        ids[n++] = s;
-    }
-    if (n > 0) append(v->model, ids, n, false);
-}
-
 Datum capture(FunctionCallInfo fcinfo) {
     if (!CALLED_AS_TRIGGER(fcinfo))
         refuse(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "lead_scoring._capture_changes() must be called as a trigger",
@@ -544,14 +432,11 @@ Datum capture(FunctionCallInfo fcinfo) {
     const Trigger* tg = td->tg_trigger;
     const Oid relid = RelationGetRelid(td->tg_relation);
     const char* hint = "lead_scoring.refresh installs this trigger itself; drop triggers made by hand.";
-    // Row level for INSERT, UPDATE and DELETE (what refresh installs: no
-    // transition tables to fill, doc/privileges.md), statement level with
-    // transition tables as installed before, and TRUNCATE per statement.
-    const bool row = TRIGGER_FIRED_FOR_ROW(ev);
-    if (!TRIGGER_FIRED_AFTER(ev))
-        refuse(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "lead_scoring._capture_changes() must be fired AFTER", hint);
-    const bool needs_new = !row && (TRIGGER_FIRED_BY_INSERT(ev) || TRIGGER_FIRED_BY_UPDATE(ev));
-    const bool needs_old = !row && (TRIGGER_FIRED_BY_DELETE(ev) || TRIGGER_FIRED_BY_UPDATE(ev));
+    if (!TRIGGER_FIRED_AFTER(ev) || !TRIGGER_FIRED_FOR_STATEMENT(ev))
+        refuse(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+               "lead_scoring._capture_changes() must be fired AFTER ... FOR EACH STATEMENT", hint);
+    const bool needs_new = TRIGGER_FIRED_BY_INSERT(ev) || TRIGGER_FIRED_BY_UPDATE(ev);
+    const bool needs_old = TRIGGER_FIRED_BY_DELETE(ev) || TRIGGER_FIRED_BY_UPDATE(ev);
     if ((needs_new && !td->tg_newtable) || (needs_old && !td->tg_oldtable))
         refuse(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
                "lead_scoring._capture_changes() needs the statement's transition tables (REFERENCING ... TABLE AS ...)",
@@ -576,15 +461,6 @@ Datum capture(FunctionCallInfo fcinfo) {
         std::string why = name_is(tg->tgname, model, event_suffix(ev))
                               ? capture_mismatch(relid, model, column)
                               : "it is not named ls_" + std::string(model) + "_" + event_suffix(ev);
-        // A row trigger on a partitioned table fires on the partition, as a
-        // clone the system made of the parent's: the model maps an ancestor.
-        if (!why.empty() && row && tg->tgisclone) {
-            List* anc = NIL;
-            pg_call([&] { anc = get_partition_ancestors(relid); });
-            ListCell* lc;
-            foreach (lc, anc)
-                if (capture_mismatch(lfirst_oid(lc), model, column).empty()) why.clear();
-        }
         if (!why.empty())
             refuse(ERRCODE_INSUFFICIENT_PRIVILEGE,
                    "trigger \"" + std::string(tg->tgname) + "\" on " + relation_name(relid) +
@@ -616,12 +492,7 @@ Datum capture(FunctionCallInfo fcinfo) {
     if (TupleDescAttr(RelationGetDescr(td->tg_relation), v->attnum - 1)->attisdropped)
         refuse(ERRCODE_UNDEFINED_COLUMN, "change capture: the lead-id column of " + relation_name(relid) + " was dropped",
                nullptr);
-    pg_call([&] {
-        if (row)
-            capture_row(td, v);
-        else
-            capture_rows(td, v);
-    });
+    pg_call([&] { capture_rows(td, v); });
     return PointerGetDatum(nullptr);
 }
 

@@ -65,7 +65,6 @@ extern "C" {
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "parser/parse_type.h"
@@ -1403,7 +1402,7 @@ std::string ensure_capture(Ctx& c) {
         Params p;
         p.add(OIDOID, ObjectIdGetDatum(s->relid));
         p.add(TEXTARRAYOID, text_array({pre + "ins", pre + "upd", pre + "del", pre + "trunc"}));
-        const uint64 have = exec("SELECT t.tgname::pg_catalog.text, t.tgenabled, t.tgtype FROM pg_catalog.pg_trigger t "
+        const uint64 have = exec("SELECT t.tgname::pg_catalog.text, t.tgenabled FROM pg_catalog.pg_trigger t "
                                  "WHERE t.tgrelid OPERATOR(pg_catalog.=) $1 "
                                  "AND t.tgfoid OPERATOR(pg_catalog.=) "
                                  "'lead_scoring._capture_changes()'::pg_catalog.regprocedure AND "
@@ -1415,21 +1414,14 @@ std::string ensure_capture(Ctx& c) {
             const uint64 row = r;
             char* v = nullptr;
             char mode = 0;
-            int16 type = 0;
             pg_call([&] {
                 bool isnull;
                 v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1);
                 mode = DatumGetChar(SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 2, &isnull));
-                type = DatumGetInt16(SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 3, &isnull));
             });
             names.emplace_back(v);
             if (!why.empty()) continue;
-            // Statement triggers with transition tables, as installed before
-            // for INSERT, UPDATE and DELETE, cost writers more.
-            if (!TRIGGER_FOR_TRUNCATE(type) && !TRIGGER_FOR_ROW(type))
-                why = "change-capture trigger " + quote_ident(v) + " on " + s->qname +
-                      " was statement-level; replaced by row-level triggers";
-            else if (mode == TRIGGER_DISABLED)
+            if (mode == TRIGGER_DISABLED)
                 why = "change-capture trigger " + quote_ident(v) + " on " + s->qname + " was disabled";
             else if (mode != TRIGGER_FIRES_ALWAYS)
                 why = "change-capture trigger " + quote_ident(v) + " on " + s->qname +
@@ -1452,15 +1444,14 @@ std::string ensure_capture(Ctx& c) {
         std::string sql;
         for (const std::string& n : names)  // a partial or altered set: start over
             sql += "DROP TRIGGER " + quote_ident(n) + " ON " + s->qname + "; ";
-        // Row level: a statement trigger with transition tables alone costs a
-        // single-row insert more than the whole row-level capture
-        // (bench/70_capture.sh).
-        const std::string fn = " EXECUTE FUNCTION lead_scoring._capture_changes" + args + "; ";
-        sql += "CREATE TRIGGER " + quote_ident(pre + "ins") + " AFTER INSERT ON " + s->qname + " FOR EACH ROW" + fn;
-        sql += "CREATE TRIGGER " + quote_ident(pre + "upd") + " AFTER UPDATE ON " + s->qname + " FOR EACH ROW" + fn;
-        sql += "CREATE TRIGGER " + quote_ident(pre + "del") + " AFTER DELETE ON " + s->qname + " FOR EACH ROW" + fn;
-        sql += "CREATE TRIGGER " + quote_ident(pre + "trunc") + " AFTER TRUNCATE ON " + s->qname +
-               " FOR EACH STATEMENT" + fn;
+        const std::string fn = " FOR EACH STATEMENT EXECUTE FUNCTION lead_scoring._capture_changes" + args + "; ";
+        sql += "CREATE TRIGGER " + quote_ident(pre + "ins") + " AFTER INSERT ON " + s->qname +
+               " REFERENCING NEW TABLE AS new_rows" + fn;
+        sql += "CREATE TRIGGER " + quote_ident(pre + "upd") + " AFTER UPDATE ON " + s->qname +
+               " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows" + fn;
+        sql += "CREATE TRIGGER " + quote_ident(pre + "del") + " AFTER DELETE ON " + s->qname +
+               " REFERENCING OLD TABLE AS old_rows" + fn;
+        sql += "CREATE TRIGGER " + quote_ident(pre + "trunc") + " AFTER TRUNCATE ON " + s->qname + fn;
         exec_owner(sql);
         // ENABLE ALWAYS, without ALTER TABLE (which refuses a table the calling
         // query is reading, as in SELECT refresh(...) FROM crm.leads).
