@@ -1,12 +1,22 @@
 # Section of bench/run.sh: what the change capture costs the CRM's writers.
 # Single-row INSERTs into an events table, CAPTURE_CLIENTS pgbench clients for
-# CAPTURE_SECONDS each, into three identical tables:
+# CAPTURE_SECONDS each, into identical tables:
 #   none     no trigger (the floor)
-#   capture  the change-capture triggers refresh installs (C, src/pg/capture.cpp)
+#   capture  the change-capture triggers refresh installs (C, src/pg/capture.cpp;
+#            AFTER ... FOR EACH STATEMENT with transition tables)
 #   plpgsql  the PL/pgSQL SECURITY DEFINER trigger used before (a copy, writing
 #            to a copy of the change log), for comparison
 #   noop     a statement trigger with a transition table that does nothing
-#            (PL/pgSQL): what PostgreSQL's trigger machinery alone costs
+#            (PL/pgSQL): what PostgreSQL's statement-trigger machinery costs
+#   nooprow  an AFTER ... FOR EACH ROW trigger that does nothing (PL/pgSQL):
+#            the floor of a row-level capture (one was tried: it cost single-row
+#            inserts as much as the statement capture, and more in bulk;
+#            doc/privileges.md has the figures)
+# Then bulk loads (CAPTURE_BULK rows, default 1,000,000, in one statement) into
+# none / capture: INSERT ... SELECT with lead ids cycling over 100,000 leads,
+# the same sorted by lead (10 rows per lead), and COPY FROM a file of the
+# cycling rows. Reported: wall time, server CPU and the change rows appended
+# (one per distinct lead and statement), median of CAPTURE_ROUNDS.
 # Rounds alternate the tables (CAPTURE_ROUNDS); every run starts from empty
 # tables and change logs. Reported: tps, and the server's CPU time per insert
 # (all server processes, read from /proc), which other load on the machine
@@ -16,6 +26,8 @@
 CAPTURE_CLIENTS=${CAPTURE_CLIENTS:-4}
 CAPTURE_SECONDS=${CAPTURE_SECONDS:-10}
 CAPTURE_ROUNDS=${CAPTURE_ROUNDS:-3}
+# Some of the tables only, e.g. CAPTURE_TABLES="none capture".
+CAPTURE_TABLES=${CAPTURE_TABLES:-none noop nooprow capture plpgsql}
 PGBENCH="$("${PG_CONFIG:-pg_config}" --bindir)/pgbench"
 
 bench_psql <<'SQL'
@@ -28,9 +40,12 @@ CREATE TABLE bench_capture.events_none (lead_id bigint, event_type text, occurre
 CREATE TABLE bench_capture.events_capture (LIKE bench_capture.events_none);
 CREATE TABLE bench_capture.events_plpgsql (LIKE bench_capture.events_none);
 CREATE TABLE bench_capture.events_noop (LIKE bench_capture.events_none);
+CREATE TABLE bench_capture.events_nooprow (LIKE bench_capture.events_none);
 CREATE FUNCTION bench_capture.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
 CREATE TRIGGER noop_ins AFTER INSERT ON bench_capture.events_noop REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION bench_capture.noop();
+CREATE TRIGGER noop_ins AFTER INSERT ON bench_capture.events_nooprow
+    FOR EACH ROW EXECUTE FUNCTION bench_capture.noop();
 INSERT INTO lead_scoring.model (name, spec) VALUES ('bench_capture', '{
   "activity": {"events": {"page_view": {"points": 1}}},
   "source": {"leads": {"table": "bench_capture.leads", "id": "id"},
@@ -100,7 +115,7 @@ capture_run() {  # capture_run TABLE -> "tps cpu_us_per_insert"
 
 declare -A capture_tps=() capture_cpu=()
 for ((round = 1; round <= CAPTURE_ROUNDS; round++)); do
-  for t in none noop capture plpgsql; do
+  for t in $CAPTURE_TABLES; do
     read -r tps cpu <<<"$(capture_run "events_$t")"
     capture_tps[$t]="${capture_tps[$t]:-} $tps"
     capture_cpu[$t]="${capture_cpu[$t]:-} $cpu"
@@ -108,9 +123,10 @@ for ((round = 1; round <= CAPTURE_ROUNDS; round++)); do
   done
 done
 
-for t in none noop capture plpgsql; do
+for t in $CAPTURE_TABLES; do
   label=$(case $t in none) echo "floor: no trigger" ;; noop) echo "no-op statement trigger" ;;
-          capture) echo "ours: C capture" ;; plpgsql) echo "PL/pgSQL capture (before)" ;; esac)
+          nooprow) echo "no-op row trigger" ;; capture) echo "ours: C capture" ;;
+          plpgsql) echo "PL/pgSQL capture (before)" ;; esac)
   # ms: the median server CPU per insert (so "x floor" is the CPU cost
   # ratio); checksum: the median tps.
   # shellcheck disable=SC2086
@@ -127,7 +143,56 @@ done
 bench_psql -At -c "
 SELECT format('  %-26s %7s us server CPU per insert (median), %s %% vs no trigger; median %s',
               r.label, round((r.ms * 1000)::numeric, 1), round((100 * (r.ms / f.ms - 1))::numeric, 1), r.checksum)
-  FROM bench.result r JOIN bench.result f ON f.section = 'capture' AND f.label LIKE 'floor%'
- WHERE r.section = 'capture' ORDER BY r.id"
+  FROM bench.result r JOIN bench.result f ON f.section = 'capture' AND f.layout = 'pgbench' AND f.label LIKE 'floor%'
+ WHERE r.section = 'capture' AND r.layout = 'pgbench' ORDER BY r.id"
+
+# Bulk loads: one statement of CAPTURE_BULK rows (0: none).
+CAPTURE_BULK=${CAPTURE_BULK:-1000000}
+if ((CAPTURE_BULK > 0)); then
+capture_file=$(bench_psql -At -c "SHOW data_directory")/bench_capture.copy
+bench_psql -c "COPY (SELECT 1 + g % 100000, 'page_view', now() FROM generate_series(1, $CAPTURE_BULK) g) TO '$capture_file'"
+capture_bulk() {  # capture_bulk TABLE KIND -> "ms cpu_s change_rows"
+  local sql t0 t1 cpu0 cpu1
+  case $2 in
+    cycle) sql="INSERT INTO bench_capture.$1 SELECT 1 + g % 100000, 'page_view', now() FROM generate_series(1, $CAPTURE_BULK) g" ;;
+    sorted) sql="INSERT INTO bench_capture.$1 SELECT 1 + g / 10, 'page_view', now() FROM generate_series(0, $CAPTURE_BULK - 1) g" ;;
+    copy) sql="COPY bench_capture.$1 FROM '$capture_file'" ;;
+  esac
+  bench_psql -c "TRUNCATE bench_capture.$1; TRUNCATE lead_scoring.change_log; CHECKPOINT"
+  cpu0=$(capture_server_cpu)
+  t0=$(date +%s%N)
+  bench_psql -c "$sql"
+  t1=$(date +%s%N)
+  cpu1=$(capture_server_cpu)
+  echo "$(( (t1 - t0) / 1000000 )) $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }') $(bench_psql -At -c "SELECT count(*) FROM lead_scoring.change_log")"
+}
+declare -A bulk_ms=() bulk_cpu=() bulk_rows=()
+for ((round = 1; round <= CAPTURE_ROUNDS; round++)); do
+  for kind in cycle sorted copy; do
+    for t in none capture; do
+      read -r ms cpu rows <<<"$(capture_bulk "events_$t" $kind)"
+      bulk_ms[$kind.$t]="${bulk_ms[$kind.$t]:-} $ms"
+      bulk_cpu[$kind.$t]="${bulk_cpu[$kind.$t]:-} $cpu"
+      bulk_rows[$kind.$t]=$rows
+      printf '  round %d  %-6s %-16s %7s ms  %6s s server CPU  %8s change rows\n' "$round" "$kind" "events_$t" "$ms" "$cpu" "$rows"
+    done
+  done
+done
+rm -f "$capture_file"
+median() { tr ' ' '\n' <<<"$*" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+for kind in cycle sorted copy; do
+  for t in none capture; do
+    label=$(case $t in none) echo "floor: no trigger" ;; capture) echo "ours: C capture" ;; esac)
+    # shellcheck disable=SC2086
+    bench_psql -v label="$label" -v layout="bulk $kind" -v ms="$(median ${bulk_ms[$kind.$t]})" \
+      -v runs="{$(echo ${bulk_ms[$kind.$t]} | tr ' ' ',')}" -v cpu="$(median ${bulk_cpu[$kind.$t]})" \
+      -v rows="${bulk_rows[$kind.$t]}" -v n="$CAPTURE_BULK" <<'SQL'
+INSERT INTO bench.result (section, layout, workers, label, ms, runs, checksum, plan)
+VALUES ('capture', :'layout', 1, :'label', :ms, :'runs', :'rows' || ' change rows', :n || ' rows, ' || :'cpu' || ' s server CPU');
+SQL
+  done
+done
+fi
+
 bench_psql -c "DELETE FROM lead_scoring.model WHERE name = 'bench_capture'; DROP SCHEMA bench_capture CASCADE;
                SELECT lead_scoring.drop_refresh_state('bench_capture')" >/dev/null
