@@ -115,6 +115,8 @@ BEGIN
         RAISE EXCEPTION 'model spec has no table at %', path USING ERRCODE = '22023';
     END IF;
     BEGIN
+        -- to_regclass returns NULL for a syntax error since PostgreSQL 16
+        PERFORM pg_catalog.parse_ident(name);
         r := pg_catalog.to_regclass(name);
     EXCEPTION WHEN OTHERS THEN  -- a malformed name such as 'a.b.c.d'
         RAISE EXCEPTION 'invalid table name "%" at %', name, path USING ERRCODE = '42602';
