@@ -6,8 +6,10 @@
 -- writes tables, and the shared buffers a backend touches for the first time
 -- count in VmRSS (RssShmem) without being a leak.
 SET client_min_messages = warning;
+-- Used bytes, not allocated: contexts grow by whole blocks (CacheMemoryContext
+-- by 1 MB on PostgreSQL 17 once its caches cross a block boundary).
 CREATE FUNCTION pg_temp.ctx_bytes() RETURNS bigint LANGUAGE sql AS
-$$ SELECT sum(total_bytes)::bigint FROM pg_catalog.pg_backend_memory_contexts $$;
+$$ SELECT sum(total_bytes - free_bytes)::bigint FROM pg_catalog.pg_backend_memory_contexts $$;
 CREATE FUNCTION pg_temp.anon_kb() RETURNS bigint LANGUAGE sql AS
 $$ SELECT (regexp_match(pg_catalog.pg_read_file('/proc/self/status'), 'RssAnon:\s+(\d+)'))[1]::bigint $$;
 
