@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Builds and tests lead_scoring against other PostgreSQL majors, each in a clean
+# Debian root made with debootstrap: 17 in trixie, 18 in forky. In the root it
+# installs postgresql-NN, postgresql-server-dev-NN, postgresql-NN-cron and the
+# build dependencies, copies this tree in, and runs the pg_regress, isolation
+# and TAP suites there (scripts/test.sh with LS_ONLY_PG=1).
+#
+#   bash scripts/test_versions.sh [MAJOR ...]      # default: 17 18; as root
+#
+# A major whose release or packages cannot be had fails (exit 1) with a
+# message; nothing is skipped. Environment:
+#   LS_ROOTS_DIR     keep the roots in this folder and reuse them on the next
+#                    run (default: a temporary folder, removed at exit)
+#   LS_DEBIAN_MIRROR the Debian mirror (default: the one /etc/apt uses)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+SRC=$(pwd)
+
+declare -A SUITE=([17]=trixie [18]=forky)
+majors=("$@")
+[[ ${#majors[@]} -eq 0 ]] && majors=(17 18)
+
+die() { echo "test_versions: $*" >&2; exit 1; }
+[[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, chroot, mount)"
+command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
+
+mirror=${LS_DEBIAN_MIRROR:-}
+if [[ -z $mirror ]]; then
+  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
+    | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -n 1 | tr -d ' ' || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+fi
+
+if [[ -n ${LS_ROOTS_DIR:-} ]]; then
+  roots=$LS_ROOTS_DIR; keep=1
+else
+  roots=$(mktemp -d /tmp/ls_roots.XXXXXX); keep=0
+fi
+mkdir -p "$roots"
+
+mounted=()
+cleanup() {
+  local i
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+    umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" 2>/dev/null || true
+  done
+  mounted=()
+  if [[ $keep -eq 0 ]]; then rm -rf --one-file-system "$roots"; fi
+}
+trap cleanup EXIT
+trap 'echo "test_versions: interrupted" >&2; exit 130' INT TERM
+
+mount_root() {  # mount_root ROOT
+  local m
+  for m in proc sys dev dev/pts; do
+    mountpoint -q "$1/$m" && continue
+    mkdir -p "$1/$m"
+    mount --bind "/$m" "$1/$m"
+    mounted+=("$1/$m")
+  done
+}
+
+timed() {  # timed LABEL CMD...: runs CMD and prints how long it took
+  local label=$1 t0=$SECONDS st=0
+  shift
+  "$@" || st=$?
+  echo "test_versions: $label: $((SECONDS - t0)) s (exit $st)"
+  return $st
+}
+
+make_root() {  # make_root MAJOR SUITE ROOT
+  local v=$1 suite=$2 root=$3 script=/usr/share/debootstrap/scripts/$2
+  # A release newer than this host's debootstrap knows is bootstrapped like sid.
+  [[ -e $script ]] || script=/usr/share/debootstrap/scripts/sid
+  if [[ ! -e $root/.ls_bootstrapped ]]; then
+    rm -rf --one-file-system "$root"
+    timed "PostgreSQL $v: debootstrap $suite" \
+      debootstrap --variant=minbase "$suite" "$root" "$mirror" "$script" >"$root.debootstrap.log" 2>&1 \
+      || { tail -n 20 "$root.debootstrap.log" >&2; die "PostgreSQL $v: cannot bootstrap Debian $suite from $mirror"; }
+    touch "$root/.ls_bootstrapped"
+  fi
+  # A testing release's Release file carries a Valid-Until date that a frozen
+  # mirror snapshot may have passed.
+  echo 'Acquire::Check-Valid-Until "false";' >"$root/etc/apt/apt.conf.d/99ls-valid-until"
+  # No service starts inside the root.
+  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"; chmod 755 "$root/usr/sbin/policy-rc.d"
+  cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+  mount_root "$root"
+  if [[ ! -e $root/.ls_packages_$v ]]; then
+    timed "PostgreSQL $v: apt-get install" chroot "$root" env DEBIAN_FRONTEND=noninteractive sh -c "
+      apt-get update -q &&
+      apt-get install -y -q --no-install-recommends postgresql-$v postgresql-server-dev-$v postgresql-$v-cron \
+        nlohmann-json3-dev libre2-dev g++ make pkg-config libipc-run-perl" >"$root.apt.log" 2>&1 \
+      || { tail -n 20 "$root.apt.log" >&2; die "PostgreSQL $v: cannot install postgresql-$v and the build dependencies from Debian $suite"; }
+    touch "$root/.ls_packages_$v"
+  fi
+}
+
+copy_tree() {  # copy_tree DEST: the tracked and untracked (not ignored) files
+  rm -rf --one-file-system "$1"; mkdir -p "$1"
+  if git -C "$SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git -C "$SRC" ls-files -z -co --exclude-standard | (cd "$SRC" && tar --null -cf - -T -) | tar -xf - -C "$1"
+  else
+    tar -C "$SRC" --exclude=./build --exclude=./tmp_check --exclude='*.o' --exclude='*.so' -cf - . | tar -xf - -C "$1"
+  fi
+}
+
+rc=0
+for v in "${majors[@]}"; do
+  suite=${SUITE[$v]:-}
+  [[ -n $suite ]] || die "PostgreSQL $v: no Debian release known for it (known: ${!SUITE[*]})"
+  root=$roots/$suite
+  echo "== PostgreSQL $v in Debian $suite ($mirror, root $root)"
+  make_root "$v" "$suite" "$root"
+  copy_tree "$root/build/lead_scoring"
+  if ! timed "PostgreSQL $v: build and test" chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+      LANG=C.UTF-8 LS_ONLY_PG=1 PG_CONFIG=/usr/lib/postgresql/$v/bin/pg_config \
+      bash /build/lead_scoring/scripts/test.sh; then
+    echo "test_versions: PostgreSQL $v: FAILED" >&2
+    rc=1
+  fi
+done
+exit $rc
