@@ -23,14 +23,8 @@ majors=("$@")
 
 die() { echo "test_versions: $*" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, chroot, mount)"
-command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
-
-mirror=${LS_DEBIAN_MIRROR:-}
-if [[ -z $mirror ]]; then
-  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
-    | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -n 1 | tr -d ' ' || true)
-  mirror=${mirror:-http://deb.debian.org/debian}
-fi
+. scripts/debian_root.sh
+mirror=$(root_mirror)
 
 if [[ -n ${LS_ROOTS_DIR:-} ]]; then
   roots=$LS_ROOTS_DIR; keep=1
@@ -39,54 +33,17 @@ else
 fi
 mkdir -p "$roots"
 
-mounted=()
 cleanup() {
-  local i
-  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-    umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" 2>/dev/null || true
-  done
-  mounted=()
+  root_umount_all
   if [[ $keep -eq 0 ]]; then rm -rf --one-file-system "$roots"; fi
 }
 trap cleanup EXIT
 trap 'echo "test_versions: interrupted" >&2; exit 130' INT TERM
 
-mount_root() {  # mount_root ROOT
-  local m
-  for m in proc sys dev dev/pts; do
-    mountpoint -q "$1/$m" && continue
-    mkdir -p "$1/$m"
-    mount --bind "/$m" "$1/$m"
-    mounted+=("$1/$m")
-  done
-}
-
-timed() {  # timed LABEL CMD...: runs CMD and prints how long it took
-  local label=$1 t0=$SECONDS st=0
-  shift
-  "$@" || st=$?
-  echo "test_versions: $label: $((SECONDS - t0)) s (exit $st)"
-  return $st
-}
-
 make_root() {  # make_root MAJOR SUITE ROOT
-  local v=$1 suite=$2 root=$3 script=/usr/share/debootstrap/scripts/$2
-  # A release newer than this host's debootstrap knows is bootstrapped like sid.
-  [[ -e $script ]] || script=/usr/share/debootstrap/scripts/sid
-  if [[ ! -e $root/.ls_bootstrapped ]]; then
-    rm -rf --one-file-system "$root"
-    timed "PostgreSQL $v: debootstrap $suite" \
-      debootstrap --variant=minbase "$suite" "$root" "$mirror" "$script" >"$root.debootstrap.log" 2>&1 \
-      || { tail -n 20 "$root.debootstrap.log" >&2; die "PostgreSQL $v: cannot bootstrap Debian $suite from $mirror"; }
-    touch "$root/.ls_bootstrapped"
-  fi
-  # A testing release's Release file carries a Valid-Until date that a frozen
-  # mirror snapshot may have passed.
-  echo 'Acquire::Check-Valid-Until "false";' >"$root/etc/apt/apt.conf.d/99ls-valid-until"
-  # No service starts inside the root.
-  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"; chmod 755 "$root/usr/sbin/policy-rc.d"
-  cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-  mount_root "$root"
+  local v=$1 suite=$2 root=$3
+  root_bootstrap "$suite" "$root" || die "PostgreSQL $v: no Debian $suite root"
+  root_prepare "$root"
   if [[ ! -e $root/.ls_packages_$v ]]; then
     timed "PostgreSQL $v: apt-get install" chroot "$root" env DEBIAN_FRONTEND=noninteractive sh -c "
       apt-get update -q &&
