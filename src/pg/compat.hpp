@@ -16,6 +16,14 @@ extern "C" {
 }
 #endif
 
+#if PG_VERSION_NUM >= 180000
+// 18 moved ExplainPropertyText / ExplainPropertyInteger (the fused node's
+// EXPLAIN output) out of commands/explain.h.
+extern "C" {
+#include "commands/explain_format.h"
+}
+#endif
+
 // 16 gave the name and type parsers a soft-error context; NULL keeps the old
 // behaviour (raise).
 #if PG_VERSION_NUM >= 160000
