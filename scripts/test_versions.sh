@@ -2,8 +2,10 @@
 # Builds and tests lead_scoring against other PostgreSQL majors, each in a clean
 # Debian root made with debootstrap: 17 in trixie, 18 in forky. In the root it
 # installs postgresql-NN, postgresql-server-dev-NN, postgresql-NN-cron and the
-# build dependencies, copies this tree in, and runs the pg_regress, isolation
-# and TAP suites there (scripts/test.sh with LS_ONLY_PG=1).
+# build dependencies, copies this tree in, runs the pg_regress, isolation
+# and TAP suites there (scripts/test.sh with LS_ONLY_PG=1), and builds that
+# release's postgresql-NN-lead-scoring package (dpkg-buildpackage, nocheck:
+# the suites just ran).
 #
 #   bash scripts/test_versions.sh [MAJOR ...]      # default: 17 18; as root
 #
@@ -44,13 +46,14 @@ make_root() {  # make_root MAJOR SUITE ROOT
   local v=$1 suite=$2 root=$3
   root_bootstrap "$suite" "$root" || die "PostgreSQL $v: no Debian $suite root"
   root_prepare "$root"
-  if [[ ! -e $root/.ls_packages_$v ]]; then
+  local pkgs="postgresql-$v postgresql-server-dev-$v postgresql-$v-cron nlohmann-json3-dev libre2-dev g++ make
+    pkg-config libipc-run-perl build-essential dpkg-dev debhelper postgresql-server-dev-all"
+  # A kept root remembers what it has installed.
+  if [[ $(cat "$root/.ls_packages_$v" 2>/dev/null) != "$pkgs" ]]; then
     timed "PostgreSQL $v: apt-get install" chroot "$root" env DEBIAN_FRONTEND=noninteractive sh -c "
-      apt-get update -q &&
-      apt-get install -y -q --no-install-recommends postgresql-$v postgresql-server-dev-$v postgresql-$v-cron \
-        nlohmann-json3-dev libre2-dev g++ make pkg-config libipc-run-perl" >"$root.apt.log" 2>&1 \
+      apt-get update -q && apt-get install -y -q --no-install-recommends $(echo $pkgs)" >"$root.apt.log" 2>&1 \
       || { tail -n 20 "$root.apt.log" >&2; die "PostgreSQL $v: cannot install postgresql-$v and the build dependencies from Debian $suite"; }
-    touch "$root/.ls_packages_$v"
+    echo "$pkgs" >"$root/.ls_packages_$v"
   fi
 }
 
@@ -75,6 +78,19 @@ for v in "${majors[@]}"; do
       LANG=C.UTF-8 LS_ONLY_PG=1 PG_CONFIG=/usr/lib/postgresql/$v/bin/pg_config \
       bash /build/lead_scoring/scripts/test.sh; then
     echo "test_versions: PostgreSQL $v: FAILED" >&2
+    rc=1
+  fi
+  # The release's package, postgresql-NN-lead-scoring (its tests ran above).
+  copy_tree "$root/build/pkg/lead_scoring"
+  if timed "PostgreSQL $v: dpkg-buildpackage" chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+      LANG=C.UTF-8 PG_UPDATECONTROL=yes DEB_BUILD_OPTIONS=nocheck sh -c \
+      'cd /build/pkg/lead_scoring && dpkg-buildpackage -us -uc -b -Pnocheck' >"$root.deb.log" 2>&1 \
+    && deb=$(ls "$root"/build/pkg/postgresql-"$v"-lead-scoring_*.deb 2>/dev/null) \
+    && dpkg-deb -c "$deb" | grep -q "/usr/lib/postgresql/$v/lib/lead_scoring.so"; then
+    echo "test_versions: PostgreSQL $v: built $(basename "$deb")"
+  else
+    tail -n 40 "$root.deb.log" >&2
+    echo "test_versions: PostgreSQL $v: the package postgresql-$v-lead-scoring did not build" >&2
     rc=1
   fi
 done
