@@ -94,7 +94,8 @@ rc=0
 for f in META.json lead_scoring.control Makefile README.md LICENSE; do
   grep -qx "lead_scoring-$version/$f" <<<"$listing" || { echo "make dist: $zip lacks lead_scoring-$version/$f" >&2; rc=1; }
 done
-if grep -v "^lead_scoring-$version/" <<<"$listing" | grep -q .; then
+outside=$(grep -v "^lead_scoring-$version/" <<<"$listing" || true)
+if [[ -n $outside ]]; then
   echo "make dist: $zip has files outside lead_scoring-$version/" >&2; rc=1
 fi
 [[ $rc -eq 0 ]] && echo "make dist: $zip has $(wc -l <<<"$listing") entries under lead_scoring-$version/"

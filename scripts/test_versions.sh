@@ -86,7 +86,7 @@ for v in "${majors[@]}"; do
       LANG=C.UTF-8 PG_UPDATECONTROL=yes DEB_BUILD_OPTIONS=nocheck sh -c \
       'cd /build/pkg/lead_scoring && dpkg-buildpackage -us -uc -b -Pnocheck' >"$root.deb.log" 2>&1 \
     && deb=$(ls "$root"/build/pkg/postgresql-"$v"-lead-scoring_*.deb 2>/dev/null) \
-    && dpkg-deb -c "$deb" | grep -q "/usr/lib/postgresql/$v/lib/lead_scoring.so"; then
+    && dpkg-deb -c "$deb" | grep "/usr/lib/postgresql/$v/lib/lead_scoring.so" >/dev/null; then
     echo "test_versions: PostgreSQL $v: built $(basename "$deb")"
   else
     tail -n 40 "$root.deb.log" >&2
