@@ -151,6 +151,7 @@ if [[ -n "$has_regress" || -n "$has_iso" ]]; then
     fi
 
     scripts/pg_tmp.sh stop "$PGTMP"; PGTMP=""
+    unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP
   fi
 else
   skip regress "no sql/*.sql yet"

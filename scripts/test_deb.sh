@@ -76,9 +76,11 @@ if ! timed "apt-get install ./$(basename "$deb")" chroot "$root" env DEBIAN_FRON
   tail -n 30 "$work/apt.log"
   die "apt-get install ./$(basename "$deb") failed in a clean bookworm root"
 fi
-chroot "$root" pg_ctlcluster 15 main start || die "the cluster 15/main does not start"
+chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 pg_ctlcluster 15 main start || die "the cluster 15/main does not start"
 
-out=$(chroot "$root" runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -At <<'SQL'
+# env -i: no PGHOST/PGPORT of a server outside the root leaks in.
+out=$(chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+  runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -At <<'SQL'
 CREATE EXTENSION lead_scoring;
 SELECT extversion FROM pg_extension WHERE extname = 'lead_scoring';
 CREATE TABLE leads (id int PRIMARY KEY, title text, props jsonb NOT NULL DEFAULT '{}');
