@@ -7,12 +7,14 @@
 #   timed LABEL CMD...          runs CMD and prints how long it took
 
 ROOT_MOUNTS=()
+# The timings go to the script's stdout even when CMD's output is redirected.
+exec {TIMING_FD}>&1
 
 timed() {
   local label=$1 t0=$SECONDS st=0
   shift
   "$@" || st=$?
-  echo "timing: $label: $((SECONDS - t0)) s (exit $st)"
+  echo "timing: $label: $((SECONDS - t0)) s (exit $st)" >&"$TIMING_FD"
   return $st
 }
 
