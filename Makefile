@@ -34,6 +34,23 @@ SHLIB_LINK = -lre2 -lstdc++
 override with_llvm = no
 
 PG_CONFIG ?= pg_config
+
+# The PostgreSQL majors CI builds and tests (scripts/test.sh: 15 here, 17 and 18
+# in clean Debian roots). Another major is refused here rather than left to fail
+# later; LS_UNTESTED_PG=1 builds anyway.
+SUPPORTED_PG_MAJORS = 15 17 18
+ifeq ($(filter dist clean distclean,$(MAKECMDGOALS)),)
+PG_MAJOR := $(shell $(PG_CONFIG) --version 2>/dev/null | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
+ifeq ($(PG_MAJOR),)
+$(error cannot run $(PG_CONFIG): set PG_CONFIG to the pg_config of the target PostgreSQL)
+endif
+ifeq ($(filter $(PG_MAJOR),$(SUPPORTED_PG_MAJORS)),)
+ifndef LS_UNTESTED_PG
+$(error PostgreSQL $(PG_MAJOR) is not supported: lead_scoring is tested on PostgreSQL $(SUPPORTED_PG_MAJORS); set LS_UNTESTED_PG=1 to build anyway)
+endif
+endif
+endif
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
@@ -82,3 +99,10 @@ fuzz-smoke: fuzz-build
 
 valgrind:
 	PG_CONFIG=$(PG_CONFIG) scripts/valgrind.sh
+
+# --- Distribution (doc/packaging.md) ------------------------------------------
+# dist: the PGXN distribution, lead_scoring-VERSION.zip, from the committed tree
+# (git archive: what is not committed is not shipped).
+.PHONY: dist
+dist:
+	git archive --format=zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD

@@ -120,6 +120,8 @@ BEGIN
         RAISE EXCEPTION 'model spec has no table at %', path USING ERRCODE = '22023';
     END IF;
     BEGIN
+        -- to_regclass returns NULL for a syntax error since PostgreSQL 16
+        PERFORM pg_catalog.parse_ident(name);
         r := pg_catalog.to_regclass(name);
     EXCEPTION
         WHEN insufficient_privilege THEN  -- no USAGE on its schema: a permission problem, not a bad name

@@ -6,7 +6,8 @@
 set -euo pipefail
 
 PACKAGES=(postgresql-15 postgresql-server-dev-15 nlohmann-json3-dev libre2-dev cmake g++ make
-          libgtest-dev libipc-run-perl pkg-config clang-14 libclang-rt-14-dev)
+          libgtest-dev libipc-run-perl pkg-config clang-14 libclang-rt-14-dev
+          postgresql-15-cron debootstrap dpkg-dev debhelper postgresql-server-dev-all postgresql-all lintian)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -2,12 +2,19 @@
 # Runs every test of lead_scoring and ends with the line "N passed, M failed",
 # counting suites: unit (CMake + GoogleTest via ctest), sanitize (the unit tests
 # under ASan+UBSan), fuzz (libFuzzer smoke runs), regress (pg_regress),
-# isolation (pg_isolation_regress), tap (prove) and browser (test/browser). A suite with no test files
-# yet is reported as skipped and not counted. Exit status is non-zero when any
-# suite (or the build) fails.
+# isolation (pg_isolation_regress), tap (prove), pg_cron (the pg_cron TAP test),
+# browser (the demo's report in headless Chromium, test/browser),
+# pgxn (META.json and `make dist`), debian (the Debian package: build, lintian,
+# install into a clean bookworm root) and pg17 / pg18 (the pg suites against
+# PostgreSQL 17 and 18 in clean Debian roots, scripts/test_versions.sh). A suite
+# with no test files yet is reported as skipped and not counted. Exit status is
+# non-zero when any suite (or the build) fails.
 #
 #   bash scripts/test.sh                 # uses pg_config from PATH
 #   PG_CONFIG=/path/to/pg_config bash scripts/test.sh
+#   LS_SKIP_SLOW=1 bash scripts/test.sh  # skip debian, pg17, pg18 (CI runs them)
+#   LS_ONLY_PG=1 bash scripts/test.sh    # only regress, isolation, tap, pg_cron
+#                                        # (what scripts/test_versions.sh runs in each root)
 #
 # It installs the extension into the PostgreSQL that PG_CONFIG names (as root
 # with the default pg_config: the system one), starts a throwaway server on a
@@ -54,14 +61,18 @@ show_diffs() {  # show_diffs FILE
   fi
 }
 
-echo "== dependencies"
-if ! bash scripts/deps.sh; then
-  echo "test.sh: missing dependencies (see above)" >&2
-  exit 1
+ONLY_PG=${LS_ONLY_PG:-}
+if [[ -z $ONLY_PG ]]; then
+  echo "== dependencies"
+  if ! bash scripts/deps.sh; then
+    echo "test.sh: missing dependencies (see above)" >&2
+    exit 1
+  fi
 fi
 command -v "$PG_CONFIG" >/dev/null 2>&1 || { echo "test.sh: $PG_CONFIG not found; set PG_CONFIG" >&2; exit 1; }
 echo "using $("$PG_CONFIG" --version) from $("$PG_CONFIG" --bindir)"
 
+if [[ -z $ONLY_PG ]]; then
 # --- unit: the PostgreSQL-free C++ core -------------------------------------
 echo "== unit (CMake + GoogleTest)"
 if compgen -G "test/unit/*.cpp" >/dev/null; then
@@ -89,6 +100,8 @@ echo "== fuzz (libFuzzer smoke: ${FUZZ_SMOKE_SECONDS:-60} s per target)"
 make fuzz-smoke FUZZ_SMOKE_SECONDS="${FUZZ_SMOKE_SECONDS:-60}"
 record fuzz $?
 
+fi
+
 # --- build and install the extension ----------------------------------------
 echo "== build and install ($PG_CONFIG)"
 if ! make -j"$JOBS" PG_CONFIG="$PG_CONFIG" || ! make PG_CONFIG="$PG_CONFIG" install; then
@@ -100,7 +113,9 @@ fi
 
 has_regress=$(compgen -G "sql/*.sql" >/dev/null && echo 1 || true)
 has_iso=$(compgen -G "test/specs/*.spec" >/dev/null && echo 1 || true)
-has_tap=$(compgen -G "test/t/*.pl" >/dev/null && echo 1 || true)
+# The pg_cron test is a suite of its own (it needs postgresql-NN-cron).
+tap_tests=$(ls test/t/*.pl 2>/dev/null | grep -v '_pg_cron\.pl$' | tr '\n' ' ' || true)
+has_tap=${tap_tests:+1}
 
 # --- pg_regress and isolation against a throwaway server ---------------------
 if [[ -n "$has_regress" || -n "$has_iso" ]]; then
@@ -137,6 +152,7 @@ if [[ -n "$has_regress" || -n "$has_iso" ]]; then
     fi
 
     scripts/pg_tmp.sh stop "$PGTMP"; PGTMP=""
+    unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP
   fi
 else
   skip regress "no sql/*.sql yet"
@@ -149,7 +165,7 @@ if [[ -n "$has_tap" ]]; then
   echo "== tap (prove)"
   (
     unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP
-    bash scripts/tap.sh
+    bash scripts/tap.sh $tap_tests
     st=$?
     if [[ $st -ne 0 ]]; then
       for f in tmp_check/log/regress_log_*; do
@@ -163,12 +179,57 @@ else
   skip tap "no test/t/*.pl yet"
 fi
 
-# --- browser: the demo's report in headless Chromium (skipped without chromium,
-# except under CI=true) -----------------------------------------------------------
-echo "== browser (the demo's report in headless Chromium)"
-( unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP; bash test/browser/report.sh )
-st=$?
-if [[ $st -eq 77 ]]; then skip browser "chromium not installed; CI=true makes this a failure"; else record browser "$st"; fi
+# --- pg_cron: refreshes scheduled by pg_cron (test/t/*_pg_cron.pl); it fails
+# when pg_cron is not installed for this PostgreSQL -------------------------------
+if compgen -G "test/t/*_pg_cron.pl" >/dev/null; then
+  echo "== pg_cron (prove; waits for pg_cron's one-minute schedule)"
+  (
+    unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP
+    bash scripts/tap.sh test/t/*_pg_cron.pl
+    st=$?
+    if [[ $st -ne 0 ]]; then
+      for f in tmp_check/log/*cron*; do
+        [[ -f $f ]] && { echo "---- last 80 lines of $f ----"; tail -n 80 "$f"; }
+      done
+    fi
+    exit $st
+  )
+  record pg_cron $?
+fi
+
+if [[ -z $ONLY_PG ]]; then
+  # --- browser: the demo's report in headless Chromium (skipped without
+  # chromium, except under CI=true) --------------------------------------------
+  echo "== browser (the demo's report in headless Chromium)"
+  ( unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP; bash test/browser/report.sh )
+  st=$?
+  if [[ $st -eq 77 ]]; then skip browser "chromium not installed; CI=true makes this a failure"; else record browser "$st"; fi
+
+  # --- pgxn: META.json against the PGXN spec and the control file; make dist --
+  echo "== pgxn (META.json, make dist)"
+  bash scripts/test_pgxn.sh
+  record pgxn $?
+
+  # --- debian: the package, built, linted and installed into a clean root ---
+  if [[ -n ${LS_SKIP_SLOW:-} ]]; then
+    skip debian "LS_SKIP_SLOW is set"
+  else
+    echo "== debian (dpkg-buildpackage, lintian, install into a clean bookworm root)"
+    bash scripts/test_deb.sh
+    record debian $?
+  fi
+
+  # --- pg17, pg18: every pg suite on the other supported majors ---------------
+  for v in 17 18; do
+    if [[ -n ${LS_SKIP_SLOW:-} ]]; then
+      skip "pg$v" "LS_SKIP_SLOW is set"
+    else
+      echo "== pg$v (PostgreSQL $v in a clean Debian root)"
+      bash scripts/test_versions.sh "$v"
+      record "pg$v" $?
+    fi
+  done
+fi
 
 summary
 [[ $failed -eq 0 ]]

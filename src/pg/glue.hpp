@@ -25,6 +25,8 @@ extern "C" {
 #include "utils/memutils.h"
 }
 
+#include "pg/compat.hpp"
+
 namespace ls::pg {
 
 // A PostgreSQL error caught by pg_call, carried as a C++ exception.

@@ -286,7 +286,7 @@ RangeVar* parse_relname(const std::string& name, const std::string& path) {
     RangeVar* volatile rv = nullptr;
     try {
         pg_call([&] {
-            List* names = stringToQualifiedNameList(cname);
+            List* names = LS_STRING_TO_QUALIFIED_NAME_LIST(cname);
             rv = makeRangeVarFromNameList(names);
             if (!rv->schemaname) rv->schemaname = pstrdup("public");
         });
@@ -1154,7 +1154,7 @@ Target resolve_target(Ctx& c) {
         for (auto& col : kTargetColumns) {
             Oid want = InvalidOid;
             const char* tn = col[1];
-            pg_call([&] { want = typenameTypeId(nullptr, typeStringToTypeName(tn)); });
+            pg_call([&] { want = typenameTypeId(nullptr, LS_TYPE_STRING_TO_TYPE_NAME(tn)); });
             check(col[0], want);
         }
         return t;

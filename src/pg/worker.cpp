@@ -131,7 +131,7 @@ void launcher_stop_orphans() {
         int found = 0;
         int n = pgstat_fetch_stat_numbackends();
         for (int i = 1; i <= n; i++) {
-            PgBackendStatus* be = pgstat_fetch_stat_beentry(i);
+            PgBackendStatus* be = LS_PGSTAT_BEENTRY_BY_INDEX(i);
             if (!be || be->st_backendType != B_BG_WORKER) continue;
             const char* type = GetBackgroundWorkerTypeByPid(be->st_procpid);
             if (!type || strcmp(type, kWorkerType) != 0) continue;

@@ -46,7 +46,7 @@ like($err, qr/invalid configuration parameter name "lead_scoring\.naptme"/, 'a m
 
 ($ret, $out, $err) = $node->psql('postgres',
 	"SELECT lead_scoring.validate_model('{}'); ALTER SYSTEM SET lead_scoring.naptime = 0");
-like($err, qr/0 s is outside the valid range for parameter "lead_scoring\.naptime" \(1 \.\./,
+like($err, qr/0 s is outside the valid range for parameter "lead_scoring\.naptime" \(1( s)? \.\./,
 	'naptime must be at least 1 s');
 ($ret, $out, $err) = $node->psql('postgres',
 	q{SELECT lead_scoring.validate_model('{}'); ALTER SYSTEM SET lead_scoring.database = 'a,,b'});
