@@ -45,3 +45,13 @@ inline auto ls_backend_status_of(Local* l) -> decltype(&l->backendStatus) {
 #else
 #define LS_PGSTAT_BEENTRY_BY_INDEX(i) pgstat_fetch_stat_beentry(i)
 #endif
+
+// 16 gave EnableDisableTrigger a parent-trigger OID and a recurse flag (for
+// partitions); InvalidOid / false keep 15's behaviour.
+#if PG_VERSION_NUM >= 160000
+#define LS_ENABLE_DISABLE_TRIGGER(rel, name, fires_when, lockmode) \
+    EnableDisableTrigger((rel), (name), InvalidOid, (fires_when), false, false, (lockmode))
+#else
+#define LS_ENABLE_DISABLE_TRIGGER(rel, name, fires_when, lockmode) \
+    EnableDisableTrigger((rel), (name), (fires_when), false, (lockmode))
+#endif

@@ -1571,7 +1571,7 @@ std::string ensure_capture(Ctx& c) {
         pg_call([&] {
             Relation rel = table_open(relid, ShareRowExclusiveLock);
             for (const std::string& n : names4)
-                EnableDisableTrigger(rel, n.c_str(), TRIGGER_FIRES_ALWAYS, false, ShareRowExclusiveLock);
+                LS_ENABLE_DISABLE_TRIGGER(rel, n.c_str(), TRIGGER_FIRES_ALWAYS, ShareRowExclusiveLock);
             table_close(rel, NoLock);
             CommandCounterIncrement();
         });
