@@ -190,7 +190,7 @@ Oid spec_relid(const char* name) {
     MemoryContext cxt = CurrentMemoryContext;
     PG_TRY();
     {
-        RangeVar* rv = makeRangeVarFromNameList(stringToQualifiedNameList(name));
+        RangeVar* rv = makeRangeVarFromNameList(LS_STRING_TO_QUALIFIED_NAME_LIST(name));
         Oid nsp = get_namespace_oid(rv->schemaname ? rv->schemaname : "public", true);
         if (OidIsValid(nsp)) relid = get_relname_relid(rv->relname, nsp);
     }
@@ -342,7 +342,7 @@ void append_direct(Relation rel, Datum model, Datum* ids, bool* idnulls, int n) 
         slot->tts_isnull[1] = idnulls[i];
         ExecStoreVirtualTuple(slot);
         simple_table_tuple_insert(rel, slot);
-        if (rri->ri_NumIndices > 0) ExecInsertIndexTuples(rri, slot, estate, false, false, nullptr, NIL);
+        if (rri->ri_NumIndices > 0) LS_EXEC_INSERT_INDEX_TUPLES(rri, slot, estate);
     }
     ExecCloseIndices(rri);
     ExecResetTupleTable(estate->es_tupleTable, false);

@@ -55,3 +55,13 @@ inline auto ls_backend_status_of(Local* l) -> decltype(&l->backendStatus) {
 #define LS_ENABLE_DISABLE_TRIGGER(rel, name, fires_when, lockmode) \
     EnableDisableTrigger((rel), (name), (fires_when), false, (lockmode))
 #endif
+
+// 16 added onlySummarizing to ExecInsertIndexTuples (HOT updates of summarizing
+// indexes); false keeps 15's behaviour for an insert.
+#if PG_VERSION_NUM >= 160000
+#define LS_EXEC_INSERT_INDEX_TUPLES(rri, slot, estate) \
+    ExecInsertIndexTuples((rri), (slot), (estate), false, false, nullptr, NIL, false)
+#else
+#define LS_EXEC_INSERT_INDEX_TUPLES(rri, slot, estate) \
+    ExecInsertIndexTuples((rri), (slot), (estate), false, false, nullptr, NIL)
+#endif
