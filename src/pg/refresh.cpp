@@ -46,6 +46,7 @@
 #include "pg/glue.hpp"
 #include "pg/attributes.hpp"
 #include "pg/capture.hpp"
+#include "pg/identity.hpp"
 #include "pg/model_cache.hpp"
 #include "pg/refresh.hpp"
 
@@ -1695,11 +1696,12 @@ bool try_refresh_lock(const std::string& model) {
     return locked;
 }
 
-// `caller` is the user id refresh was called with; once the caller is known to
-// have the privileges of the model's owner, the refresh becomes the owner
-// inside a security-restricted operation and sets *guc_nest (the caller undoes
-// both).
-int64 do_refresh(FunctionCallInfo fcinfo, Oid caller, int* guc_nest) {
+// `saved` holds the identity refresh was called with; once the caller is known
+// to have the privileges of the model's owner, the refresh becomes the owner
+// inside a security-restricted operation (pg/identity.hpp), which ls_refresh
+// undoes, on error too.
+int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
+    const Oid caller = saved->user;
     text* volatile name_t = nullptr;
     pg_call([&] { name_t = PG_GETARG_TEXT_PP(0); });
     Ctx c;
@@ -1764,13 +1766,7 @@ int64 do_refresh(FunctionCallInfo fcinfo, Oid caller, int* guc_nest) {
     // and the target never run with the caller's rights, and cannot change the
     // session (SET ROLE, temporary objects, ...). Bookkeeping statements switch
     // on to the extension owner, keeping the restriction.
-    pg_call([&] {
-        Oid uid;
-        int sec;
-        GetUserIdAndSecContext(&uid, &sec);
-        SetUserIdAndSecContext(owner, sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-        *guc_nest = NewGUCNestLevel();
-    });
+    pg_call([&] { ls::pg::become_restricted(owner, saved); });
 
     c.src = resolve_sources(*c.m);
     Target target = resolve_target(c);
@@ -2013,21 +2009,16 @@ void refresh_init() {
 LS_FUNCTION(ls_refresh) {
     // The identity to give back lives on this frame (not in a global, which a
     // nested refresh would overwrite), and is given back on error too.
-    Oid uid = InvalidOid;
-    int sec = 0;
-    GetUserIdAndSecContext(&uid, &sec);
-    int guc_nest = -1;
+    ls::pg::SavedIdentity saved;
+    GetUserIdAndSecContext(&saved.user, &saved.sec);
     int64 n = 0;
     try {
-        n = do_refresh(fcinfo, uid, &guc_nest);
-        // Undo whatever SET the owner's code did (an error leaves that to the
-        // (sub)transaction abort, as for REFRESH MATERIALIZED VIEW).
-        if (guc_nest >= 0) ls::pg::pg_call([&] { AtEOXact_GUC(false, guc_nest); });
+        n = do_refresh(fcinfo, &saved);
+        ls::pg::pg_call([&] { ls::pg::leave_restricted(saved); });
     } catch (...) {
-        SetUserIdAndSecContext(uid, sec);
+        ls::pg::leave_restricted_on_error(saved);
         throw;
     }
-    SetUserIdAndSecContext(uid, sec);
     if (n < 0) PG_RETURN_NULL();
     PG_RETURN_INT64(n);
 }

@@ -31,6 +31,7 @@
 // This file calls PostgreSQL only: it holds no C++ object with a destructor,
 // so PG_TRY/longjmp is safe everywhere in it.
 #include "pg/glue.hpp"
+#include "pg/identity.hpp"
 #include "pg/worker.hpp"
 
 #include <climits>
@@ -394,11 +395,8 @@ int64 refresh_model_txn(const char* name) {
                               GetUserNameFromId(owner, false));
     pgstat_report_activity(STATE_RUNNING, activity);
 
-    Oid save_userid;
-    int save_sec;
-    GetUserIdAndSecContext(&save_userid, &save_sec);
-    SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-    int nestlevel = NewGUCNestLevel();
+    ls::pg::SavedIdentity saved;
+    ls::pg::become_restricted(owner, &saved);
 
     if (timeout > 0) enable_timeout_after(STATEMENT_TIMEOUT, timeout);
     ret = SPI_execute_with_args("SELECT lead_scoring.refresh($1)", 1, argtypes, args, nullptr, false, 0);
@@ -409,8 +407,7 @@ int64 refresh_model_txn(const char* name) {
     int64 leads = isnull ? 0 : DatumGetInt64(d);
 
     // Undo whatever the owner's code SET, then become ourselves again.
-    AtEOXact_GUC(false, nestlevel);
-    SetUserIdAndSecContext(save_userid, save_sec);
+    ls::pg::leave_restricted(saved);
 
     SPI_finish();
     PopActiveSnapshot();
