@@ -7,9 +7,12 @@ MODULE_big = lead_scoring
 OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp) $(wildcard src/pg/*.cpp)))
 
 # One unversioned install script, assembled from install/NN_*.sql in order and
-# copied to the versioned name; every upgrade is a small script in install/updates.
+# copied to the versioned name; every upgrade is a small script in
+# install/updates, and the full script of each earlier release is kept, frozen,
+# in install/releases (so a database can be created at an old version and
+# updated, which is what the upgrade test does).
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard install/updates/*--*--*.sql)
+DATA = $(wildcard install/updates/*--*--*.sql) $(wildcard install/releases/*.sql)
 
 # pg_regress suites are discovered, not listed.
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))

@@ -19,7 +19,8 @@ CREATE TABLE lead_scoring.refresh_log (
     error         text,
     as_of         timestamptz,
     reason        text,      -- why a full refresh was done (first run, spec changed, decay, ...)
-    changed_leads bigint     -- incremental: leads recomputed from their rows
+    changed_leads bigint,    -- leads recomputed from their rows
+    rows_written  bigint     -- ranking rows inserted, updated or deleted
 );
 CREATE INDEX refresh_log_model_started ON lead_scoring.refresh_log (model, started_at);
 COMMENT ON TABLE lead_scoring.refresh_log IS
@@ -78,7 +79,9 @@ CREATE TABLE lead_scoring.refresh_state (
     as_of        timestamptz NOT NULL, -- as_of of the last refresh
     capture      boolean NOT NULL,     -- change-capture triggers were in place
     refreshed_at timestamptz NOT NULL,
-    owner        oid NOT NULL          -- the model's owner at that refresh (see drop_refresh_state)
+    owner        oid NOT NULL,         -- the model's owner at that refresh (see drop_refresh_state)
+    tick_start   timestamptz,          -- the tick the ranking was scored at (doc/rank.md)
+    next_due     timestamptz           -- earliest source row time after as_of (it starts to count then), NULL: none
 );
 COMMENT ON TABLE lead_scoring.refresh_state IS 'Internal: the basis of each model''s last refresh';
 GRANT SELECT ON lead_scoring.refresh_state TO PUBLIC;
