@@ -2,7 +2,8 @@
 # Runs every test of lead_scoring and ends with the line "N passed, M failed",
 # counting suites: unit (CMake + GoogleTest via ctest), sanitize (the unit tests
 # under ASan+UBSan), fuzz (libFuzzer smoke runs), regress (pg_regress),
-# isolation (pg_isolation_regress), tap (prove), pg_cron (the pg_cron TAP test),
+# isolation (pg_isolation_regress), tap (prove), reference (README's reference
+# table and COMMENT ON, scripts/check_reference.sh), pg_cron (the pg_cron TAP test),
 # browser (the demo's report in headless Chromium, test/browser),
 # pgxn (META.json and `make dist`), debian (the Debian package: build, lintian,
 # install into a clean bookworm root) and pg17 / pg18 (the pg suites against
@@ -178,6 +179,12 @@ if [[ -n "$has_tap" ]]; then
 else
   skip tap "no test/t/*.pl yet"
 fi
+
+# --- reference: every function, view and GUC in README's reference table, and
+# every function, view and table with a COMMENT ON (scripts/check_reference.sh) --
+echo "== reference (README's reference table and COMMENT ON)"
+( unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP; PG_CONFIG="$PG_CONFIG" bash scripts/check_reference.sh )
+record reference $?
 
 # --- pg_cron: refreshes scheduled by pg_cron (test/t/*_pg_cron.pl); it fails
 # when pg_cron is not installed for this PostgreSQL -------------------------------
