@@ -1,5 +1,5 @@
--- Activity scoring with decay (DESIGN.md §4). Every expected value is worked
--- out by hand in a comment or recomputed with plain SQL from the DESIGN formula.
+-- Activity scoring with decay (doc/activity.md). Every expected value is worked
+-- out by hand in a comment or recomputed with plain SQL from the formula of doc/activity.md.
 SET extra_float_digits = 0;
 \set as_of '''2024-03-01 00:00:00+00'''
 
@@ -199,7 +199,7 @@ SELECT i % 500, (ARRAY['demo', 'unsubscribe', 'webinar', 'page_view', 'download'
 FROM generate_series(1, 50000) AS i;
 ANALYZE act_events;
 \set big '''{"activity": {"events": {"demo": {"points": 10, "cap": 25}, "unsubscribe": {"points": -7, "cap": 12}, "webinar": {"points": 4}, "*": {"points": 0.5}}, "decay": {"kind": "exponential", "half_life": "30 days"}, "window": "80 days", "min": -10, "max": 60}}'''
--- The DESIGN formula in plain SQL: per type sums of points · 2^(-age/hl) for
+-- The formula of doc/activity.md in plain SQL: per type sums of points · 2^(-age/hl) for
 -- 0 ≤ age ≤ window, capped, summed, clamped. Other types share the uncapped "*" group.
 CREATE TEMP TABLE expected AS
 WITH e AS (

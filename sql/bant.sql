@@ -1,4 +1,4 @@
--- BANT (DESIGN.md §6): each criterion a RULE without points; undefined
+-- BANT (doc/qualify.md#bant): each criterion a RULE without points; undefined
 -- criteria are NULL and not counted; qualified = met >= qualify_at.
 \set VERBOSITY terse
 SET client_min_messages = warning;

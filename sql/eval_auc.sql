@@ -1,4 +1,4 @@
--- lead_scoring.auc(score, converted): exact ROC AUC (DESIGN.md §9), checked
+-- lead_scoring.auc(score, converted): exact ROC AUC (doc/eval.md), checked
 -- against a brute-force pairwise count and the rank-sum formula in plain SQL.
 SET extra_float_digits = 0;
 -- Errors are shown with their SQLSTATE (psql's LAST_ERROR_SQLSTATE).

@@ -1,5 +1,5 @@
 -- lead_scoring.logistic_fit(features, label, l2): L2-regularised logistic
--- regression (DESIGN.md §9), checked against optima derived by hand.
+-- regression (doc/eval.md), checked against optima derived by hand.
 SET extra_float_digits = 0;
 -- Errors are shown with their SQLSTATE (psql's LAST_ERROR_SQLSTATE).
 \set SHOW_CONTEXT never

@@ -1,5 +1,5 @@
--- lead_scoring.evaluate(model) and attribute_lift(model, field) (DESIGN.md §9)
--- over a ranking table built by hand with the columns of DESIGN.md §8,
+-- lead_scoring.evaluate(model) and attribute_lift(model, field) (doc/eval.md)
+-- over a ranking table built by hand with the columns of doc/rank.md,
 -- checked against plain SQL over the same tables.
 SET extra_float_digits = 0;
 -- Errors are shown with their SQLSTATE (psql's LAST_ERROR_SQLSTATE).
@@ -26,7 +26,7 @@ INSERT INTO lead_scoring.model (name, spec) VALUES ('evalm', '{
   "source": {"leads": {"table": "crm.leads", "id": "id", "properties": "props"},
              "conversions": {"table": "crm.deals", "lead_id": "lead_id", "time": "won_at"}}
 }');
--- The ranking table refresh() would write (DESIGN.md §8), filled by hand.
+-- The ranking table refresh() would write (doc/rank.md), filled by hand.
 CREATE TABLE lead_scoring.ranking_evalm (
     lead_id int, score float8, fit float8, activity float8, grade text, stage text, disqualified boolean,
     rank bigint, percentile float8, rfm_code text, rfm_segment text, as_of timestamptz, refreshed_at timestamptz);

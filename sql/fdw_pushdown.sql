@@ -1,4 +1,4 @@
--- postgres_fdw pushdown (DESIGN.md §2): with events hash-partitioned over
+-- postgres_fdw pushdown (doc/fdw.md): with events hash-partitioned over
 -- postgres_fdw foreign tables whose server lists `extensions 'lead_scoring'`,
 -- and enable_partitionwise_aggregate on, the spec form of activity_score (and
 -- an IMMUTABLE fit_score in WHERE / aggregates / ORDER BY) is sent to each

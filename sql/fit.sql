@@ -1,4 +1,4 @@
--- Fit scoring (DESIGN.md §3): jsonb, text-literal and row forms, name and spec
+-- Fit scoring (doc/foundation.md#fit-scoring): jsonb, text-literal and row forms, name and spec
 -- forms, fit_breakdown, errors. Expected scores are computed by hand from the
 -- rules (comments show the sums) or by a plain-SQL CASE over the same data.
 SET client_min_messages = warning;

@@ -1,5 +1,5 @@
 -- The fused GROUP BY path of activity_score (src/pg/activity_fused.cpp). It
--- must give what the aggregate gives: by hand, against the DESIGN formula in
+-- must give what the aggregate gives: by hand, against the formula of doc/activity.md in
 -- plain SQL, and bitwise against the aggregate (the path turned off).
 SET extra_float_digits = 0;
 -- The planner hook exists once the library is loaded (this server does not
@@ -87,7 +87,7 @@ FROM generate_series(1, 60000) AS i;
 ANALYZE fe;
 \set big '''{"activity": {"events": {"demo": {"points": 10, "cap": 25}, "unsubscribe": {"points": -7, "cap": 12}, "webinar": {"points": 4}, "*": {"points": 0.5}}, "decay": {"kind": "exponential", "half_life": "30 days"}, "window": "80 days", "min": -10, "max": 60}}'''
 INSERT INTO lead_scoring.model(name, spec) VALUES ('fused_big', :big);
--- The DESIGN formula in plain SQL, in one GROUP BY level: per type the sum of
+-- The formula of doc/activity.md in plain SQL, in one GROUP BY level: per type the sum of
 -- points · 2^(-age/half-life) over 0 ≤ age ≤ 80 days, capped; then clamped.
 CREATE TEMP TABLE expected AS
 SELECT lead_id,

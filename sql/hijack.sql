@@ -1,4 +1,4 @@
--- Search-path hijacking (DESIGN.md §10; doc/privileges.md). An ordinary role
+-- Search-path hijacking (doc/privileges.md). An ordinary role
 -- with CREATE on public plants look-alike functions, operators and tables in
 -- public and pg_temp and puts pg_catalog LAST on its search_path; every
 -- extension function that runs SQL internally must give the same results as

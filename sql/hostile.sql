@@ -1,4 +1,4 @@
--- Bad-input catalogue (DESIGN.md §10, doc/hardening.md): every hostile input
+-- Bad-input catalogue (doc/errors.md, doc/hardening.md): every hostile input
 -- gives a result or an ERROR with a precise SQLSTATE, never a crash.
 -- err(q) runs q and shows 'ok: <first column>' or '<SQLSTATE>: <message>'
 -- (messages longer than 200 characters are cut).

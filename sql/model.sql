@@ -1,4 +1,4 @@
--- lead_scoring.model and validate_model (DESIGN.md §2).
+-- lead_scoring.model and validate_model (doc/foundation.md#models).
 -- Errors are shown as SQLSTATE: message through pg_temp.try, so the expected
 -- output pins both the code and the JSON path.
 SET client_min_messages = warning;

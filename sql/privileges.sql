@@ -1,4 +1,4 @@
--- Privileges (DESIGN.md §2, §8, §10; doc/privileges.md): row-level security on
+-- Privileges (doc/privileges.md, doc/foundation.md#models, doc/rank.md): row-level security on
 -- lead_scoring.model, invoker rights of every function that reads tables.
 -- Two ordinary roles, alice and bob, and a team role alice belongs to.
 SET extra_float_digits = 0;

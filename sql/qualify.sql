@@ -1,4 +1,4 @@
--- Qualification (DESIGN.md §5, §6): score, grade, stage, disqualified,
+-- Qualification (doc/qualify.md): score, grade, stage, disqualified,
 -- engagement_rating, event_flags. Every expectation is computed by hand from
 -- the formulas and written in the test; the output is mostly "t".
 \set VERBOSITY terse

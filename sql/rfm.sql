@@ -1,6 +1,6 @@
--- RFM (DESIGN.md §7). rfm_breaks is checked against PostgreSQL's own
+-- RFM (doc/qualify.md#rfm-cut-points). rfm_breaks is checked against PostgreSQL's own
 -- percentile_disc on the same data; rfm against counts and a CASE written here
--- from the §7 table.
+-- from the default segment map of doc/qualify.md.
 \set VERBOSITY terse
 SET client_min_messages = warning;
 SET jit = off;  -- JIT compilation would only slow these small queries down
