@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The reference check (suite "reference" of scripts/test.sh): every function,
 # view and GUC of the installed extension has a row in README.md's reference
-# table, and every function, view and table has a COMMENT ON.
+# table, every function, view and table has a COMMENT ON, and every relative
+# link of README.md, doc/*.md and bench/README.md resolves (scripts/check_links.pl).
 #   PG_CONFIG=/path/to/pg_config scripts/check_reference.sh [README]
 # It creates the extension on a throwaway server (scripts/pg_tmp.sh) and LOADs
 # the library, so the GUCs it defines exist. Functions whose names begin with
@@ -17,6 +18,10 @@ readme=${1:-README.md}
 # The reference: from "## Reference" to the next second-level heading.
 reference=$(awk '/^## /{inref = ($0 == "## Reference")} inref' "$readme")
 [[ -n $reference ]] || { echo "check_reference: no \"## Reference\" section in $readme" >&2; exit 1; }
+
+missing=()
+while IFS= read -r line; do missing+=("$line"); done \
+  < <(perl scripts/check_links.pl "$readme" doc/*.md bench/README.md)
 
 unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP
 env_line=$(scripts/pg_tmp.sh start) || { echo "check_reference: could not start a server" >&2; exit 2; }
@@ -49,7 +54,6 @@ ORDER BY 1, 2;
 SQL
 ) || { echo "check_reference: could not list the extension's objects" >&2; exit 2; }
 
-missing=()
 counted=0
 while IFS=$'\t' read -r kind name commented; do
   [[ -n $kind ]] || continue
@@ -77,7 +81,7 @@ if [[ $counted -eq 0 ]]; then
 fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   printf '%s\n' "${missing[@]}"
-  echo "check_reference: ${#missing[@]} missing (of $counted objects checked)"
+  echo "check_reference: ${#missing[@]} missing (of $counted objects checked, and the links)"
   exit 1
 fi
-echo "check_reference: all $counted functions, views, tables and GUCs are in the reference and commented"
+echo "check_reference: all $counted functions, views, tables and GUCs are in the reference and commented; every link resolves"
