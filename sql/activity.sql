@@ -262,15 +262,9 @@ FROM (SELECT lead_id, lead_scoring.activity_score(:spec::jsonb, event_type, occu
 CREATE TEMP TABLE serial_total AS
 SELECT lead_scoring.activity_score(:big::jsonb, event_type, occurred_at, :as_of) AS s FROM act_events;
 
--- Does a plan contain a node? (Scans EXPLAIN text, so the test survives plan changes.)
-CREATE FUNCTION pg_temp.plan_has(q text, node text) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE l text;
-BEGIN
-  FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-    IF l LIKE '%' || node || '%' THEN RETURN true; END IF;
-  END LOOP;
-  RETURN false;
-END $$;
+-- plan_has: does a plan contain a node? (It scans EXPLAIN text, so the test
+-- survives plan changes.)
+\i sql/include/helpers.sql
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;

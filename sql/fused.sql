@@ -6,6 +6,7 @@ SET extra_float_digits = 0;
 -- preload it).
 LOAD 'lead_scoring';
 \set as_of '''2024-03-01 00:00:00+00'''
+\i sql/include/helpers.sql
 
 -- A query's plan as JSON; with_analyze: with what its nodes did.
 CREATE FUNCTION pg_temp.plan(q text, with_analyze boolean DEFAULT false) RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -15,8 +16,6 @@ BEGIN
                ELSE 'EXPLAIN (COSTS OFF, FORMAT JSON) ' END || q INTO p;
   RETURN p->0->'Plan';
 END $$;
-CREATE FUNCTION pg_temp.plan_has(q text, node text) RETURNS boolean LANGUAGE sql
-  AS $$ SELECT strpos(pg_temp.plan(q)::text, node) > 0 $$;
 -- The batches the fused node used, NULL if it is not at the top of the plan.
 CREATE FUNCTION pg_temp.batches(q text) RETURNS int LANGUAGE sql
   AS $$ SELECT (pg_temp.plan(q, true)->>'Batches')::int $$;

@@ -2,15 +2,7 @@
 -- and the same flags per lead as the serial plan.
 SET client_min_messages = warning;
 SET jit = off;  -- JIT compilation would only slow these small queries down
-CREATE FUNCTION pg_temp.plan_has(q text, pattern text) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    line text;
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-        IF line ~ pattern THEN RETURN true; END IF;
-    END LOOP;
-    RETURN false;
-END $$;
+\i sql/include/helpers.sql
 
 INSERT INTO lead_scoring.model(name, spec) VALUES ('qual_par', '{
   "activity": {"events": {"page_view": {"points": 1}}, "window": "30 days"},

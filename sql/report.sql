@@ -116,9 +116,7 @@ WHERE c.relnamespace = 'lead_scoring'::regnamespace AND c.relname LIKE 'chart\_%
 
 -- The page: every chart's data-values equal the SQL above.
 CREATE TEMP TABLE page AS SELECT lead_scoring.report('rep') AS html;
-CREATE FUNCTION pg_temp.vals(html text, cls text, a text DEFAULT 'data-value') RETURNS text[] LANGUAGE sql AS $$
-    SELECT coalesce(array_agg(m[1] ORDER BY o), '{}')
-    FROM regexp_matches(html, 'class="' || cls || '"[^>]*? ' || a || '="([^"]*)"', 'g') WITH ORDINALITY x(m, o) $$;
+\i sql/include/helpers.sql
 SELECT pg_temp.vals(html, 'bar converted')::bigint[] = (SELECT array_agg(converted ORDER BY bin) FROM lead_scoring.score_histogram('rep'))
        AND pg_temp.vals(html, 'bar not-converted')::bigint[] = (SELECT array_agg(not_converted ORDER BY bin) FROM lead_scoring.score_histogram('rep'))
        AS histogram_drawn_as_sql,

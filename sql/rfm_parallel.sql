@@ -2,17 +2,7 @@
 -- as a boolean over EXPLAIN), and the same result as the serial plan.
 SET client_min_messages = warning;
 SET jit = off;  -- JIT compilation would only slow these small queries down
-CREATE FUNCTION pg_temp.plan_has(q text, pattern text) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    line text;
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-        IF line ~ pattern THEN RETURN true; END IF;
-    END LOOP;
-    RETURN false;
-END $$;
-CREATE FUNCTION pg_temp.cuts(b jsonb, dim text) RETURNS float8[] LANGUAGE sql AS $$
-    SELECT ARRAY(SELECT e::float8 FROM jsonb_array_elements_text(b -> dim) e) $$;
+\i sql/include/helpers.sql
 
 CREATE TABLE rfm_par(id int, r float8, f float8, m float8);
 INSERT INTO rfm_par SELECT i, (i * 7919) % 365, (i * 31) % 17, CASE WHEN i % 11 = 0 THEN NULL ELSE ((i::bigint * 104729) % 10007) / 3.0 END

@@ -1,0 +1,52 @@
+\set helpers_echo :ECHO \set ECHO none
+-- Test helpers shared by the regression suites. A suite that needs them runs
+-- \i sql/include/helpers.sql (pg_regress feeds psql the suite on stdin, so the
+-- path is relative to the directory make runs in). This file is not a suite:
+-- pg_regress discovers sql/*.sql only. Its lines are not echoed, so that each
+-- expected output shows the include, not another copy of the helpers.
+
+-- err(q): runs the query q and shows 'ok: <first column of its first row>'
+-- (NULL as NULL) or '<SQLSTATE>: <message>'. Messages are cut at 200
+-- characters: some hostile inputs are echoed back in them at full length.
+CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+    EXECUTE q INTO r;
+    RETURN 'ok: ' || coalesce(r, 'NULL');
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || left(SQLERRM, 200);
+END $$;
+
+-- try(s): err for a statement that returns no rows (EXECUTE ... INTO refuses
+-- those): 'ok' or '<SQLSTATE>: <message>'.
+CREATE FUNCTION pg_temp.try(s text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE s;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || left(SQLERRM, 200);
+END $$;
+
+-- plan_has(q, pattern): whether a line of EXPLAIN (COSTS OFF) q matches the
+-- regular expression pattern.
+CREATE FUNCTION pg_temp.plan_has(q text, pattern text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+        IF line ~ pattern THEN RETURN true; END IF;
+    END LOOP;
+    RETURN false;
+END $$;
+
+-- cuts(b, dim): one dimension of an rfm_breaks value as float8[] (NULL where
+-- the dimension is JSON null).
+CREATE FUNCTION pg_temp.cuts(b jsonb, dim text) RETURNS float8[] LANGUAGE sql AS $$
+    SELECT CASE WHEN jsonb_typeof(b -> dim) = 'array'
+                THEN ARRAY(SELECT e::float8 FROM jsonb_array_elements_text(b -> dim) e) END $$;
+
+-- vals(html, cls, a): the values of attribute a (data-value by default) of the
+-- elements of class cls in the report page html, in page order.
+CREATE FUNCTION pg_temp.vals(html text, cls text, a text DEFAULT 'data-value') RETURNS text[] LANGUAGE sql AS $$
+    SELECT coalesce(array_agg(m[1] ORDER BY o), '{}')
+    FROM regexp_matches(html, 'class="' || cls || '"[^>]*? ' || a || '="([^"]*)"', 'g') WITH ORDINALITY x(m, o) $$;
+\set ECHO :helpers_echo
