@@ -265,11 +265,7 @@ SELECT lead_scoring.activity_score(:big::jsonb, event_type, occurred_at, :as_of)
 -- plan_has: does a plan contain a node? (It scans EXPLAIN text, so the test
 -- survives plan changes.)
 \i sql/include/helpers.sql
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;
+:force_parallel
 ALTER TABLE act_events SET (parallel_workers = 2);
 -- Partial states across workers are what this tests; the fused GROUP BY node
 -- (fused.sql), cheaper still, would take the grouped queries.

@@ -16,11 +16,7 @@ FROM generate_series(1, 20000) i;
 ALTER TABLE ev_par SET (parallel_workers = 2);
 ANALYZE ev_par;
 
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;
+:force_parallel
 SET enable_hashagg = off;  -- a sorted plan is cheap to force and shows the same partial step
 
 -- flags per lead, folded into one text so that psql can keep it for the comparison

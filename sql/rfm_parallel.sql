@@ -10,11 +10,7 @@ FROM generate_series(1, 30000) i;
 ALTER TABLE rfm_par SET (parallel_workers = 2);
 ANALYZE rfm_par;
 
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;  -- the workers' states are serialized and combined
+:force_parallel  -- the workers' states are serialized and combined
 
 SELECT pg_temp.plan_has('SELECT lead_scoring.rfm_breaks(r, f, m) FROM rfm_par', 'Partial Aggregate') AS partial_aggregate,
        pg_temp.plan_has('SELECT lead_scoring.rfm_breaks(r, f, m, 4) FROM rfm_par', 'Partial Aggregate') AS partial_aggregate_4;

@@ -49,4 +49,10 @@ CREATE FUNCTION pg_temp.cuts(b jsonb, dim text) RETURNS float8[] LANGUAGE sql AS
 CREATE FUNCTION pg_temp.vals(html text, cls text, a text DEFAULT 'data-value') RETURNS text[] LANGUAGE sql AS $$
     SELECT coalesce(array_agg(m[1] ORDER BY o), '{}')
     FROM regexp_matches(html, 'class="' || cls || '"[^>]*? ' || a || '="([^"]*)"', 'g') WITH ORDINALITY x(m, o) $$;
+
+-- :force_parallel makes the planner use two parallel workers wherever it can,
+-- with the leader out of the scan (so partial states really are serialized and
+-- combined across processes); :reset_parallel puts the defaults back.
+\set force_parallel 'SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0; SET max_parallel_workers_per_gather = 2; SET parallel_leader_participation = off;'
+\set reset_parallel 'RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size; RESET max_parallel_workers_per_gather; RESET parallel_leader_participation;'
 \set ECHO :helpers_echo
