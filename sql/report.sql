@@ -188,10 +188,6 @@ SELECT lead_scoring.report('rep', '2025-12-01 00:00+00');
 SELECT * FROM lead_scoring.score_histogram('rep', bins => 0);
 \echo :LAST_ERROR_SQLSTATE
 
-SELECT lead_scoring.drop_refresh_state('rep');
 -- Leave no trace for the suites after this one.
-DELETE FROM lead_scoring.refresh_log WHERE model = 'rep';
-DELETE FROM lead_scoring.stage_history WHERE model = 'rep';
-DELETE FROM lead_scoring.model WHERE name = 'rep';
-DROP TABLE lead_scoring.ranking_rep CASCADE;
+CALL pg_temp.drop_models('rep');
 DROP SCHEMA crm CASCADE;

@@ -50,6 +50,22 @@ CREATE FUNCTION pg_temp.vals(html text, cls text, a text DEFAULT 'data-value') R
     SELECT coalesce(array_agg(m[1] ORDER BY o), '{}')
     FROM regexp_matches(html, 'class="' || cls || '"[^>]*? ' || a || '="([^"]*)"', 'g') WITH ORDINALITY x(m, o) $$;
 
+-- drop_models(names...): leaves no trace of the named models for the suites
+-- that follow: refresh state and capture triggers, refresh_log and
+-- stage_history rows, the model rows and their ranking tables (with what
+-- depends on them).
+CREATE PROCEDURE pg_temp.drop_models(VARIADIC names text[]) LANGUAGE plpgsql AS $$
+DECLARE m text;
+BEGIN
+    FOREACH m IN ARRAY names LOOP
+        PERFORM lead_scoring.drop_refresh_state(m);
+        DELETE FROM lead_scoring.refresh_log WHERE model = m;
+        DELETE FROM lead_scoring.stage_history WHERE model = m;
+        DELETE FROM lead_scoring.model WHERE name = m;
+        EXECUTE format('DROP TABLE lead_scoring.%I CASCADE', 'ranking_' || m);
+    END LOOP;
+END $$;
+
 -- :force_parallel makes the planner use two parallel workers wherever it can,
 -- with the leader out of the scan (so partial states really are serialized and
 -- combined across processes); :reset_parallel puts the defaults back.
