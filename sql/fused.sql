@@ -78,11 +78,7 @@ ORDER BY lead;
 ------------------------------------------- against plain SQL and the aggregate
 -- 60,000 events over 700 leads, types and times from a hash of the row number.
 CREATE TABLE fe(id int, lead_id bigint, event_type text, occurred_at timestamptz);
-INSERT INTO fe
-SELECT i, i % 700, (ARRAY['demo', 'unsubscribe', 'webinar', 'page_view', 'download', 'pricing'])[1 + abs(hashint4(i)) % 6],
-       timestamptz '2024-03-01 00:00+00' - (abs(hashint4(i + 7)) % 8000000) * interval '1 second'
-         + CASE WHEN i % 97 = 0 THEN interval '3 days' ELSE interval '0' END
-FROM generate_series(1, 60000) AS i;
+INSERT INTO fe SELECT * FROM pg_temp.hashed_events(60000, 700);
 ANALYZE fe;
 \set big '''{"activity": {"events": {"demo": {"points": 10, "cap": 25}, "unsubscribe": {"points": -7, "cap": 12}, "webinar": {"points": 4}, "*": {"points": 0.5}}, "decay": {"kind": "exponential", "half_life": "30 days"}, "window": "80 days", "min": -10, "max": 60}}'''
 INSERT INTO lead_scoring.model(name, spec) VALUES ('fused_big', :big);

@@ -50,6 +50,16 @@ CREATE FUNCTION pg_temp.vals(html text, cls text, a text DEFAULT 'data-value') R
     SELECT coalesce(array_agg(m[1] ORDER BY o), '{}')
     FROM regexp_matches(html, 'class="' || cls || '"[^>]*? ' || a || '="([^"]*)"', 'g') WITH ORDINALITY x(m, o) $$;
 
+-- hashed_events(n, leads): n events over leads leads (lead_id = i % leads),
+-- their types (six) and times (up to ~93 days before 2024-03-01 00:00+00; every
+-- 97th moved 3 days later) from a hash of the row number i.
+CREATE FUNCTION pg_temp.hashed_events(n int, leads int)
+    RETURNS TABLE (i int, lead_id int, event_type text, occurred_at timestamptz) LANGUAGE sql AS $$
+SELECT g, g % leads, (ARRAY['demo', 'unsubscribe', 'webinar', 'page_view', 'download', 'pricing'])[1 + abs(hashint4(g)) % 6],
+       timestamptz '2024-03-01 00:00+00' - (abs(hashint4(g + 7)) % 8000000) * interval '1 second'
+         + CASE WHEN g % 97 = 0 THEN interval '3 days' ELSE interval '0' END
+FROM generate_series(1, n) AS g $$;
+
 -- drop_models(names...): leaves no trace of the named models for the suites
 -- that follow: refresh state and capture triggers, refresh_log and
 -- stage_history rows, the model rows and their ranking tables (with what
