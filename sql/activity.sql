@@ -192,7 +192,7 @@ SELECT lead, lead_scoring.activity_score('act', tp, t, :as_of) FROM ev WHERE lea
 ------------------------------- against plain SQL, serial and parallel
 -- 50,000 events over 500 leads; types and times from a hash of the row number.
 CREATE TABLE act_events(lead_id int, event_type text, occurred_at timestamptz);
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 INSERT INTO act_events SELECT lead_id, event_type, occurred_at FROM pg_temp.hashed_events(50000, 500);
 ANALYZE act_events;
 \set big '''{"activity": {"events": {"demo": {"points": 10, "cap": 25}, "unsubscribe": {"points": -7, "cap": 12}, "webinar": {"points": 4}, "*": {"points": 0.5}}, "decay": {"kind": "exponential", "half_life": "30 days"}, "window": "80 days", "min": -10, "max": 60}}'''
@@ -259,7 +259,7 @@ FROM (SELECT lead_id, lead_scoring.activity_score(:spec::jsonb, event_type, occu
 CREATE TEMP TABLE serial_total AS
 SELECT lead_scoring.activity_score(:big::jsonb, event_type, occurred_at, :as_of) AS s FROM act_events;
 
--- plan_has (sql/include/helpers.sql) scans EXPLAIN text, so the test survives
+-- plan_has (sql/include/lib.sql) scans EXPLAIN text, so the test survives
 -- plan changes.
 :force_parallel
 ALTER TABLE act_events SET (parallel_workers = 2);

@@ -3,7 +3,7 @@
 \set VERBOSITY terse
 SET client_min_messages = warning;
 SET jit = off;  -- JIT compilation would only slow these small queries down
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 
 INSERT INTO lead_scoring.model(name, spec) VALUES ('bant_b', '{
   "bant": {"budget": {"field": "budget", "gte": 10000},

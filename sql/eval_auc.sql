@@ -3,7 +3,7 @@
 SET extra_float_digits = 0;
 -- Errors are shown with their SQLSTATE (psql's LAST_ERROR_SQLSTATE).
 \set SHOW_CONTEXT never
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 
 -- A few hundred rows with many ties, in 4 groups; group 3 has no converted
 -- rows and group 4 only converted rows.

@@ -3,7 +3,7 @@
 SET extra_float_digits = 0;
 -- Errors are shown with their SQLSTATE (psql's LAST_ERROR_SQLSTATE).
 \set SHOW_CONTEXT never
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 
 -- 1. Symmetric one-feature design: x = +1 has a = 9 converted and c = 4 not,
 -- x = -1 has 4 converted and 9 not. By symmetry b = 0, and setting the

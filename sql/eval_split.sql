@@ -76,6 +76,6 @@ SELECT lead_scoring.refresh('splitr', '2026-01-11 00:00+00');
 \echo :LAST_ERROR_SQLSTATE
 
 -- Leave no trace for the suites after this one.
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 CALL pg_temp.drop_models('splitm', 'splitr');
 DROP SCHEMA crm CASCADE;

@@ -83,6 +83,6 @@ SELECT round((r->'holdout_auc'->>'current')::numeric, 3) AS auc_current,
 FROM s;
 
 -- Leave nothing behind for the suites that follow (refresh state, log, rankings).
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 CALL pg_temp.drop_models('demo_sg', 'demo_sg_learned');
 DROP SCHEMA crm_sg CASCADE;

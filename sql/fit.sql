@@ -2,7 +2,7 @@
 -- forms, fit_breakdown, errors. Expected scores are computed by hand from the
 -- rules (comments show the sums) or by a plain-SQL CASE over the same data.
 SET client_min_messages = warning;
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 
 INSERT INTO lead_scoring.model(name, spec) VALUES ('fit_demo', '{
   "fit": {"rules": [

@@ -6,7 +6,7 @@ SET extra_float_digits = 0;
 -- preload it).
 LOAD 'lead_scoring';
 \set as_of '''2024-03-01 00:00:00+00'''
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 
 -- A query's plan as JSON; with_analyze: with what its nodes did.
 CREATE FUNCTION pg_temp.plan(q text, with_analyze boolean DEFAULT false) RETURNS jsonb LANGUAGE plpgsql AS $$

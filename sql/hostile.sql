@@ -1,6 +1,6 @@
 -- Bad-input catalogue (DESIGN.md §10, doc/hardening.md): every hostile input
 -- gives a result or an ERROR with a precise SQLSTATE, never a crash.
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 CREATE TEMP TABLE spec(name text PRIMARY KEY, s jsonb);
 
 -- 1. Non-finite numbers. JSON (and so jsonb) cannot express NaN or Infinity:

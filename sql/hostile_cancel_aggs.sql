@@ -76,6 +76,6 @@ DELETE FROM cancrm.leads WHERE id > 100;
 SELECT lead_scoring.refresh('cancel_aggs', '2026-01-01 00:00+00', true) AS leads_written;
 SELECT count(*) AS ranked FROM lead_scoring.ranking_cancel_aggs;
 
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 CALL pg_temp.drop_models('cancel_aggs');
 DROP SCHEMA cancrm CASCADE;

@@ -157,6 +157,6 @@ SELECT (SELECT count(*) FROM hashed) AS groups,
        (SELECT count(*) FROM (SELECT * FROM hashed EXCEPT ALL SELECT * FROM sorted) d) AS only_hashed,
        (SELECT count(*) FROM (SELECT * FROM sorted EXCEPT ALL SELECT * FROM hashed) d) AS only_sorted;
 
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 CALL pg_temp.drop_models('memagg');
 DROP SCHEMA memcrm CASCADE;

@@ -4,7 +4,7 @@
 \set VERBOSITY terse
 SET client_min_messages = warning;
 SET jit = off;  -- JIT compilation would only slow these small queries down
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 
 INSERT INTO lead_scoring.model(name, spec) VALUES ('qual', '{
   "fit": {"rules": [{"field": "industry", "eq": "software", "points": 30}]},

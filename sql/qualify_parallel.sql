@@ -2,7 +2,7 @@
 -- and the same flags per lead as the serial plan.
 SET client_min_messages = warning;
 SET jit = off;  -- JIT compilation would only slow these small queries down
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 
 INSERT INTO lead_scoring.model(name, spec) VALUES ('qual_par', '{
   "activity": {"events": {"page_view": {"points": 1}}, "window": "30 days"},

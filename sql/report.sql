@@ -116,7 +116,7 @@ WHERE c.relnamespace = 'lead_scoring'::regnamespace AND c.relname LIKE 'chart\_%
 
 -- The page: every chart's data-values equal the SQL above.
 CREATE TEMP TABLE page AS SELECT lead_scoring.report('rep') AS html;
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 SELECT pg_temp.vals(html, 'bar converted')::bigint[] = (SELECT array_agg(converted ORDER BY bin) FROM lead_scoring.score_histogram('rep'))
        AND pg_temp.vals(html, 'bar not-converted')::bigint[] = (SELECT array_agg(not_converted ORDER BY bin) FROM lead_scoring.score_histogram('rep'))
        AS histogram_drawn_as_sql,

@@ -4,7 +4,7 @@
 \set VERBOSITY terse
 SET client_min_messages = warning;
 SET jit = off;  -- JIT compilation would only slow these small queries down
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 
 CREATE TEMP TABLE d(grp text, r float8, f float8, m float8);
 SELECT setseed(0.42);

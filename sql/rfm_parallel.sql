@@ -2,7 +2,7 @@
 -- as a boolean over EXPLAIN), and the same result as the serial plan.
 SET client_min_messages = warning;
 SET jit = off;  -- JIT compilation would only slow these small queries down
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 
 CREATE TABLE rfm_par(id int, r float8, f float8, m float8);
 INSERT INTO rfm_par SELECT i, (i * 7919) % 365, (i * 31) % 17, CASE WHEN i % 11 = 0 THEN NULL ELSE ((i::bigint * 104729) % 10007) / 3.0 END

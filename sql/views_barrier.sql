@@ -81,7 +81,7 @@ RESET ROLE;
 SET client_min_messages = warning;
 
 -- Clean up.
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 CALL pg_temp.drop_models('vb_pipeline');
 DROP SCHEMA vb_crm CASCADE;
 DROP ROLE regress_lsb_alice;

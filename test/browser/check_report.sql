@@ -9,7 +9,7 @@ CREATE TEMP TABLE charts AS
 SELECT (regexp_match(part, 'data-chart="([a-z_]+)"'))[1] AS chart, part
 FROM dom, LATERAL regexp_split_to_table(html, '</svg>') part
 WHERE part ~ 'data-chart="';
-\i sql/include/helpers.sql
+\i sql/include/lib.sql
 SELECT split_part(as_of::text, '+', 1) AS t FROM lead_scoring.evaluation_split('demo_backtest') \gset
 CREATE TEMP TABLE pop AS
 SELECT l.id, EXISTS (SELECT FROM crm.deals d WHERE d.lead_id = l.id AND d.won_at > s.as_of) AS y

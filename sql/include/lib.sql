@@ -1,9 +1,10 @@
-\set helpers_echo :ECHO \set ECHO none
--- Test helpers shared by the regression suites. A suite that needs them runs
--- \i sql/include/helpers.sql (pg_regress feeds psql the suite on stdin, so the
+\set lib_echo :ECHO \set ECHO none
+-- Functions, fixtures and settings shared by the regression suites (and
+-- test/browser/check_report.sql). A suite that needs them runs
+-- \i sql/include/lib.sql (pg_regress feeds psql the suite on stdin, so the
 -- path is relative to the directory make runs in). This file is not a suite:
 -- pg_regress discovers sql/*.sql only. Its lines are not echoed, so that each
--- expected output shows the include, not another copy of the helpers.
+-- expected output shows the include, not another copy of these definitions.
 
 -- err(q): runs the query q and shows 'ok: <first column of its first row>'
 -- (NULL as NULL) or '<SQLSTATE>: <message>'. Messages are cut at 200
@@ -81,4 +82,4 @@ END $$;
 -- combined across processes); :reset_parallel puts the defaults back.
 \set force_parallel 'SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0; SET max_parallel_workers_per_gather = 2; SET parallel_leader_participation = off;'
 \set reset_parallel 'RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size; RESET max_parallel_workers_per_gather; RESET parallel_leader_participation;'
-\set ECHO :helpers_echo
+\set ECHO :lib_echo
