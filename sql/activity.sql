@@ -192,11 +192,8 @@ SELECT lead, lead_scoring.activity_score('act', tp, t, :as_of) FROM ev WHERE lea
 ------------------------------- against plain SQL, serial and parallel
 -- 50,000 events over 500 leads; types and times from a hash of the row number.
 CREATE TABLE act_events(lead_id int, event_type text, occurred_at timestamptz);
-INSERT INTO act_events
-SELECT i % 500, (ARRAY['demo', 'unsubscribe', 'webinar', 'page_view', 'download', 'pricing'])[1 + abs(hashint4(i)) % 6],
-       timestamptz '2024-03-01 00:00+00' - (abs(hashint4(i + 7)) % 8000000) * interval '1 second'
-         + CASE WHEN i % 97 = 0 THEN interval '3 days' ELSE interval '0' END
-FROM generate_series(1, 50000) AS i;
+\i sql/include/lib.sql
+INSERT INTO act_events SELECT lead_id, event_type, occurred_at FROM pg_temp.hashed_events(50000, 500);
 ANALYZE act_events;
 \set big '''{"activity": {"events": {"demo": {"points": 10, "cap": 25}, "unsubscribe": {"points": -7, "cap": 12}, "webinar": {"points": 4}, "*": {"points": 0.5}}, "decay": {"kind": "exponential", "half_life": "30 days"}, "window": "80 days", "min": -10, "max": 60}}'''
 -- The formula of doc/activity.md in plain SQL: per type sums of points · 2^(-age/hl) for
@@ -262,20 +259,9 @@ FROM (SELECT lead_id, lead_scoring.activity_score(:spec::jsonb, event_type, occu
 CREATE TEMP TABLE serial_total AS
 SELECT lead_scoring.activity_score(:big::jsonb, event_type, occurred_at, :as_of) AS s FROM act_events;
 
--- Does a plan contain a node? (Scans EXPLAIN text, so the test survives plan changes.)
-CREATE FUNCTION pg_temp.plan_has(q text, node text) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE l text;
-BEGIN
-  FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-    IF l LIKE '%' || node || '%' THEN RETURN true; END IF;
-  END LOOP;
-  RETURN false;
-END $$;
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;
+-- plan_has (sql/include/lib.sql) scans EXPLAIN text, so the test survives
+-- plan changes.
+:force_parallel
 ALTER TABLE act_events SET (parallel_workers = 2);
 -- Partial states across workers are what this tests; the fused GROUP BY node
 -- (fused.sql), cheaper still, would take the grouped queries.

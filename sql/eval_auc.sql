@@ -3,6 +3,7 @@
 SET extra_float_digits = 0;
 -- Errors are shown with their SQLSTATE (psql's LAST_ERROR_SQLSTATE).
 \set SHOW_CONTEXT never
+\i sql/include/lib.sql
 
 -- A few hundred rows with many ties, in 4 groups; group 3 has no converted
 -- rows and group 4 only converted rows.
@@ -66,18 +67,10 @@ FROM r;
 CREATE TEMP TABLE serial_auc AS SELECT lead_scoring.auc(s, y) AS auc FROM eval_auc_big;
 SELECT abs(s.auc - r.auc) < 1e-12 AS matches_ranksum FROM serial_auc s, ranksum r;
 
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;
+:force_parallel
 EXPLAIN (COSTS OFF) SELECT lead_scoring.auc(s, y) FROM eval_auc_big;
 SELECT lead_scoring.auc(s, y) = (SELECT auc FROM serial_auc) AS parallel_equals_serial FROM eval_auc_big;
-RESET parallel_setup_cost;
-RESET parallel_tuple_cost;
-RESET min_parallel_table_scan_size;
-RESET max_parallel_workers_per_gather;
-RESET parallel_leader_participation;
+:reset_parallel
 
 -- Deserializing garbage is an error (XX001), never a crash. The C entry point
 -- is reached through a bytea-typed alias because no SQL value has type internal.

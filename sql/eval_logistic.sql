@@ -3,6 +3,7 @@
 SET extra_float_digits = 0;
 -- Errors are shown with their SQLSTATE (psql's LAST_ERROR_SQLSTATE).
 \set SHOW_CONTEXT never
+\i sql/include/lib.sql
 
 -- 1. Symmetric one-feature design: x = +1 has a = 9 converted and c = 4 not,
 -- x = -1 has 4 converted and 9 not. By symmetry b = 0, and setting the
@@ -86,11 +87,7 @@ SELECT lead_scoring.logistic_fit(ARRAY[x], y) IS NULL AS empty FROM bin WHERE fa
 -- 7. Serial and forced parallel plans agree.
 ANALYZE eval_logit_t;
 CREATE TEMP TABLE serial_fit AS SELECT lead_scoring.logistic_fit(ARRAY[x, z, w], y, 0.5) AS f FROM eval_logit_t;
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;
+:force_parallel
 EXPLAIN (COSTS OFF) SELECT lead_scoring.logistic_fit(ARRAY[x, z, w], y, 0.5) FROM eval_logit_t;
 SELECT abs((p.f->>'intercept')::float8 - (s.f->>'intercept')::float8) < 1e-9
        AND abs((p.f->'coef'->>0)::float8 - (s.f->'coef'->>0)::float8) < 1e-9
@@ -98,11 +95,7 @@ SELECT abs((p.f->>'intercept')::float8 - (s.f->>'intercept')::float8) < 1e-9
        AND abs((p.f->'coef'->>2)::float8 - (s.f->'coef'->>2)::float8) < 1e-9
        AND p.f->'rows' = s.f->'rows' AS parallel_equals_serial
 FROM (SELECT lead_scoring.logistic_fit(ARRAY[x, z, w], y, 0.5) AS f FROM eval_logit_t) p, serial_fit s;
-RESET parallel_setup_cost;
-RESET parallel_tuple_cost;
-RESET min_parallel_table_scan_size;
-RESET max_parallel_workers_per_gather;
-RESET parallel_leader_participation;
+:reset_parallel
 
 -- 8. Bad input.
 SELECT lead_scoring.logistic_fit(ARRAY[1, NULL]::float8[], true);

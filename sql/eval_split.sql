@@ -75,10 +75,7 @@ UPDATE lead_scoring.model SET spec = jsonb_set(spec, '{source,leads,created}', '
 SELECT lead_scoring.refresh('splitr', '2026-01-11 00:00+00');
 \echo :LAST_ERROR_SQLSTATE
 
-SELECT lead_scoring.drop_refresh_state('splitr');
 -- Leave no trace for the suites after this one.
-DELETE FROM lead_scoring.refresh_log WHERE model = 'splitr';
-DELETE FROM lead_scoring.stage_history WHERE model = 'splitr';
-DELETE FROM lead_scoring.model WHERE name IN ('splitm', 'splitr');
-DROP TABLE lead_scoring.ranking_splitm, lead_scoring.ranking_splitr;
+\i sql/include/lib.sql
+CALL pg_temp.drop_models('splitm', 'splitr');
 DROP SCHEMA crm CASCADE;

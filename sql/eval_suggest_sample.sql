@@ -6,63 +6,12 @@
 SET extra_float_digits = 0;
 SELECT lead_scoring.generate_sample_crm('crm_sg', 3000, 12, 0.42, '2026-01-01 00:00:00+00') ->> 'leads' AS leads;
 
--- The demo model of scripts/demo.sh, its source pointed at crm_sg.
+-- The demo model of scripts/demo.sh (scripts/demo_model.json), its source
+-- tables moved from schema crm to crm_sg.
+\set spec `cat scripts/demo_model.json`
 INSERT INTO lead_scoring.model (name, description, spec) VALUES ('demo_sg',
   'Demo model for the sample CRM: firmographic fit plus decaying activity',
-  $spec$
-  {
-    "fit": {
-      "rules": [
-        {"field": "industry", "in": ["Software", "Finance", "Healthcare"], "points": 15, "label": "target industry"},
-        {"field": "industry", "in": ["Government", "Education", "Nonprofit"], "points": -5, "label": "low-fit industry"},
-        {"field": "job_title", "matches": "^(ceo|cto|cfo|founder|vp )", "points": 20, "label": "executive"},
-        {"field": "job_title", "matches": "(director|head of)", "points": 12, "label": "director"},
-        {"field": "job_title", "contains": "manager", "points": 6, "label": "manager"},
-        {"field": "job_title", "in": ["student", "intern"], "points": -15, "label": "student or intern"},
-        {"field": "company_size", "between": [50, 5000], "points": 15, "label": "mid-market company"},
-        {"field": "company_size", "gt": 5000, "points": 10, "label": "enterprise company"},
-        {"field": "company_size", "lt": 10, "points": -5, "label": "very small company"},
-        {"field": "country", "in": ["US", "CA", "GB", "DE", "FR", "NL"], "points": 10, "label": "served country"},
-        {"field": "email", "matches": "@(gmail|yahoo|hotmail|outlook|icloud|aol|protonmail|gmx|mail|qq)\\.", "points": -10, "label": "free-mail address"},
-        {"field": "plan_interest", "eq": "enterprise", "points": 5, "label": "wants the enterprise plan"}
-      ],
-      "min": 0, "max": 100
-    },
-    "activity": {
-      "events": {
-        "page_view":    {"points": 1,   "cap": 15},
-        "pricing_page": {"points": 5,   "cap": 25},
-        "download":     {"points": 4,   "cap": 16},
-        "email_open":   {"points": 0.5, "cap": 5},
-        "email_click":  {"points": 2,   "cap": 10},
-        "webinar":      {"points": 6,   "cap": 18},
-        "form_submit":  {"points": 5,   "cap": 15},
-        "demo_request": {"points": 25,  "cap": 50},
-        "unsubscribe":  {"points": -10},
-        "email_bounce": {"points": -5},
-        "complaint":    {"points": -30}
-      },
-      "decay": {"kind": "exponential", "half_life": "30 days"},
-      "min": 0, "max": 100
-    },
-    "disqualify": {
-      "rules": [{"field": "email", "matches": "@(leadrival\\.com|scorewise\\.io|funnelforge\\.com)$", "label": "competitor"},
-                {"field": "email", "exists": false}],
-      "events": ["complaint"]
-    },
-    "grades": [{"grade": "A", "min_fit": 60}, {"grade": "B", "min_fit": 40}, {"grade": "C", "min_fit": 20}, {"grade": "D", "min_fit": 0}],
-    "stages": [{"stage": "SQL",  "min_score": 110, "event": "demo_request"},
-               {"stage": "MQL3", "min_score": 80},
-               {"stage": "MQL2", "min_score": 50},
-               {"stage": "MQL1", "min_fit": 40}],
-    "source": {
-      "leads":       {"table": "crm_sg.leads", "id": "id", "properties": "props"},
-      "events":      {"table": "crm_sg.events", "lead_id": "lead_id", "type": "event_type", "time": "occurred_at"},
-      "orders":      {"table": "crm_sg.orders", "lead_id": "lead_id", "time": "ordered_at", "amount": "amount"},
-      "conversions": {"table": "crm_sg.deals", "lead_id": "lead_id", "time": "won_at"}
-    }
-  }
-  $spec$);
+  replace(:'spec', '"table": "crm.', '"table": "crm_sg.')::jsonb);
 SELECT lead_scoring.refresh('demo_sg', '2026-01-01 00:00:00+00') AS ranked;
 
 CREATE TEMP TABLE s AS SELECT lead_scoring.suggest_model('demo_sg') AS r;
@@ -134,9 +83,6 @@ SELECT round((r->'holdout_auc'->>'current')::numeric, 3) AS auc_current,
 FROM s;
 
 -- Leave nothing behind for the suites that follow (refresh state, log, rankings).
-SELECT count(lead_scoring.drop_refresh_state(m)) AS dropped FROM unnest(ARRAY['demo_sg', 'demo_sg_learned']) m;
-DELETE FROM lead_scoring.refresh_log WHERE model IN ('demo_sg', 'demo_sg_learned');
-DELETE FROM lead_scoring.stage_history WHERE model IN ('demo_sg', 'demo_sg_learned');
-DROP TABLE lead_scoring.ranking_demo_sg, lead_scoring.ranking_demo_sg_learned;
-DELETE FROM lead_scoring.model WHERE name IN ('demo_sg', 'demo_sg_learned');
+\i sql/include/lib.sql
+CALL pg_temp.drop_models('demo_sg', 'demo_sg_learned');
 DROP SCHEMA crm_sg CASCADE;

@@ -2,13 +2,7 @@
 -- forms, fit_breakdown, errors. Expected scores are computed by hand from the
 -- rules (comments show the sums) or by a plain-SQL CASE over the same data.
 SET client_min_messages = warning;
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/lib.sql
 
 INSERT INTO lead_scoring.model(name, spec) VALUES ('fit_demo', '{
   "fit": {"rules": [

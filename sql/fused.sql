@@ -6,6 +6,7 @@ SET extra_float_digits = 0;
 -- preload it).
 LOAD 'lead_scoring';
 \set as_of '''2024-03-01 00:00:00+00'''
+\i sql/include/lib.sql
 
 -- A query's plan as JSON; with_analyze: with what its nodes did.
 CREATE FUNCTION pg_temp.plan(q text, with_analyze boolean DEFAULT false) RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -15,8 +16,6 @@ BEGIN
                ELSE 'EXPLAIN (COSTS OFF, FORMAT JSON) ' END || q INTO p;
   RETURN p->0->'Plan';
 END $$;
-CREATE FUNCTION pg_temp.plan_has(q text, node text) RETURNS boolean LANGUAGE sql
-  AS $$ SELECT strpos(pg_temp.plan(q)::text, node) > 0 $$;
 -- The batches the fused node used, NULL if it is not at the top of the plan.
 CREATE FUNCTION pg_temp.batches(q text) RETURNS int LANGUAGE sql
   AS $$ SELECT (pg_temp.plan(q, true)->>'Batches')::int $$;
@@ -79,11 +78,7 @@ ORDER BY lead;
 ------------------------------------------- against plain SQL and the aggregate
 -- 60,000 events over 700 leads, types and times from a hash of the row number.
 CREATE TABLE fe(id int, lead_id bigint, event_type text, occurred_at timestamptz);
-INSERT INTO fe
-SELECT i, i % 700, (ARRAY['demo', 'unsubscribe', 'webinar', 'page_view', 'download', 'pricing'])[1 + abs(hashint4(i)) % 6],
-       timestamptz '2024-03-01 00:00+00' - (abs(hashint4(i + 7)) % 8000000) * interval '1 second'
-         + CASE WHEN i % 97 = 0 THEN interval '3 days' ELSE interval '0' END
-FROM generate_series(1, 60000) AS i;
+INSERT INTO fe SELECT * FROM pg_temp.hashed_events(60000, 700);
 ANALYZE fe;
 \set big '''{"activity": {"events": {"demo": {"points": 10, "cap": 25}, "unsubscribe": {"points": -7, "cap": 12}, "webinar": {"points": 4}, "*": {"points": 0.5}}, "decay": {"kind": "exponential", "half_life": "30 days"}, "window": "80 days", "min": -10, "max": 60}}'''
 INSERT INTO lead_scoring.model(name, spec) VALUES ('fused_big', :big);

@@ -1,15 +1,6 @@
 -- Bad-input catalogue (doc/errors.md, doc/hardening.md): every hostile input
 -- gives a result or an ERROR with a precise SQLSTATE, never a crash.
--- err(q) runs q and shows 'ok: <first column>' or '<SQLSTATE>: <message>'
--- (messages longer than 200 characters are cut).
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r text;
-BEGIN
-    EXECUTE q INTO r;
-    RETURN 'ok: ' || coalesce(r, 'NULL');
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || left(SQLERRM, 200);
-END $$;
+\i sql/include/lib.sql
 CREATE TEMP TABLE spec(name text PRIMARY KEY, s jsonb);
 
 -- 1. Non-finite numbers. JSON (and so jsonb) cannot express NaN or Infinity:

@@ -76,9 +76,6 @@ DELETE FROM cancrm.leads WHERE id > 100;
 SELECT lead_scoring.refresh('cancel_aggs', '2026-01-01 00:00+00', true) AS leads_written;
 SELECT count(*) AS ranked FROM lead_scoring.ranking_cancel_aggs;
 
-SELECT lead_scoring.drop_refresh_state('cancel_aggs');
-DELETE FROM lead_scoring.refresh_log WHERE model = 'cancel_aggs';
-DELETE FROM lead_scoring.stage_history WHERE model = 'cancel_aggs';
-DROP TABLE lead_scoring.ranking_cancel_aggs;
-DELETE FROM lead_scoring.model WHERE name = 'cancel_aggs';
+\i sql/include/lib.sql
+CALL pg_temp.drop_models('cancel_aggs');
 DROP SCHEMA cancrm CASCADE;

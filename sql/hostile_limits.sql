@@ -1,12 +1,6 @@
 -- Bad-input catalogue, part 2 (doc/hardening.md): the documented spec limits.
 -- Slower than the other suites (a 100,000-rule spec is about 4 MB of JSON).
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || left(SQLERRM, 200);
-END $$;
+\i sql/include/lib.sql
 CREATE TEMP TABLE spec(name text PRIMARY KEY, s jsonb);
 
 -- 100,000 rules (the documented limit, kMaxRules) work; one more is refused

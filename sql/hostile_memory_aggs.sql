@@ -157,9 +157,6 @@ SELECT (SELECT count(*) FROM hashed) AS groups,
        (SELECT count(*) FROM (SELECT * FROM hashed EXCEPT ALL SELECT * FROM sorted) d) AS only_hashed,
        (SELECT count(*) FROM (SELECT * FROM sorted EXCEPT ALL SELECT * FROM hashed) d) AS only_sorted;
 
-SELECT lead_scoring.drop_refresh_state('memagg');
-DELETE FROM lead_scoring.refresh_log WHERE model = 'memagg';
-DELETE FROM lead_scoring.stage_history WHERE model = 'memagg';
-DROP TABLE lead_scoring.ranking_memagg;
-DELETE FROM lead_scoring.model WHERE name = 'memagg';
+\i sql/include/lib.sql
+CALL pg_temp.drop_models('memagg');
 DROP SCHEMA memcrm CASCADE;

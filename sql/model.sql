@@ -2,13 +2,7 @@
 -- Errors are shown as SQLSTATE: message through pg_temp.try, so the expected
 -- output pins both the code and the JSON path.
 SET client_min_messages = warning;
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/lib.sql
 
 -- The table's shape: defaults and constraints.
 SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,

@@ -1,13 +1,7 @@
 -- Stage names are unique in a spec: a stage's funnel position is its index, so
 -- a repeated name is rejected with 22023 naming the path of the second entry.
 SET client_min_messages = warning;
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/lib.sql
 
 SELECT pg_temp.try($$SELECT lead_scoring.validate_model('{"stages": [{"stage": "SQL", "min_score": 80},
     {"stage": "MQL", "min_score": 40}, {"stage": "SQL", "min_score": 20}]}')$$) AS duplicate;

@@ -2,15 +2,7 @@
 -- and the same flags per lead as the serial plan.
 SET client_min_messages = warning;
 SET jit = off;  -- JIT compilation would only slow these small queries down
-CREATE FUNCTION pg_temp.plan_has(q text, pattern text) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    line text;
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-        IF line ~ pattern THEN RETURN true; END IF;
-    END LOOP;
-    RETURN false;
-END $$;
+\i sql/include/lib.sql
 
 INSERT INTO lead_scoring.model(name, spec) VALUES ('qual_par', '{
   "activity": {"events": {"page_view": {"points": 1}}, "window": "30 days"},
@@ -24,11 +16,7 @@ FROM generate_series(1, 20000) i;
 ALTER TABLE ev_par SET (parallel_workers = 2);
 ANALYZE ev_par;
 
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;
+:force_parallel
 SET enable_hashagg = off;  -- a sorted plan is cheap to force and shows the same partial step
 
 -- flags per lead, folded into one text so that psql can keep it for the comparison

@@ -116,9 +116,7 @@ WHERE c.relnamespace = 'lead_scoring'::regnamespace AND c.relname LIKE 'chart\_%
 
 -- The page: every chart's data-values equal the SQL above.
 CREATE TEMP TABLE page AS SELECT lead_scoring.report('rep') AS html;
-CREATE FUNCTION pg_temp.vals(html text, cls text, a text DEFAULT 'data-value') RETURNS text[] LANGUAGE sql AS $$
-    SELECT coalesce(array_agg(m[1] ORDER BY o), '{}')
-    FROM regexp_matches(html, 'class="' || cls || '"[^>]*? ' || a || '="([^"]*)"', 'g') WITH ORDINALITY x(m, o) $$;
+\i sql/include/lib.sql
 SELECT pg_temp.vals(html, 'bar converted')::bigint[] = (SELECT array_agg(converted ORDER BY bin) FROM lead_scoring.score_histogram('rep'))
        AND pg_temp.vals(html, 'bar not-converted')::bigint[] = (SELECT array_agg(not_converted ORDER BY bin) FROM lead_scoring.score_histogram('rep'))
        AS histogram_drawn_as_sql,
@@ -190,10 +188,6 @@ SELECT lead_scoring.report('rep', '2025-12-01 00:00+00');
 SELECT * FROM lead_scoring.score_histogram('rep', bins => 0);
 \echo :LAST_ERROR_SQLSTATE
 
-SELECT lead_scoring.drop_refresh_state('rep');
 -- Leave no trace for the suites after this one.
-DELETE FROM lead_scoring.refresh_log WHERE model = 'rep';
-DELETE FROM lead_scoring.stage_history WHERE model = 'rep';
-DELETE FROM lead_scoring.model WHERE name = 'rep';
-DROP TABLE lead_scoring.ranking_rep CASCADE;
+CALL pg_temp.drop_models('rep');
 DROP SCHEMA crm CASCADE;

@@ -4,17 +4,7 @@
 \set VERBOSITY terse
 SET client_min_messages = warning;
 SET jit = off;  -- JIT compilation would only slow these small queries down
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
--- One dimension of a breaks value as float8[] (NULL for JSON null).
-CREATE FUNCTION pg_temp.cuts(b jsonb, dim text) RETURNS float8[] LANGUAGE sql AS $$
-    SELECT CASE WHEN jsonb_typeof(b -> dim) = 'array'
-                THEN ARRAY(SELECT e::float8 FROM jsonb_array_elements_text(b -> dim) e) END $$;
+\i sql/include/lib.sql
 
 CREATE TEMP TABLE d(grp text, r float8, f float8, m float8);
 SELECT setseed(0.42);

@@ -2,17 +2,7 @@
 -- as a boolean over EXPLAIN), and the same result as the serial plan.
 SET client_min_messages = warning;
 SET jit = off;  -- JIT compilation would only slow these small queries down
-CREATE FUNCTION pg_temp.plan_has(q text, pattern text) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    line text;
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-        IF line ~ pattern THEN RETURN true; END IF;
-    END LOOP;
-    RETURN false;
-END $$;
-CREATE FUNCTION pg_temp.cuts(b jsonb, dim text) RETURNS float8[] LANGUAGE sql AS $$
-    SELECT ARRAY(SELECT e::float8 FROM jsonb_array_elements_text(b -> dim) e) $$;
+\i sql/include/lib.sql
 
 CREATE TABLE rfm_par(id int, r float8, f float8, m float8);
 INSERT INTO rfm_par SELECT i, (i * 7919) % 365, (i * 31) % 17, CASE WHEN i % 11 = 0 THEN NULL ELSE ((i::bigint * 104729) % 10007) / 3.0 END
@@ -20,11 +10,7 @@ FROM generate_series(1, 30000) i;
 ALTER TABLE rfm_par SET (parallel_workers = 2);
 ANALYZE rfm_par;
 
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;  -- the workers' states are serialized and combined
+:force_parallel  -- the workers' states are serialized and combined
 
 SELECT pg_temp.plan_has('SELECT lead_scoring.rfm_breaks(r, f, m) FROM rfm_par', 'Partial Aggregate') AS partial_aggregate,
        pg_temp.plan_has('SELECT lead_scoring.rfm_breaks(r, f, m, 4) FROM rfm_par', 'Partial Aggregate') AS partial_aggregate_4;

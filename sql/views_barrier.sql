@@ -81,11 +81,8 @@ RESET ROLE;
 SET client_min_messages = warning;
 
 -- Clean up.
-SELECT lead_scoring.drop_refresh_state('vb_pipeline') IS NOT NULL AS dropped_state;
-DELETE FROM lead_scoring.refresh_log WHERE model = 'vb_pipeline';
-DELETE FROM lead_scoring.stage_history WHERE model = 'vb_pipeline';
-DELETE FROM lead_scoring.model WHERE name = 'vb_pipeline';
-DROP TABLE lead_scoring.ranking_vb_pipeline;
+\i sql/include/lib.sql
+CALL pg_temp.drop_models('vb_pipeline');
 DROP SCHEMA vb_crm CASCADE;
 DROP ROLE regress_lsb_alice;
 DROP ROLE regress_lsb_mallory;

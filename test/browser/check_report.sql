@@ -9,9 +9,7 @@ CREATE TEMP TABLE charts AS
 SELECT (regexp_match(part, 'data-chart="([a-z_]+)"'))[1] AS chart, part
 FROM dom, LATERAL regexp_split_to_table(html, '</svg>') part
 WHERE part ~ 'data-chart="';
-CREATE FUNCTION pg_temp.vals(html text, cls text, a text DEFAULT 'data-value') RETURNS text[] LANGUAGE sql AS $$
-    SELECT coalesce(array_agg(m[1] ORDER BY o), '{}')
-    FROM regexp_matches(html, 'class="' || cls || '"[^>]*? ' || a || '="([^"]*)"', 'g') WITH ORDINALITY x(m, o) $$;
+\i sql/include/lib.sql
 SELECT split_part(as_of::text, '+', 1) AS t FROM lead_scoring.evaluation_split('demo_backtest') \gset
 CREATE TEMP TABLE pop AS
 SELECT l.id, EXISTS (SELECT FROM crm.deals d WHERE d.lead_id = l.id AND d.won_at > s.as_of) AS y
