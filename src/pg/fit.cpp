@@ -1,4 +1,6 @@
 // SQL entry points for model validation and fit scoring (doc/foundation.md).
+//
+// Error boundary: LS_FUNCTION; the jsonb results through jsonb_result (pg_call).
 #include "core/fit.hpp"
 #include "core/spec.hpp"
 #include "core/value.hpp"
@@ -18,17 +20,9 @@ extern "C" {
 }
 
 using ls::pg::CallSite;
+using ls::pg::jsonb_result;
 
 namespace {
-
-// Builds the jsonb result from JSON text made in C++; the string is copied to
-// PostgreSQL memory before any PostgreSQL call that could fail.
-Datum jsonb_result(const std::string& json) {
-    char* volatile c = ls::pg::pg_strdup(json.data(), json.size());
-    Datum volatile out = 0;
-    ls::pg::pg_call([&] { out = DirectFunctionCall1(jsonb_in, CStringGetDatum(c)); });
-    return out;
-}
 
 // The row forms take anyelement: a scalar is refused before it is read as a row.
 void require_row(FunctionCallInfo fcinfo, const char* fn) {
