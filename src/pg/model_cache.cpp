@@ -1,3 +1,8 @@
+// The model cache (pg/model_cache.hpp).
+//
+// Error boundary: pg_call. Its functions are called from LS_FUNCTION bodies
+// (and guarded steps) with C++ objects alive, so every PostgreSQL call goes
+// through pg_call; ls_model_changed, a trigger, is plain C with no C++ objects.
 #include "core/spec.hpp"
 
 #include "pg/glue.hpp"
