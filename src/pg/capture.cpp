@@ -38,6 +38,7 @@
 #include "pg/glue.hpp"
 #include "pg/capture.hpp"
 #include "pg/identity.hpp"
+#include "pg/model_cache.hpp"
 
 #include <memory>
 #include <string>
@@ -159,22 +160,8 @@ Oid ext_owner_c() {
 // does not depend on what the writer may read; not read-only, so that a fresh
 // snapshot sees the edit an AFTER trigger on lead_scoring.model is called for.
 char* load_spec(const char* name) {
-    MemoryContext caller = CurrentMemoryContext;
     char* result = nullptr;
-    run_restricted(ext_owner_c(), [&] {
-        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-        Oid argtype = TEXTOID;
-        Datum arg = CStringGetTextDatum(name);
-        int rc = SPI_execute_with_args(
-            "SELECT m.spec::pg_catalog.text FROM lead_scoring.model m WHERE m.name OPERATOR(pg_catalog.=) $1", 1,
-            &argtype, &arg, nullptr, false, 1);
-        if (rc != SPI_OK_SELECT) elog(ERROR, "could not read lead_scoring.model: %s", SPI_result_code_string(rc));
-        if (SPI_processed == 1) {
-            char* v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-            if (v) result = MemoryContextStrdup(caller, v);
-        }
-        SPI_finish();
-    });
+    run_restricted(ext_owner_c(), [&] { result = model_spec_text(name, false); });
     return result;
 }
 
