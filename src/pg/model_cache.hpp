@@ -13,7 +13,6 @@ extern "C" {
 
 namespace ls {
 struct Model;
-struct Value;
 }  // namespace ls
 
 namespace ls::pg {
