@@ -40,7 +40,6 @@ struct PgError {
 struct PendingError {
     ErrorData* edata = nullptr;  // a PostgreSQL error to rethrow as is
     int sqlerrcode = 0;
-    bool pending = false;
 };
 
 // What PG_TRY saves on entry and puts back on every way out but one: a C++
@@ -84,7 +83,8 @@ inline Datum guarded(FunctionCallInfo fcinfo, Impl impl) {
 }
 
 // Runs f (a lambda that only calls PostgreSQL and holds no C++ objects with
-// destructors) and turns a PostgreSQL ERROR into a C++ PgError.
+// destructors) and turns a PostgreSQL ERROR into a C++ PgError. f must not
+// throw: the exception would skip this PG_CATCH (see ErrorStacks).
 template <typename F>
 inline void pg_call(F&& f) {
     MemoryContext volatile oldcxt = CurrentMemoryContext;

@@ -52,7 +52,6 @@ int sqlstate_of(ls::ErrorCode code) {
 }
 
 void capture_exception(PendingError* out) noexcept {
-    out->pending = true;
     try {
         throw;
     } catch (const PgError& e) {
