@@ -45,6 +45,11 @@
 //
 // Infinite timestamps: an event whose occurred_at or as_of is ±infinity has no
 // age and is ignored (decay() gives 0 for it).
+//
+// Error boundary: LS_FUNCTION, with pg_call around the PostgreSQL calls made
+// while C++ objects are alive. activity_score's transition and final functions
+// are plain PG_FUNCTION_INFO_V1 entry points: their fast path neither throws
+// nor calls PostgreSQL, and anything else runs inside guarded().
 #include "core/activity.hpp"
 #include "core/activity_state.hpp"
 #include "core/spec.hpp"
@@ -187,12 +192,6 @@ bool is_stable_arg(Node* e) {
 }
 
 const char* agg_name(bool breakdown) { return breakdown ? "activity_breakdown" : "activity_score"; }
-
-MemoryContext agg_context(FunctionCallInfo fcinfo, const char* fn) {
-    MemoryContext cxt;
-    if (!AggCheckCallContext(fcinfo, &cxt)) elog(ERROR, "%s called in non-aggregate context", fn);
-    return cxt;
-}
 
 Site* site_for(FunctionCallInfo fcinfo, CallSite* cs) {
     if (likely(cs->user != nullptr)) return static_cast<Site*>(cs->user);
@@ -360,7 +359,7 @@ __attribute__((noinline)) Datum activity_trans_general(FunctionCallInfo fcinfo, 
         }
         if (st == nullptr) {
             MemoryContext cxt = nullptr;
-            ls::pg::pg_call([&] { cxt = agg_context(fcinfo, agg_name(Breakdown)); });
+            ls::pg::pg_call([&] { cxt = ls::pg::agg_context(fcinfo, agg_name(Breakdown)); });
             st = new_state(cxt, site->cur, as_of, Breakdown);
         } else if (st->shape != site->cur->shape && !same_layout(st->shape, site->cur->shape)) {
             fail(ls::ErrorCode::InvalidParameter,
@@ -396,7 +395,7 @@ __attribute__((noinline)) Datum activity_trans_general(FunctionCallInfo fcinfo, 
         st->bd->counts[slot]++;
         if (slot == m->wildcard_slot()) {
             WildEntry* volatile e = nullptr;
-            ls::pg::pg_call([&] { e = wild_slot(&st->bd->wild, agg_context(fcinfo, agg_name(Breakdown)), tp, tn); });
+            ls::pg::pg_call([&] { e = wild_slot(&st->bd->wild, ls::pg::agg_context(fcinfo, agg_name(Breakdown)), tp, tn); });
             e->count++;
             e->sum += pts;
         }
@@ -482,7 +481,7 @@ ActState* copy_state(MemoryContext cxt, const ActState* src, const Shape** share
 
 Datum activity_combine(FunctionCallInfo fcinfo) {
     MemoryContext cxt = nullptr;
-    ls::pg::pg_call([&] { cxt = agg_context(fcinfo, "activity_combine"); });
+    ls::pg::pg_call([&] { cxt = ls::pg::agg_context(fcinfo, "activity_combine"); });
     ActState* a = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ActState*>(PG_GETARG_POINTER(0));
     ActState* b = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<ActState*>(PG_GETARG_POINTER(1));
     if (!b) {
@@ -737,10 +736,7 @@ Datum activity_breakdown_final(FunctionCallInfo fcinfo) {
         if (e.name) append_entry(&out, &first, e.name, e.len, e.count, e.sum, e.sum);
     }
     out += "}}";
-    char* volatile c = ls::pg::pg_strdup(out.data(), out.size());
-    Datum volatile res = 0;
-    ls::pg::pg_call([&] { res = DirectFunctionCall1(jsonb_in, CStringGetDatum(c)); });
-    return res;
+    return ls::pg::jsonb_result(out);
 }
 
 }  // namespace

@@ -14,8 +14,9 @@
 // materialized (the internal function runs to completion as the owner, and the
 // caller reads its tuplestore as itself).
 //
-// The wrapper holds no C++ objects: it is PostgreSQL-style code throughout,
-// and every ERROR is raised directly with ereport.
+// Error boundary: plain C with no C++ objects. The wrapper is PostgreSQL-style
+// code throughout, every ERROR is raised directly with ereport, and PG_TRY is
+// used only to give the identity back.
 #include "pg/identity.hpp"
 
 extern "C" {

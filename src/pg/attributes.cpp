@@ -1,3 +1,8 @@
+// Reading a lead's attributes into ls::Value (pg/attributes.hpp).
+//
+// Error boundary: plain C with no C++ objects alive where PostgreSQL can raise
+// (the values borrow their strings); called from LS_FUNCTION bodies, whose
+// guard raises what the core throws.
 #include "core/spec.hpp"
 #include "core/value.hpp"
 

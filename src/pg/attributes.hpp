@@ -1,8 +1,11 @@
 // Reading a lead's attributes (the fields its model's rules name) from a jsonb
 // object or from a table row into ls::Value. These functions hold no C++
 // objects, so PostgreSQL errors may pass through them; strings in the values
-// borrow from the datum they were read from.
+// borrow from the datum they were read from. Include after core/spec.hpp and
+// pg/glue.hpp.
 #pragma once
+
+#include "pg/model_cache.hpp"  // ls::Model, CallSite
 
 extern "C" {
 #include "access/htup_details.h"
@@ -10,13 +13,10 @@ extern "C" {
 }
 
 namespace ls {
-struct Model;
 struct Value;
 }  // namespace ls
 
 namespace ls::pg {
-
-struct CallSite;
 
 // A buffer of n values owned by the call site (fn_mcxt), reused across rows.
 ls::Value* values_buffer(CallSite* cs, size_t n);

@@ -28,10 +28,17 @@
 //    left behind, restored from a dump or attached by hand harmless.
 // The verdict for each trigger is cached per backend (by trigger OID) and
 // dropped when its table, any schema or lead_scoring.model changes.
+//
+// Error boundary: LS_FUNCTION, with pg_call around PostgreSQL calls made while
+// C++ objects are alive; the functions marked C-style (the per-statement hot
+// path among them) hold no C++ object and call PostgreSQL directly. The switch
+// to the extension owner is pg/identity.hpp's.
 #include "core/spec.hpp"
 
 #include "pg/glue.hpp"
 #include "pg/capture.hpp"
+#include "pg/identity.hpp"
+#include "pg/model_cache.hpp"
 
 #include <memory>
 #include <string>
@@ -153,32 +160,8 @@ Oid ext_owner_c() {
 // does not depend on what the writer may read; not read-only, so that a fresh
 // snapshot sees the edit an AFTER trigger on lead_scoring.model is called for.
 char* load_spec(const char* name) {
-    MemoryContext caller = CurrentMemoryContext;
-    char* volatile result = nullptr;
-    Oid uid;
-    int sec;
-    GetUserIdAndSecContext(&uid, &sec);
-    SetUserIdAndSecContext(ext_owner_c(), sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-    PG_TRY();
-    {
-        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-        Oid argtype = TEXTOID;
-        Datum arg = CStringGetTextDatum(name);
-        int rc = SPI_execute_with_args(
-            "SELECT m.spec::pg_catalog.text FROM lead_scoring.model m WHERE m.name OPERATOR(pg_catalog.=) $1", 1,
-            &argtype, &arg, nullptr, false, 1);
-        if (rc != SPI_OK_SELECT) elog(ERROR, "could not read lead_scoring.model: %s", SPI_result_code_string(rc));
-        if (SPI_processed == 1) {
-            char* v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-            if (v) result = MemoryContextStrdup(caller, v);
-        }
-        SPI_finish();
-    }
-    PG_FINALLY();
-    {
-        SetUserIdAndSecContext(uid, sec);
-    }
-    PG_END_TRY();
+    char* result = nullptr;
+    run_restricted(ext_owner_c(), [&] { result = model_spec_text(name, false); });
     return result;
 }
 
@@ -369,12 +352,11 @@ void append(const char* model, char** ids, int n, bool everything) {
     }
     const Datum model_d = CStringGetTextDatum(model);
 
-    Oid owner = ext_owner_c();
-    Oid uid;
-    int sec;
-    GetUserIdAndSecContext(&uid, &sec);
-    // An ERROR below aborts the (sub)transaction, which restores the user id.
-    SetUserIdAndSecContext(owner, sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    // No PG_TRY on this path (once per statement of every writer): an ERROR
+    // below aborts the (sub)transaction, which gives back the identity and
+    // unwinds the GUC nest level.
+    SavedIdentity saved;
+    become_restricted(ext_owner_c(), &saved);
     Relation rel = table_open(g_changelog_relid, RowExclusiveLock);
     if (direct_ok(rel) && !rel->rd_rel->relhasindex) {
         for (int i = 0; i < distinct; ++i) {
@@ -406,7 +388,7 @@ void append(const char* model, char** ids, int n, bool everything) {
             elog(ERROR, "appending to lead_scoring.change_log failed: %s", SPI_result_code_string(rc));
         SPI_finish();
     }
-    SetUserIdAndSecContext(uid, sec);
+    leave_restricted(saved);
 }
 
 // C-style: the hot path, once the trigger is known to be ours.
@@ -588,22 +570,12 @@ int drop_stale_capture(const char* model) {
     if (ddl.empty()) return 0;
     const char* sql = ddl.c_str();
     pg_call([&] {
-        Oid uid;
-        int sec;
-        GetUserIdAndSecContext(&uid, &sec);
-        SetUserIdAndSecContext(ext_owner_c(), sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-        PG_TRY();
-        {
+        run_restricted(ext_owner_c(), [&] {
             if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
             int rc = SPI_execute(sql, false, 0);
             if (rc < 0) elog(ERROR, "dropping stale change-capture triggers failed: %s", SPI_result_code_string(rc));
             SPI_finish();
-        }
-        PG_FINALLY();
-        {
-            SetUserIdAndSecContext(uid, sec);
-        }
-        PG_END_TRY();
+        });
     });
     return dropped;
 }

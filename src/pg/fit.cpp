@@ -1,4 +1,6 @@
 // SQL entry points for model validation and fit scoring (doc/foundation.md).
+//
+// Error boundary: LS_FUNCTION; the jsonb results through jsonb_result (pg_call).
 #include "core/fit.hpp"
 #include "core/spec.hpp"
 #include "core/value.hpp"
@@ -18,24 +20,32 @@ extern "C" {
 }
 
 using ls::pg::CallSite;
+using ls::pg::jsonb_result;
 
 namespace {
 
-// Builds the jsonb result from JSON text made in C++; the string is copied to
-// PostgreSQL memory before any PostgreSQL call that could fail.
-Datum jsonb_result(const std::string& json) {
-    char* volatile c = ls::pg::pg_strdup(json.data(), json.size());
-    Datum volatile out = 0;
-    ls::pg::pg_call([&] { out = DirectFunctionCall1(jsonb_in, CStringGetDatum(c)); });
-    return out;
-}
+// How the attributes (argument 1) are given: the overloads of fit_score and
+// fit_breakdown.
+enum class Attrs { Jsonb, Text, Row };
 
-// The row forms take anyelement: a scalar is refused before it is read as a row.
-void require_row(FunctionCallInfo fcinfo, const char* fn) {
-    Oid t = get_fn_expr_argtype(fcinfo->flinfo, 1);
-    if (!type_is_rowtype(t))
-        ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                        errmsg("%s expects a table row or jsonb attributes, got %s", fn, format_type_be(t))));
+// C-style. The attributes of argument 1 as model m's values, in the call
+// site's buffer. The row forms take anyelement: a scalar is refused before it
+// is read as a row.
+const ls::Value* read_attributes(FunctionCallInfo fcinfo, const ls::Model& m, Attrs from, const char* fn) {
+    if (from == Attrs::Row) {
+        Oid t = get_fn_expr_argtype(fcinfo->flinfo, 1);
+        if (!type_is_rowtype(t))
+            ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                            errmsg("%s expects a table row or jsonb attributes, got %s", fn, format_type_be(t))));
+    }
+    CallSite* cs = ls::pg::call_site(fcinfo);
+    ls::Value* vals = ls::pg::values_buffer(cs, m.fields.size());
+    switch (from) {
+        case Attrs::Jsonb: ls::pg::attributes_from_jsonb(m, PG_GETARG_JSONB_P(1), vals); break;
+        case Attrs::Text: ls::pg::attributes_from_jsonb(m, ls::pg::jsonb_from_text(PG_GETARG_TEXT_PP(1)), vals); break;
+        case Attrs::Row: ls::pg::attributes_from_row(cs, m, PG_GETARG_HEAPTUPLEHEADER(1), vals); break;
+    }
+    return vals;
 }
 
 }  // namespace
@@ -50,27 +60,17 @@ LS_FUNCTION(ls_validate_model) {
 
 LS_FUNCTION(ls_fit_score) {
     const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
-    CallSite* cs = ls::pg::call_site(fcinfo);
-    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
-    ls::pg::attributes_from_jsonb(*m, PG_GETARG_JSONB_P(1), vals);
-    PG_RETURN_FLOAT8(ls::fit_score(*m, vals));
+    PG_RETURN_FLOAT8(ls::fit_score(*m, read_attributes(fcinfo, *m, Attrs::Jsonb, "fit_score")));
 }
 
 LS_FUNCTION(ls_fit_score_text) {
     const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
-    CallSite* cs = ls::pg::call_site(fcinfo);
-    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
-    ls::pg::attributes_from_jsonb(*m, ls::pg::jsonb_from_text(PG_GETARG_TEXT_PP(1)), vals);
-    PG_RETURN_FLOAT8(ls::fit_score(*m, vals));
+    PG_RETURN_FLOAT8(ls::fit_score(*m, read_attributes(fcinfo, *m, Attrs::Text, "fit_score")));
 }
 
 LS_FUNCTION(ls_fit_score_row) {
     const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
-    require_row(fcinfo, "fit_score");
-    CallSite* cs = ls::pg::call_site(fcinfo);
-    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
-    ls::pg::attributes_from_row(cs, *m, PG_GETARG_HEAPTUPLEHEADER(1), vals);
-    PG_RETURN_FLOAT8(ls::fit_score(*m, vals));
+    PG_RETURN_FLOAT8(ls::fit_score(*m, read_attributes(fcinfo, *m, Attrs::Row, "fit_score")));
 }
 
 namespace {
@@ -101,25 +101,15 @@ Datum breakdown_result(const ls::Model& m, const ls::Value* vals) {
 
 LS_FUNCTION(ls_fit_breakdown) {
     const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
-    CallSite* cs = ls::pg::call_site(fcinfo);
-    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
-    ls::pg::attributes_from_jsonb(*m, PG_GETARG_JSONB_P(1), vals);
-    return breakdown_result(*m, vals);
+    return breakdown_result(*m, read_attributes(fcinfo, *m, Attrs::Jsonb, "fit_breakdown"));
 }
 
 LS_FUNCTION(ls_fit_breakdown_text) {
     const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
-    CallSite* cs = ls::pg::call_site(fcinfo);
-    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
-    ls::pg::attributes_from_jsonb(*m, ls::pg::jsonb_from_text(PG_GETARG_TEXT_PP(1)), vals);
-    return breakdown_result(*m, vals);
+    return breakdown_result(*m, read_attributes(fcinfo, *m, Attrs::Text, "fit_breakdown"));
 }
 
 LS_FUNCTION(ls_fit_breakdown_row) {
     const ls::Model* m = ls::pg::model_arg(fcinfo, 0);
-    require_row(fcinfo, "fit_breakdown");
-    CallSite* cs = ls::pg::call_site(fcinfo);
-    ls::Value* vals = ls::pg::values_buffer(cs, m->fields.size());
-    ls::pg::attributes_from_row(cs, *m, PG_GETARG_HEAPTUPLEHEADER(1), vals);
-    return breakdown_result(*m, vals);
+    return breakdown_result(*m, read_attributes(fcinfo, *m, Attrs::Row, "fit_breakdown"));
 }

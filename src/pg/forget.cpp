@@ -15,9 +15,14 @@
 // commits, so the DELETE or UPDATE of that row waits for it; at REPEATABLE
 // READ the transaction snapshot would not see what that refresh wrote, and its
 // rows would outlive the model. The latest snapshot sees them.
+//
+// Error boundary: LS_FUNCTION, with the work in C-style functions (no C++
+// objects) called through pg_call; the switch to the extension owner is
+// pg/identity.hpp's run_restricted.
 
 #include "pg/glue.hpp"
 #include "pg/capture.hpp"
+#include "pg/identity.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -41,6 +46,7 @@ extern "C" {
 namespace {
 
 using ls::pg::pg_call;
+using ls::pg::run_restricted;
 
 // C-style, inside SPI. Runs `sql` with the model name as $1, with the latest
 // snapshot (advanced before each command, so each sees what the previous did).
@@ -149,12 +155,7 @@ const char* const kOrphans =
 // C-style. As the extension owner `owner`, in a security-restricted operation:
 // forgets `model`, or (orphans) every name no model has.
 void forget(Oid owner, const char* model, bool history, bool triggers, bool orphans) {
-    Oid uid;
-    int sec;
-    GetUserIdAndSecContext(&uid, &sec);
-    SetUserIdAndSecContext(owner, sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-    PG_TRY();
-    {
+    run_restricted(owner, [&] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
         if (orphans) {
             run_latest(kOrphans, CStringGetTextDatum(""), true);
@@ -167,12 +168,7 @@ void forget(Oid owner, const char* model, bool history, bool triggers, bool orph
             forget_in_spi(model, history, triggers, owner);
         }
         SPI_finish();
-    }
-    PG_FINALLY();
-    {
-        SetUserIdAndSecContext(uid, sec);
-    }
-    PG_END_TRY();
+    });
 }
 
 char* name_of(HeapTuple tup, TupleDesc desc) {
@@ -226,12 +222,7 @@ LS_FUNCTION(ls_drop_refresh_state) {
         const Oid caller = GetUserId();
         Oid owner = InvalidOid;
         bool exists = false;
-        Oid uid;
-        int sec;
-        GetUserIdAndSecContext(&uid, &sec);
-        SetUserIdAndSecContext(ext, sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-        PG_TRY();
-        {
+        run_restricted(ext, [&] {
             if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
             // Waits for a refresh of the model in progress (it holds FOR SHARE),
             // and keeps the next one out until this transaction ends.
@@ -256,12 +247,7 @@ LS_FUNCTION(ls_drop_refresh_state) {
                 }
             }
             SPI_finish();
-        }
-        PG_FINALLY();
-        {
-            SetUserIdAndSecContext(uid, sec);
-        }
-        PG_END_TRY();
+        });
         const bool allowed = exists ? has_privs_of_role(caller, owner)
                                     : superuser_arg(caller) || (OidIsValid(owner) && has_privs_of_role(caller, owner));
         if (!allowed) {

@@ -1,3 +1,8 @@
+// The guards of pg/glue.hpp: how a C++ exception becomes a PostgreSQL ERROR
+// (capture_exception in the catch, raise_pending after it), and the small
+// helpers every glue file shares.
+//
+// Error boundary: the guards themselves; the helpers are C-style or use pg_call.
 #include "core/error.hpp"
 
 #include "pg/glue.hpp"
@@ -6,6 +11,7 @@
 
 extern "C" {
 #include "utils/errcodes.h"
+#include "utils/fmgrprotos.h"
 }
 
 namespace ls::pg {
@@ -46,7 +52,6 @@ int sqlstate_of(ls::ErrorCode code) {
 }
 
 void capture_exception(PendingError* out) noexcept {
-    out->pending = true;
     try {
         throw;
     } catch (const PgError& e) {
@@ -69,7 +74,14 @@ void capture_exception(PendingError* out) noexcept {
     }
 }
 
-void raise_pending(const PendingError& e) {
+void raise_pending(const PendingError& e, const ErrorStacks& saved) {
+    const bool skipped_catch =
+        saved.exception_stack != PG_exception_stack || saved.context_stack != error_context_stack;
+    PG_exception_stack = saved.exception_stack;
+    error_context_stack = saved.context_stack;
+    if (skipped_catch)
+        ereport(WARNING, (errcode(ERRCODE_INTERNAL_ERROR),
+                          errmsg("lead_scoring: a C++ exception left a PG_TRY block; its PG_CATCH did not run")));
     if (e.edata) ReThrowError(e.edata);
     ereport(ERROR, (errcode(e.sqlerrcode), errmsg("%s", g_message)));
     pg_unreachable();
@@ -83,6 +95,20 @@ char* pg_strdup(const char* s, size_t len) {
         out[len] = '\0';
     });
     return out;
+}
+
+Datum jsonb_result(const char* json, size_t len) {
+    char* volatile c = pg_strdup(json, len);
+    Datum volatile out = 0;
+    pg_call([&] { out = DirectFunctionCall1(jsonb_in, CStringGetDatum(c)); });
+    return out;
+}
+
+MemoryContext agg_context(FunctionCallInfo fcinfo, const char* fn) {
+    MemoryContext cxt;
+    if (!AggCheckCallContext(fcinfo, &cxt))
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s called in non-aggregate context", fn)));
+    return cxt;
 }
 
 }  // namespace ls::pg

@@ -4,7 +4,11 @@
 // outliving the call), with a GUC nest level so that settings the role's code
 // changes are rolled back when the work returns. The identity to return to is
 // kept by each caller on its own stack frame, never in a global that a nested
-// call would overwrite. Only PostgreSQL calls that cannot fail are made here.
+// call would overwrite. become_restricted and the leave_* functions make only
+// PostgreSQL calls that cannot fail; run_restricted wraps the three around
+// C-style work.
+//
+// Error boundary: plain C (PG_TRY in run_restricted), no C++ objects.
 #pragma once
 
 extern "C" {
@@ -38,5 +42,24 @@ inline void leave_restricted(const SavedIdentity& saved) {
 // runs before the (sub)transaction abort runs as the other role; the abort
 // unwinds the GUC nest level, as it does for REFRESH MATERIALIZED VIEW.
 inline void leave_restricted_on_error(const SavedIdentity& saved) { SetUserIdAndSecContext(saved.user, saved.sec); }
+
+// C-style: runs f (PostgreSQL calls only, no C++ object with a destructor) as
+// `role`, restricted; the identity is given back whether f returns or raises.
+template <typename F>
+inline void run_restricted(Oid role, F&& f) {
+    SavedIdentity saved;  // set before PG_TRY, never after: need not be volatile
+    become_restricted(role, &saved);
+    PG_TRY();
+    {
+        f();
+    }
+    PG_CATCH();
+    {
+        leave_restricted_on_error(saved);
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
+    leave_restricted(saved);
+}
 
 }  // namespace ls::pg

@@ -1,3 +1,8 @@
+// The model cache (pg/model_cache.hpp).
+//
+// Error boundary: pg_call. Its functions are called from LS_FUNCTION bodies
+// (and guarded steps) with C++ objects alive, so every PostgreSQL call goes
+// through pg_call; ls_model_changed, a trigger, is plain C with no C++ objects.
 #include "core/spec.hpp"
 
 #include "pg/glue.hpp"
@@ -69,28 +74,6 @@ void retire_all(std::unordered_map<std::string, ModelPtr>* m) {
     m->clear();
 }
 
-// C-style: may elog(ERROR); holds no C++ objects. Returns the spec as palloc'd
-// text in the caller's context, or NULL when no such model exists.
-char* load_spec_text(const char* name) {
-    MemoryContext caller = CurrentMemoryContext;
-    char* result = nullptr;
-    Oid nsp = get_namespace_oid("lead_scoring", true);
-    if (OidIsValid(nsp)) g_model_relid = get_relname_relid("model", nsp);
-    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-    Oid argtype = TEXTOID;
-    Datum arg = CStringGetTextDatum(name);
-    int rc = SPI_execute_with_args(
-        "SELECT m.spec::pg_catalog.text FROM lead_scoring.model m WHERE m.name OPERATOR(pg_catalog.=) $1", 1,
-        &argtype, &arg, nullptr, true, 1);
-    if (rc != SPI_OK_SELECT) elog(ERROR, "could not read lead_scoring.model: %s", SPI_result_code_string(rc));
-    if (SPI_processed == 1) {
-        char* v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-        if (v) result = MemoryContextStrdup(caller, v);
-    }
-    SPI_finish();
-    return result;
-}
-
 ModelPtr compile(const char* text, size_t len) { return ls::parse_model(std::string_view(text, len)); }
 
 const ls::Model* lookup_name(const char* name, size_t len) {
@@ -103,7 +86,7 @@ const ls::Model* lookup_name(const char* name, size_t len) {
     if (it != g_by_name.end()) return it->second.get();
     char* volatile text = nullptr;
     const char* cname = key.c_str();
-    pg_call([&] { text = load_spec_text(cname); });
+    pg_call([&] { text = model_spec_text(cname, true); });
     if (!text)
         throw ls::Error(ls::ErrorCode::InvalidParameter, "lead scoring model \"" + key + "\" does not exist");
     ModelPtr m = compile(text, strlen(text));
@@ -132,6 +115,26 @@ const ls::Model* lookup_spec(Jsonb* jb) {
 }
 
 }  // namespace
+
+char* model_spec_text(const char* name, bool read_only) {
+    MemoryContext caller = CurrentMemoryContext;
+    char* result = nullptr;
+    Oid nsp = get_namespace_oid("lead_scoring", true);
+    if (OidIsValid(nsp)) g_model_relid = get_relname_relid("model", nsp);
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+    Oid argtype = TEXTOID;
+    Datum arg = CStringGetTextDatum(name);
+    int rc = SPI_execute_with_args(
+        "SELECT m.spec::pg_catalog.text FROM lead_scoring.model m WHERE m.name OPERATOR(pg_catalog.=) $1", 1,
+        &argtype, &arg, nullptr, read_only, 1);
+    if (rc != SPI_OK_SELECT) elog(ERROR, "could not read lead_scoring.model: %s", SPI_result_code_string(rc));
+    if (SPI_processed == 1) {
+        char* v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+        if (v) result = MemoryContextStrdup(caller, v);
+    }
+    SPI_finish();
+    return result;
+}
 
 CallSite* call_site(FunctionCallInfo fcinfo) {
     FmgrInfo* fl = fcinfo->flinfo;

@@ -13,7 +13,6 @@ extern "C" {
 
 namespace ls {
 struct Model;
-struct Value;
 }  // namespace ls
 
 namespace ls::pg {
@@ -47,6 +46,11 @@ const ls::Model* model_datum(CallSite* cs, Oid type, Datum d, bool stable);
 
 // The model by name, for code that has only the name (refresh, evaluate).
 const ls::Model* model_by_name(const char* name);
+
+// C-style: may elog(ERROR); holds no C++ objects. The spec of model `name` as
+// palloc'd text in the caller's context, or NULL when there is no such model;
+// read with the current user's rights, from a fresh snapshot unless read_only.
+char* model_spec_text(const char* name, bool read_only);
 
 void model_cache_init();  // from _PG_init
 

@@ -1,5 +1,8 @@
 // SQL entry points for qualification (DESIGN.md §5, §6): score, grade, stage,
 // disqualified, bant, engagement_rating and the event_flags aggregate.
+//
+// Error boundary: LS_FUNCTION; PostgreSQL is called only where no C++ object
+// with a destructor is alive.
 #include "core/activity.hpp"
 #include "core/qualify.hpp"
 #include "core/spec.hpp"
@@ -29,6 +32,7 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+using ls::pg::agg_context;
 using ls::pg::CallSite;
 
 namespace {
@@ -251,13 +255,6 @@ bool agg_arg_is_const(FunctionCallInfo fcinfo, int argno) {
     if (!a || argno >= list_length(a->args)) return false;
     Node* e = reinterpret_cast<Node*>(static_cast<TargetEntry*>(list_nth(a->args, argno))->expr);
     return IsA(e, Const) || (IsA(e, Param) && reinterpret_cast<Param*>(e)->paramkind == PARAM_EXTERN);
-}
-
-MemoryContext agg_context(FunctionCallInfo fcinfo, const char* name) {
-    MemoryContext ctx;
-    if (!AggCheckCallContext(fcinfo, &ctx))
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s called in non-aggregate context", name)));
-    return ctx;
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 // chart series with SPI from the same SQL functions the BI views use
 // (install/75_report.sql) and hands them to the core, which draws the page
 // (src/core/report.cpp, doc/report.md).
+//
+// Error boundary: LS_FUNCTION, with pg_call around every PostgreSQL call (the
+// series are read into C++ containers).
 #include "core/error.hpp"
 #include "core/report.hpp"
 

@@ -1,5 +1,8 @@
 // SQL entry points for RFM (DESIGN.md §7): the rfm_breaks aggregate (exact
 // percentile_disc cut points in one pass) and rfm() scores and segments.
+//
+// Error boundary: LS_FUNCTION; PostgreSQL is called only where no C++ object
+// with a destructor is alive, the jsonb result through jsonb_result (pg_call).
 #include "core/rfm.hpp"
 #include "core/spec.hpp"
 #include "core/state_codec.hpp"
@@ -70,19 +73,12 @@ void check_finite(double x, int d, const char* fn) {
                             (std::isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity"));
 }
 
-MemoryContext agg_context(FunctionCallInfo fcinfo) {
-    MemoryContext ctx;
-    if (!AggCheckCallContext(fcinfo, &ctx))
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("rfm_breaks called in non-aggregate context")));
-    return ctx;
-}
-
 }  // namespace
 
 // rfm_breaks(recency, frequency, monetary [, bins]): NULL values are skipped per
 // dimension; bins defaults to 5 and must be the same on every row.
 LS_FUNCTION(ls_rfm_breaks_trans) {
-    MemoryContext ctx = agg_context(fcinfo);
+    MemoryContext ctx = ls::pg::agg_context(fcinfo, "rfm_breaks");
     auto* st = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<RfmState*>(PG_GETARG_POINTER(0));
     int32 bins = 5;
     if (PG_NARGS() > 4) {
@@ -108,7 +104,7 @@ LS_FUNCTION(ls_rfm_breaks_trans) {
 }
 
 LS_FUNCTION(ls_rfm_breaks_combine) {
-    MemoryContext ctx = agg_context(fcinfo);
+    MemoryContext ctx = ls::pg::agg_context(fcinfo, "rfm_breaks");
     auto* a = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<RfmState*>(PG_GETARG_POINTER(0));
     auto* b = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<RfmState*>(PG_GETARG_POINTER(1));
     if (!b) {
@@ -206,8 +202,7 @@ LS_FUNCTION(ls_rfm_breaks_final) {
         *p++ = ']';
     }
     *p++ = '}';
-    *p = '\0';
-    return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf));
+    return ls::pg::jsonb_result(buf, static_cast<size_t>(p - buf));
 }
 
 // ---------------------------------------------------------------------------

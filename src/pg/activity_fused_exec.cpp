@@ -1,309 +1,56 @@
-// The fused GROUP BY path of activity_score: a CustomScan the planner may
-// choose instead of HashAggregate for
+// The fused GROUP BY node of activity_score, execution half (the planning
+// half, and when the planner offers the node: activity_fused_plan.cpp).
 //
-//   SELECT lead_id, activity_score(<model>, event_type, occurred_at, <as_of>)
-//   FROM events GROUP BY lead_id
-//
-// As a HashAggregate, each group costs an allocation of its `internal` state
-// and a final call when that state is long out of cache, and each row an fmgr
-// call: measured, about 0.24x of `count(*) GROUP BY` before any scoring. This
-// node reads its input (whatever plan the planner picked for it) and keeps the
-// groups in its own open-addressing table keyed by the integer key, each
-// group's accumulators in one record next to its key, and scores each row with
-// the aggregate's own kernel (pg/activity_kernel.hpp). A group's rows are
-// added in input order, so every score is bitwise what the aggregate gives for
-// the same input order.
-//
-// Offered (create_upper_paths_hook) only when
-//  * GROUP BY is one plain int2/int4/int8 column with its type's equality;
-//  * the grouped output uses nothing but that column and activity_score
-//    aggregates without FILTER, DISTINCT or ORDER BY, and there is no HAVING
-//    and there are no grouping sets;
-//  * each aggregate's event type and time are plain columns (a varchar or a
-//    domain relabelled to text counts), and its model and as_of contain no
-//    column, volatile function or subquery: they are evaluated once per scan;
-//  * the groups, as the planner estimates them, fit in hash_mem.
-// Otherwise, or with lead_scoring.enable_fused_aggregate = off, the plan is
-// PostgreSQL's own. The hook exists once the library is loaded: with
-// shared_preload_libraries or session_preload_libraries, or in a session
-// after its first call of a lead_scoring function.
+// The groups live in the node's own open-addressing table keyed by the integer
+// key, each group's accumulators in one record next to its key (records in
+// pages of 4096); a row is scored with the aggregate's general path
+// (pg/activity_kernel.hpp). A group's rows are added in input order, so every
+// score is bitwise what the aggregate gives for the same input order.
 //
 // Memory: when the table would outgrow hash_mem, rows of groups not in it
 // are set aside in a tuplestore (which goes to disk past work_mem); when the
 // input ends, the groups in memory are returned, the table is emptied and the
 // rows set aside are the next batch's input. All rows of a group are in one
-// batch, in input order.
+// batch, in input order. table_cxt holds the current batch's table, spill_cxt
+// the tuplestores, row_cxt one row's detoasted event types; all are children
+// of the query's context.
 //
 // Errors as the aggregate raises them, and when it raises them: a NULL as_of
 // or model, or an unknown model, at the first input row (no rows, no error).
 //
-// The executor callbacks are C style: nothing with a destructor lives in a
-// frame that PostgreSQL can longjmp through; the one C++ step (resolving the
-// models) runs inside try/catch and raises its error after leaving it.
+// Error boundary: plain C, with one guarded step. The executor callbacks hold
+// no C++ object with a destructor in a frame PostgreSQL can longjmp through;
+// resolving the models (C++: the model cache) runs inside try/catch and raises
+// its error with raise_pending after leaving the catch, as guarded() does.
 #include "core/activity.hpp"
 #include "core/activity_state.hpp"
 #include "core/spec.hpp"
 
 #include "pg/glue.hpp"
-#include "pg/model_cache.hpp"
+#include "pg/activity_fused.hpp"
 #include "pg/activity_kernel.hpp"
+#include "pg/model_cache.hpp"
 
 #include <cstddef>
 #include <new>
-#include <string>
 
 extern "C" {
 #include "access/htup_details.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_aggregate.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
-#include "nodes/extensible.h"
-#include "nodes/makefuncs.h"
-#include "nodes/nodeFuncs.h"
-#include "nodes/pathnodes.h"
-#include "optimizer/clauses.h"
-#include "optimizer/cost.h"
-#include "optimizer/optimizer.h"
-#include "optimizer/pathnode.h"
-#include "optimizer/planner.h"
 #include "utils/acl.h"
-#include "utils/fmgroids.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
-#include "utils/selfuncs.h"
-#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 }
 
+using namespace ls::pg::fused;
+
 namespace {
 
-constexpr const char* kName = "ActivityScoreAggregate";
-
-bool g_enabled = true;
-create_upper_paths_hook_type g_prev_hook = nullptr;
-
-// Bytes a group is estimated to take, for the planner's check against
-// hash_mem: its cell at 3/4 load, its key and, per aggregate, a typical
-// model's accumulators (the model is not read at plan time).
-double est_group_bytes(int naggs) { return 16.0 * 4 / 3 + 8.0 * (1 + 8 * naggs); }
-
-Size hash_mem_bytes() {
-#if PG_VERSION_NUM >= 150000
-    return get_hash_memory_limit();
-#else
-    return static_cast<Size>(get_hash_mem()) * 1024;
-#endif
-}
-
-// ----------------------------------------------------------------- planning
-// The expression under any RelabelType (varchar or a domain used as text).
-Expr* strip_relabel(Expr* e) {
-    while (e && IsA(e, RelabelType)) e = reinterpret_cast<RelabelType*>(e)->arg;
-    return e;
-}
-
-bool plain_column(Expr* e) {
-    e = strip_relabel(e);
-    return e && IsA(e, Var) && reinterpret_cast<Var*>(e)->varlevelsup == 0;
-}
-
-// The same for every row of a scan: evaluated once when the scan starts.
-bool scan_constant(Expr* e) {
-    Node* n = reinterpret_cast<Node*>(e);
-    return !contain_var_clause(n) && !contain_volatile_functions(n) && !contain_subplans(n);
-}
-
-bool is_null_const(Expr* e) { return IsA(e, Const) && reinterpret_cast<Const*>(e)->constisnull; }
-
-// lead_scoring.activity_score(text|jsonb, text, timestamptz, timestamptz).
-bool is_activity_score(Oid fn) {
-    HeapTuple tp = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
-    if (!HeapTupleIsValid(tp)) return false;
-    auto* p = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tp));
-    const bool ok = p->prokind == PROKIND_AGGREGATE && strcmp(NameStr(p->proname), "activity_score") == 0 &&
-                    p->pronargs == 4 && (p->proargtypes.values[0] == TEXTOID || p->proargtypes.values[0] == JSONBOID) &&
-                    p->proargtypes.values[1] == TEXTOID && p->proargtypes.values[2] == TIMESTAMPTZOID &&
-                    p->proargtypes.values[3] == TIMESTAMPTZOID &&
-                    p->pronamespace == get_namespace_oid("lead_scoring", true);
-    ReleaseSysCache(tp);
-    return ok;
-}
-
-Expr* agg_arg(const Aggref* a, int i) { return static_cast<TargetEntry*>(list_nth(a->args, i))->expr; }
-
-bool fusable_aggref(const Aggref* a) {
-    if (a->agglevelsup != 0 || a->aggfilter || a->aggdistinct || a->aggorder || a->aggstar || a->aggvariadic ||
-        a->aggkind != AGGKIND_NORMAL || a->aggsplit != AGGSPLIT_SIMPLE || list_length(a->args) != 4)
-        return false;
-    Expr* model = agg_arg(a, 0);
-    Expr* as_of = agg_arg(a, 3);
-    // A NULL constant model or as_of: the aggregate raises its own error.
-    if (!scan_constant(model) || !scan_constant(as_of) || is_null_const(model) || is_null_const(as_of)) return false;
-    return plain_column(agg_arg(a, 1)) && plain_column(agg_arg(a, 2)) && is_activity_score(a->aggfnoid);
-}
-
-struct CheckCtx {
-    Node* key;
-    List* aggrefs;  // distinct (equal()) Aggrefs, in order of appearance
-    bool ok;
-};
-
-// Whether the grouped output uses only the key and fusable aggregates.
-bool check_walker(Node* node, void* vctx) {
-    auto* c = static_cast<CheckCtx*>(vctx);
-    if (node == nullptr) return false;
-    if (equal(node, c->key)) return false;
-    if (IsA(node, Aggref)) {
-        if (!fusable_aggref(reinterpret_cast<Aggref*>(node))) {
-            c->ok = false;
-            return true;
-        }
-        c->aggrefs = list_append_unique(c->aggrefs, node);
-        return false;
-    }
-    if (IsA(node, Var) || IsA(node, PlaceHolderVar) || IsA(node, GroupingFunc) || IsA(node, WindowFunc) ||
-        IsA(node, SubLink) || IsA(node, SubPlan) || IsA(node, AlternativeSubPlan)) {
-        c->ok = false;
-        return true;
-    }
-#if PG_VERSION_NUM >= 160000
-    return expression_tree_walker(node, check_walker, vctx);
-#else
-    return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(check_walker)), vctx);
-#endif
-}
-
-extern const CustomPathMethods path_methods;
-extern const CustomScanMethods scan_methods;
-extern const CustomExecMethods exec_methods;
-
-void try_add_path(PlannerInfo* root, RelOptInfo* input_rel, RelOptInfo* grouped_rel, const GroupPathExtraData* extra) {
-    Query* parse = root->parse;
-    if (parse->groupingSets != NIL || list_length(parse->groupClause) != 1 || parse->hasTargetSRFs ||
-        root->hasHavingQual || !parse->hasAggs)
-        return;
-    if (extra && (extra->havingQual != nullptr || extra->patype != PARTITIONWISE_AGGREGATE_NONE)) return;
-    auto* sgc = static_cast<SortGroupClause*>(linitial(parse->groupClause));
-    Node* key = get_sortgroupclause_expr(sgc, parse->targetList);
-    if (!IsA(key, Var) || reinterpret_cast<Var*>(key)->varlevelsup != 0) return;
-    const RegProcedure eq = get_opcode(sgc->eqop);
-    const Oid kt = reinterpret_cast<Var*>(key)->vartype;
-    if (!((kt == INT8OID && eq == F_INT8EQ) || (kt == INT4OID && eq == F_INT4EQ) || (kt == INT2OID && eq == F_INT2EQ)))
-        return;
-
-    CheckCtx c{key, NIL, true};
-    ListCell* lc;
-    foreach (lc, grouped_rel->reltarget->exprs) {
-        if (check_walker(static_cast<Node*>(lfirst(lc)), &c)) break;
-    }
-    if (!c.ok || c.aggrefs == NIL) return;
-
-    Path* input = input_rel->cheapest_total_path;
-    if (input == nullptr || input->param_info != nullptr) return;
-    double groups;
-    if (grouped_rel->pathlist != NIL)
-        groups = static_cast<Path*>(linitial(grouped_rel->pathlist))->rows;
-    else
-        groups = estimate_num_groups(root, lappend(NIL, key), input->rows, nullptr
-#if PG_VERSION_NUM >= 140000
-                                     ,
-                                     nullptr
-#endif
-        );
-    const int naggs = list_length(c.aggrefs);
-    if (groups * est_group_bytes(naggs) > static_cast<double>(hash_mem_bytes())) return;
-
-    CustomPath* cp = makeNode(CustomPath);
-    cp->path.pathtype = T_CustomScan;
-    cp->path.parent = grouped_rel;
-    cp->path.pathtarget = grouped_rel->reltarget;
-    cp->path.param_info = nullptr;
-    cp->path.parallel_aware = false;
-    cp->path.parallel_safe = false;
-    cp->path.parallel_workers = 0;
-    cp->path.rows = groups;
-    // HashAggregate's cost (cost_agg) less what this node does not do: per
-    // row, one operator for the hash instead of the hash and the transition
-    // call; per group, the output tuple but no final call.
-    cp->path.startup_cost = input->total_cost + cpu_operator_cost * input->rows + grouped_rel->reltarget->cost.startup;
-    cp->path.total_cost = cp->path.startup_cost + (cpu_tuple_cost + grouped_rel->reltarget->cost.per_tuple) * groups;
-    cp->path.pathkeys = NIL;
-    cp->flags = 0;
-    cp->custom_paths = lappend(NIL, input);
-    cp->custom_private = lappend(lappend(NIL, key), c.aggrefs);
-    cp->methods = &path_methods;
-    add_path(grouped_rel, &cp->path);
-}
-
-void upper_paths_hook(PlannerInfo* root, UpperRelationKind stage, RelOptInfo* input_rel, RelOptInfo* output_rel,
-                      void* extra) {
-    if (g_prev_hook) g_prev_hook(root, stage, input_rel, output_rel, extra);
-    if (stage == UPPERREL_GROUP_AGG && g_enabled && output_rel->reloptkind == RELOPT_UPPER_REL)
-        try_add_path(root, input_rel, output_rel, static_cast<GroupPathExtraData*>(extra));
-}
-
-// The 0-based position of column `e` in the child plan's output.
-int child_column(Plan* child, Expr* e) {
-    const Var* v = reinterpret_cast<const Var*>(strip_relabel(e));
-    ListCell* lc;
-    foreach (lc, child->targetlist) {
-        auto* te = static_cast<TargetEntry*>(lfirst(lc));
-        const Expr* x = strip_relabel(te->expr);
-        if (x && IsA(x, Var) && reinterpret_cast<const Var*>(x)->varno == v->varno &&
-            reinterpret_cast<const Var*>(x)->varattno == v->varattno &&
-            reinterpret_cast<const Var*>(x)->varlevelsup == 0)
-            return te->resno - 1;
-    }
-    elog(ERROR, "lead_scoring: a column of activity_score is missing from the input of the fused aggregate");
-}
-
-// custom_private of the plan: [estimated groups, key column, key type,
-// then per aggregate: type column, time column, model type, aggregate];
-// custom_exprs: per aggregate, model and as_of;
-// custom_scan_tlist: the key, then the aggregates (what setrefs matches the
-// output's Aggrefs against).
-Plan* plan_path(PlannerInfo*, RelOptInfo*, CustomPath* best, List* tlist, List*, List* custom_plans) {
-    Node* key = static_cast<Node*>(linitial(best->custom_private));
-    List* aggrefs = static_cast<List*>(lsecond(best->custom_private));
-    Plan* child = static_cast<Plan*>(linitial(custom_plans));
-
-    CustomScan* cs = makeNode(CustomScan);
-    cs->scan.plan.targetlist = tlist;
-    cs->scan.plan.qual = NIL;
-    cs->scan.scanrelid = 0;
-    cs->flags = best->flags;
-    cs->custom_plans = custom_plans;
-    const double groups = best->path.rows;
-    List* priv = lappend_int(NIL, groups < INT_MAX ? static_cast<int>(groups) : INT_MAX);
-    priv = lappend_int(priv, child_column(child, reinterpret_cast<Expr*>(key)));
-    priv = lappend_int(priv, static_cast<int>(reinterpret_cast<Var*>(key)->vartype));
-    List* exprs = NIL;
-    List* stl = lappend(NIL, makeTargetEntry(static_cast<Expr*>(copyObjectImpl(key)), 1, nullptr, false));
-    AttrNumber resno = 2;
-    ListCell* lc;
-    foreach (lc, aggrefs) {
-        auto* a = static_cast<Aggref*>(lfirst(lc));
-        priv = lappend_int(priv, child_column(child, agg_arg(a, 1)));
-        priv = lappend_int(priv, child_column(child, agg_arg(a, 2)));
-        priv = lappend_int(priv, static_cast<int>(linitial_oid(a->aggargtypes)));
-        priv = lappend_int(priv, static_cast<int>(a->aggfnoid));
-        exprs = lappend(exprs, copyObjectImpl(agg_arg(a, 0)));
-        exprs = lappend(exprs, copyObjectImpl(agg_arg(a, 3)));
-        stl = lappend(stl, makeTargetEntry(static_cast<Expr*>(copyObjectImpl(a)), resno++, nullptr, false));
-    }
-    cs->custom_private = priv;
-    cs->custom_exprs = exprs;
-    cs->custom_scan_tlist = stl;
-    cs->methods = &scan_methods;
-    return &cs->scan.plan;
-}
-
-// ---------------------------------------------------------------- execution
 constexpr uint32 kPageShift = 12;  // 4096 groups per page of records
 constexpr uint32 kPageRecords = 1u << kPageShift;
 constexpr uint64 kMinCells = 1024;
@@ -368,6 +115,8 @@ struct FusedState {
     Size peak_mem;
 };
 
+extern const CustomExecMethods exec_methods;
+
 Node* create_state(CustomScan*) {
     auto* fs = static_cast<FusedState*>(palloc0(sizeof(FusedState)));
     NodeSetTag(fs, T_CustomScanState);
@@ -382,27 +131,29 @@ void begin_scan(CustomScanState* node, EState* estate, int eflags) {
     node->custom_ps = lappend(NIL, fs->child);
 
     List* priv = cscan->custom_private;
-    fs->est_groups = list_nth_int(priv, 0);
-    fs->key_col = list_nth_int(priv, 1);
-    fs->key_type = static_cast<Oid>(list_nth_int(priv, 2));
-    fs->naggs = list_length(cscan->custom_exprs) / 2;
+    fs->est_groups = list_nth_int(priv, kScanGroups);
+    fs->key_col = list_nth_int(priv, kScanKeyColumn);
+    fs->key_type = static_cast<Oid>(list_nth_int(priv, kScanKeyType));
+    fs->naggs = scan_aggregates(priv);
     fs->aggs = static_cast<FusedAgg*>(palloc0(sizeof(FusedAgg) * fs->naggs));
     fs->ncols = fs->key_col + 1;
     for (int i = 0; i < fs->naggs; ++i) {
         FusedAgg* a = &fs->aggs[i];
-        a->type_col = list_nth_int(priv, 3 + 4 * i);
-        a->time_col = list_nth_int(priv, 4 + 4 * i);
-        a->model_type = static_cast<Oid>(list_nth_int(priv, 5 + 4 * i));
+        a->type_col = list_nth_int(priv, agg_slot(i, kAggTypeColumn));
+        a->time_col = list_nth_int(priv, agg_slot(i, kAggTimeColumn));
+        a->model_type = static_cast<Oid>(list_nth_int(priv, agg_slot(i, kAggModelType)));
         // What ExecInitAgg checks for the aggregates it runs.
-        const Oid fn = static_cast<Oid>(list_nth_int(priv, 6 + 4 * i));
+        const Oid fn = static_cast<Oid>(list_nth_int(priv, agg_slot(i, kAggFunction)));
 #if PG_VERSION_NUM >= 160000
         const AclResult acl = object_aclcheck(ProcedureRelationId, fn, GetUserId(), ACL_EXECUTE);
 #else
         const AclResult acl = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
 #endif
         if (acl != ACLCHECK_OK) aclcheck_error(acl, OBJECT_AGGREGATE, get_func_name(fn));
-        a->model_expr = ExecInitExpr(static_cast<Expr*>(list_nth(cscan->custom_exprs, 2 * i)), &node->ss.ps);
-        a->as_of_expr = ExecInitExpr(static_cast<Expr*>(list_nth(cscan->custom_exprs, 2 * i + 1)), &node->ss.ps);
+        a->model_expr =
+            ExecInitExpr(static_cast<Expr*>(list_nth(cscan->custom_exprs, expr_slot(i, kExprModel))), &node->ss.ps);
+        a->as_of_expr =
+            ExecInitExpr(static_cast<Expr*>(list_nth(cscan->custom_exprs, expr_slot(i, kExprAsOf))), &node->ss.ps);
         a->cs = new (palloc0(sizeof(ls::pg::CallSite))) ls::pg::CallSite();
         fs->ncols = Max(fs->ncols, Max(a->type_col, a->time_col) + 1);
     }
@@ -434,8 +185,7 @@ void resolve_models(FusedState* fs) {
         as_ofs[i] = ExecEvalExprSwitchContext(fs->aggs[i].as_of_expr, econtext, &as_of_null[i]);
     }
     MemoryContext cxt = fs->css.ss.ps.state->es_query_cxt;
-    ls::pg::PendingError err;
-    try {
+    ls::pg::guarded_call([&] {
         for (int i = 0; i < n; ++i) {
             FusedAgg* a = &fs->aggs[i];
             if (as_of_null[i]) throw ls::Error(ls::ErrorCode::NullValue, "activity_score: as_of must not be NULL");
@@ -446,10 +196,7 @@ void resolve_models(FusedState* fs) {
             if (a->sm.model != m) ls::pg::site_model_build(&a->sm, cxt, m);
             a->as_of = DatumGetTimestampTz(as_ofs[i]);
         }
-    } catch (...) {
-        ls::pg::capture_exception(&err);
-    }
-    if (err.pending) ls::pg::raise_pending(err);
+    });
     int32 off = 1;
     for (int i = 0; i < n; ++i) {
         fs->aggs[i].acc_off = off;
@@ -726,7 +473,7 @@ void explain_scan(CustomScanState* node, List* ancestors, ExplainState* es) {
     auto* fs = reinterpret_cast<FusedState*>(node);
     auto* cscan = reinterpret_cast<CustomScan*>(node->ss.ps.plan);
     List* context = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
-    auto* key = static_cast<TargetEntry*>(linitial(cscan->custom_scan_tlist));
+    auto* key = static_cast<TargetEntry*>(linitial(cscan->custom_scan_tlist));  // the key comes first
     ExplainPropertyText("Group Key", deparse_expression(reinterpret_cast<Node*>(key->expr), context, es->verbose, false),
                         es);
     if (es->analyze && fs->batches > 0) {
@@ -736,20 +483,9 @@ void explain_scan(CustomScanState* node, List* ancestors, ExplainState* es) {
     }
 }
 
-const CustomPathMethods path_methods = {kName, plan_path, nullptr};
-const CustomScanMethods scan_methods = {kName, create_state};
 const CustomExecMethods exec_methods = {kName,   begin_scan, exec_scan, end_scan, rescan, nullptr, nullptr, nullptr,
                                         nullptr, nullptr,    nullptr,   nullptr,  explain_scan};
 
 }  // namespace
 
-namespace ls::pg {
-void fused_init() {
-    DefineCustomBoolVariable("lead_scoring.enable_fused_aggregate",
-                             "Lets the planner run GROUP BY with activity_score as one fused node (see README).",
-                             nullptr, &g_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    RegisterCustomScanMethods(&scan_methods);
-    g_prev_hook = create_upper_paths_hook;
-    create_upper_paths_hook = upper_paths_hook;
-}
-}  // namespace ls::pg
+const CustomScanMethods ls::pg::fused::scan_methods = {kName, create_state};
