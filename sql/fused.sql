@@ -1,4 +1,4 @@
--- The fused GROUP BY path of activity_score (src/pg/activity_fused.cpp). It
+-- The fused GROUP BY path of activity_score (src/pg/activity_fused_plan.cpp, activity_fused_exec.cpp). It
 -- must give what the aggregate gives: by hand, against the formula of doc/activity.md in
 -- plain SQL, and bitwise against the aggregate (the path turned off).
 SET extra_float_digits = 0;
