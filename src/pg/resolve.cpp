@@ -3,6 +3,7 @@
 #include "core/spec.hpp"
 
 #include "pg/glue.hpp"
+#include "pg/model_cache.hpp"
 #include "pg/resolve.hpp"
 
 #include <algorithm>
@@ -55,13 +56,8 @@ RangeVar* parse_relname(const std::string& name, const std::string& path) {
     return rv;
 }
 
-Source resolve_table(const ls::SourceTable& t, const std::string& role) {
-    Source s;
-    s.role = role;
-    if (!t.present) return s;
-    s.present = true;
-    const std::string path = "$.source." + role + ".table";
-    RangeVar* rv = parse_relname(t.table, path);
+Oid resolve_relation(const std::string& table, const std::string& path, char* relkind, std::string* qname) {
+    RangeVar* rv = parse_relname(table, path);
     Oid relid = InvalidOid;
     try {
         pg_call([&] { relid = RangeVarGetRelid(rv, AccessShareLock, true); });
@@ -74,37 +70,50 @@ Source resolve_table(const ls::SourceTable& t, const std::string& role) {
             who = GetUserNameFromId(GetUserId(), false);
         });
         pg_error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied for schema \"" + std::string(rv->schemaname) +
-                                                     "\" of " + path + " (\"" + t.table + "\"): role " + who +
+                                                     "\" of " + path + " (\"" + table + "\"): role " + who +
                                                      " needs USAGE on it");
     }
     if (!OidIsValid(relid))
-        pg_error(ERRCODE_UNDEFINED_TABLE, "relation \"" + t.table + "\" of " + path + " does not exist");
-    s.relid = relid;
+        pg_error(ERRCODE_UNDEFINED_TABLE, "relation \"" + table + "\" of " + path + " does not exist");
+    char kind = 0;
     const char* nsp = nullptr;
     const char* rel = nullptr;
     pg_call([&] {
-        s.relkind = get_rel_relkind(relid);
+        kind = get_rel_relkind(relid);
         nsp = get_namespace_name(get_rel_namespace(relid));
         rel = get_rel_name(relid);
     });
-    if (s.relkind != RELKIND_RELATION && s.relkind != RELKIND_PARTITIONED_TABLE && s.relkind != RELKIND_VIEW &&
-        s.relkind != RELKIND_MATVIEW && s.relkind != RELKIND_FOREIGN_TABLE)
-        throw ls::Error(ls::ErrorCode::InvalidParameter, "\"" + t.table + "\" of " + path + " is not a table or view");
-    s.qname = quote_ident(nsp) + "." + quote_ident(rel);
-    for (const auto& kv : t.columns) {
-        Column c;
-        c.name = kv.second;
-        c.q = quote_ident(c.name);
-        const char* cn = c.name.c_str();
-        pg_call([&] {
-            c.attnum = get_attnum(relid, cn);
-            if (c.attnum > 0) c.type = get_atttype(relid, c.attnum);
-        });
-        if (c.attnum <= 0)
-            pg_error(ERRCODE_UNDEFINED_COLUMN, "column \"" + c.name + "\" of $.source." + role + "." + kv.first +
-                                                   " does not exist in relation " + t.table);
-        s.cols.emplace(kv.first, std::move(c));
-    }
+    if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE && kind != RELKIND_VIEW &&
+        kind != RELKIND_MATVIEW && kind != RELKIND_FOREIGN_TABLE)
+        throw ls::Error(ls::ErrorCode::InvalidParameter, "\"" + table + "\" of " + path + " is not a table or view");
+    if (relkind) *relkind = kind;
+    if (qname) *qname = quote_ident(nsp) + "." + quote_ident(rel);
+    return relid;
+}
+
+Column resolve_column(Oid relid, const std::string& table, const std::string& name, const std::string& path) {
+    Column c;
+    c.name = name;
+    c.q = quote_ident(c.name);
+    const char* cn = c.name.c_str();
+    pg_call([&] {
+        c.attnum = get_attnum(relid, cn);
+        if (c.attnum > 0) c.type = get_atttype(relid, c.attnum);
+    });
+    if (c.attnum <= 0)
+        pg_error(ERRCODE_UNDEFINED_COLUMN,
+                 "column \"" + c.name + "\" of " + path + " does not exist in relation " + table);
+    return c;
+}
+
+Source resolve_table(const ls::SourceTable& t, const std::string& role) {
+    Source s;
+    s.role = role;
+    if (!t.present) return s;
+    s.present = true;
+    s.relid = resolve_relation(t.table, "$.source." + role + ".table", &s.relkind, &s.qname);
+    for (const auto& kv : t.columns)
+        s.cols.emplace(kv.first, resolve_column(s.relid, t.table, kv.second, "$.source." + role + "." + kv.first));
     return s;
 }
 
@@ -190,3 +199,49 @@ Sources resolve_sources(const ls::Model& m) {
 }
 
 }  // namespace ls::pg
+
+// ------------------------------------------------------- SQL entry points
+// For the evaluation functions (install/70_eval.sql): refresh's resolution,
+// run with the caller's rights (they are not SECURITY DEFINER), so they tell
+// a caller nothing its own lookups would not.
+namespace {
+
+std::string text_arg(FunctionCallInfo fcinfo, int n) {
+    text* volatile t = nullptr;
+    ls::pg::pg_call([&] { t = PG_GETARG_TEXT_PP(n); });
+    return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+std::string path_arg(FunctionCallInfo fcinfo, int n) {
+    if (PG_ARGISNULL(n)) throw ls::Error(ls::ErrorCode::NullValue, "the spec path must not be NULL");
+    return text_arg(fcinfo, n);
+}
+
+// The relation named at argument 0, its path at argument 1.
+Oid relation_args(FunctionCallInfo fcinfo) {
+    const std::string path = path_arg(fcinfo, 1);
+    if (PG_ARGISNULL(0)) throw ls::Error(ls::ErrorCode::InvalidParameter, "the model spec has no table at " + path);
+    return ls::pg::resolve_relation(text_arg(fcinfo, 0), path, nullptr, nullptr);
+}
+
+}  // namespace
+
+// _resolve_relation(name text, path text) RETURNS regclass
+LS_FUNCTION(ls_resolve_relation) { PG_RETURN_OID(relation_args(fcinfo)); }
+
+// _resolve_column(name text, path text, col text, col_path text) RETURNS regtype
+LS_FUNCTION(ls_resolve_column) {
+    const Oid relid = relation_args(fcinfo);
+    const std::string col_path = path_arg(fcinfo, 3);
+    if (PG_ARGISNULL(2)) throw ls::Error(ls::ErrorCode::InvalidParameter, "the model spec has no column at " + col_path);
+    PG_RETURN_OID(ls::pg::resolve_column(relid, text_arg(fcinfo, 0), text_arg(fcinfo, 2), col_path).type);
+}
+
+// _resolve_sources(model text) RETURNS void: every check refresh makes of
+// the model's sources, in refresh's order.
+LS_FUNCTION(ls_resolve_sources) {
+    if (PG_ARGISNULL(0)) throw ls::Error(ls::ErrorCode::NullValue, "model name must not be NULL");
+    const std::string name = text_arg(fcinfo, 0);
+    ls::pg::resolve_sources(*ls::pg::model_by_name(name.c_str()));
+    PG_RETURN_VOID();
+}

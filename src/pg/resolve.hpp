@@ -56,6 +56,16 @@ std::string quote_ident(const std::string& s);
 [[noreturn]] void pg_error(int sqlstate, const std::string& msg);
 
 RangeVar* parse_relname(const std::string& name, const std::string& path);
+
+// The relation `table` named at spec path `path`, locked ACCESS SHARE and
+// checked to be a table, view, materialized view or foreign table; its kind
+// and quoted schema-qualified name when asked for.
+Oid resolve_relation(const std::string& table, const std::string& path, char* relkind, std::string* qname);
+
+// The column `name` of relid (the relation named `table` in the spec), named
+// at spec path `path`.
+Column resolve_column(Oid relid, const std::string& table, const std::string& name, const std::string& path);
+
 Source resolve_table(const ls::SourceTable& t, const std::string& role);
 std::string type_name(Oid t);
 void check_type(const Source& s, const char* role, std::initializer_list<Oid> ok, const char* what);
