@@ -82,9 +82,8 @@ COMMENT ON AGGREGATE lead_scoring.logistic_fit(float8[], boolean) IS
 
 -- evaluate(model) and attribute_lift(model, field) ----------------------------
 -- Both read the tables the model's "source" names (DESIGN.md §8). Every name is
--- resolved to a regclass or a checked column and quoted with %I/%s; names are
--- resolved with search_path = pg_catalog, pg_temp, so source tables must be
--- schema-qualified.
+-- resolved by refresh's resolver (_resolve_relation, _resolve_column) to a
+-- regclass or a checked column and quoted with %I/%s.
 -- evaluation_split, evaluate, attribute_lift and suggest_model are wrappers
 -- (ls_as_model_owner, src/pg/as_owner.cpp) that run their bodies _<name> as
 -- the model's owner inside a security-restricted operation, for callers with
@@ -106,53 +105,28 @@ BEGIN
     IF s->'source' IS NULL THEN
         RAISE EXCEPTION 'lead scoring model "%" has no "source" mapping (DESIGN §8)', model USING ERRCODE = '22023';
     END IF;
+    -- A bad source is reported as refresh reports it, before anything else.
+    PERFORM lead_scoring._resolve_sources(model);
     RETURN s;
 END $$;
-COMMENT ON FUNCTION lead_scoring._eval_spec(text) IS 'Internal: the spec of a model that has a source mapping, or an ERROR';
+COMMENT ON FUNCTION lead_scoring._eval_spec(text) IS 'Internal: the spec of a model whose source mapping refresh accepts, or an ERROR';
 
--- The relation a spec path names, or ERROR 42P01 naming that path.
-CREATE FUNCTION lead_scoring._eval_relation(name text, path text) RETURNS regclass
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    r regclass;
-BEGIN
-    IF name IS NULL THEN
-        RAISE EXCEPTION 'model spec has no table at %', path USING ERRCODE = '22023';
-    END IF;
-    BEGIN
-        -- to_regclass returns NULL for a syntax error since PostgreSQL 16
-        PERFORM pg_catalog.parse_ident(name);
-        r := pg_catalog.to_regclass(name);
-    EXCEPTION
-        WHEN insufficient_privilege THEN  -- no USAGE on its schema: a permission problem, not a bad name
-            RAISE EXCEPTION '% (table "%" named at %)', SQLERRM, name, path USING ERRCODE = '42501';
-        WHEN OTHERS THEN  -- a malformed name such as 'a.b.c.d'
-            RAISE EXCEPTION 'invalid table name "%" at %', name, path USING ERRCODE = '42602';
-    END;
-    IF r IS NULL THEN
-        RAISE EXCEPTION 'table "%" named at % does not exist', name, path
-            USING ERRCODE = '42P01',
-                  HINT = 'Names are resolved with search_path = pg_catalog, pg_temp: schema-qualify them.';
-    END IF;
-    RETURN r;
-END $$;
-COMMENT ON FUNCTION lead_scoring._eval_relation(text, text) IS 'Internal: resolves a table named in a model spec, or raises an ERROR naming the JSON path';
-
--- The column a spec path names, or ERROR 42703; returns its type.
-CREATE FUNCTION lead_scoring._eval_column(rel regclass, col text, path text) RETURNS regtype
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    t regtype;
-BEGIN
-    SELECT a.atttypid INTO t FROM pg_catalog.pg_attribute a
-    WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attname OPERATOR(pg_catalog.=) col
-      AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'column "%" named at % does not exist in %', col, path, rel USING ERRCODE = '42703';
-    END IF;
-    RETURN t;
-END $$;
-COMMENT ON FUNCTION lead_scoring._eval_column(regclass, text, text) IS 'Internal: checks a column named in a model spec and returns its type';
+-- Source tables and columns are resolved by refresh's resolver
+-- (src/pg/resolve.cpp): the same rules (an unqualified name is in schema
+-- public) and the same SQLSTATE and message for a bad name everywhere. They
+-- run with the caller's rights.
+CREATE FUNCTION lead_scoring._resolve_relation(name text, path text) RETURNS regclass
+    AS 'MODULE_PATHNAME', 'ls_resolve_relation' LANGUAGE C STABLE;
+COMMENT ON FUNCTION lead_scoring._resolve_relation(text, text) IS
+    'Internal: the table or view a model spec names at path, resolved as refresh resolves it, or refresh''s ERROR naming the path';
+CREATE FUNCTION lead_scoring._resolve_column(name text, path text, col text, col_path text) RETURNS regtype
+    AS 'MODULE_PATHNAME', 'ls_resolve_column' LANGUAGE C STABLE;
+COMMENT ON FUNCTION lead_scoring._resolve_column(text, text, text, text) IS
+    'Internal: the type of column col (spec path col_path) of the table a model spec names at path, resolved as refresh resolves it, or refresh''s ERROR';
+CREATE FUNCTION lead_scoring._resolve_sources(model text) RETURNS void
+    AS 'MODULE_PATHNAME', 'ls_resolve_sources' LANGUAGE C STABLE;
+COMMENT ON FUNCTION lead_scoring._resolve_sources(text) IS
+    'Internal: every check refresh makes of a model''s source tables, columns and their types, with refresh''s ERRORs';
 
 -- The time split (doc/eval.md, "The time split"). A forecaster scores at T and
 -- waits: the population is the leads that existed at T and had not converted
@@ -169,7 +143,7 @@ DECLARE
     r regclass;
 BEGIN
     BEGIN
-        r := lead_scoring._eval_relation(name, '$.source.target');
+        r := lead_scoring._resolve_relation(name, '$.source.target');
     EXCEPTION WHEN undefined_table THEN
         IF NOT EXISTS (SELECT FROM lead_scoring.refresh_state s WHERE s.model OPERATOR(pg_catalog.=) _eval_ranking.model) THEN
             RAISE EXCEPTION 'lead scoring model "%" has not been refreshed yet: its ranking % does not exist', model, name
@@ -177,7 +151,7 @@ BEGIN
         END IF;
         RAISE;
     END;
-    PERFORM lead_scoring._eval_column(r, c, '$.source.target')
+    PERFORM lead_scoring._resolve_column(name, '$.source.target', c, '$.source.target')
     FROM pg_catalog.unnest(ARRAY['lead_id', 'score', 'stage', 'disqualified']) c;
     RETURN r;
 END $$;
@@ -260,14 +234,16 @@ DECLARE
     conv_rel regclass;
     leads_rel regclass;
 BEGIN
-    conv_rel := lead_scoring._eval_relation(conv->>'table', '$.source.conversions.table');
-    PERFORM lead_scoring._eval_column(conv_rel, conv->>'lead_id', '$.source.conversions.lead_id');
+    conv_rel := lead_scoring._resolve_relation(conv->>'table', '$.source.conversions.table');
+    PERFORM lead_scoring._resolve_column(conv->>'table', '$.source.conversions.table', conv->>'lead_id',
+                                         '$.source.conversions.lead_id');
     population := 'true';
     IF conv->>'time' IS NULL THEN
         converted := pg_catalog.format('EXISTS (SELECT FROM %s c WHERE c.%I = t.%I)', conv_rel, conv->>'lead_id', id_col);
         RETURN;
     END IF;
-    PERFORM lead_scoring._eval_column(conv_rel, conv->>'time', '$.source.conversions.time');
+    PERFORM lead_scoring._resolve_column(conv->>'table', '$.source.conversions.table', conv->>'time',
+                                         '$.source.conversions.time');
     converted := pg_catalog.format('EXISTS (SELECT FROM %1$s c WHERE c.%2$I = t.%3$I AND ($1 IS NULL OR c.%4$I > $1) '
                                    'AND ($2 IS NULL OR c.%4$I < $2))', conv_rel, conv->>'lead_id', id_col, conv->>'time');
     IF as_of IS NULL THEN
@@ -276,9 +252,9 @@ BEGIN
     population := pg_catalog.format('NOT EXISTS (SELECT FROM %1$s c WHERE c.%2$I = t.%3$I AND c.%4$I <= $1)',
                                     conv_rel, conv->>'lead_id', id_col, conv->>'time');
     IF leads ? 'created' THEN
-        leads_rel := lead_scoring._eval_relation(leads->>'table', '$.source.leads.table');
-        PERFORM lead_scoring._eval_column(leads_rel, leads->>'id', '$.source.leads.id');
-        PERFORM lead_scoring._eval_column(leads_rel, leads->>'created', '$.source.leads.created');
+        leads_rel := lead_scoring._resolve_relation(leads->>'table', '$.source.leads.table');
+        PERFORM lead_scoring._resolve_column(leads->>'table', '$.source.leads.table', c, p)
+        FROM (VALUES (leads->>'id', '$.source.leads.id'), (leads->>'created', '$.source.leads.created')) v(c, p);
         population := population || pg_catalog.format(
             ' AND EXISTS (SELECT FROM %1$s l WHERE l.%2$I = t.%3$I AND l.%4$I <= $1)',
             leads_rel, leads->>'id', id_col, leads->>'created');
@@ -391,8 +367,8 @@ BEGIN
     IF field IS NULL THEN
         RAISE EXCEPTION 'field must not be NULL' USING ERRCODE = '22004';
     END IF;
-    rel := lead_scoring._eval_relation(src->>'table', '$.source.leads.table');
-    PERFORM lead_scoring._eval_column(rel, id_col, '$.source.leads.id');
+    rel := lead_scoring._resolve_relation(src->>'table', '$.source.leads.table');
+    PERFORM lead_scoring._resolve_column(src->>'table', '$.source.leads.table', id_col, '$.source.leads.id');
     IF spec->'source'->'conversions' IS NULL THEN
         RAISE EXCEPTION 'the model has no conversions table at $.source.conversions' USING ERRCODE = '22023';
     END IF;
@@ -414,7 +390,7 @@ BEGIN
             num_expr := format('t.%I::float8', field);
         END IF;
     ELSIF props_col IS NOT NULL THEN
-        PERFORM lead_scoring._eval_column(rel, props_col, '$.source.leads.properties');
+        PERFORM lead_scoring._resolve_column(src->>'table', '$.source.leads.table', props_col, '$.source.leads.properties');
         EXECUTE format('SELECT EXISTS (SELECT FROM %s t WHERE t.%I ? %L)', rel, props_col, field) INTO is_num;
         IF NOT is_num THEN
             -- A typo would otherwise be one "missing" group covering every lead.
@@ -661,18 +637,19 @@ BEGIN
     IF l2 IS NULL OR NOT (l2 >= 0) OR l2 = 'Infinity' THEN
         RAISE EXCEPTION 'suggest_model: l2 must be a finite number >= 0' USING ERRCODE = '22023';
     END IF;
-    leads_rel := lead_scoring._eval_relation(src->'leads'->>'table', '$.source.leads.table');
-    PERFORM lead_scoring._eval_column(leads_rel, id_col, '$.source.leads.id');
+    leads_rel := lead_scoring._resolve_relation(src->'leads'->>'table', '$.source.leads.table');
+    PERFORM lead_scoring._resolve_column(src->'leads'->>'table', '$.source.leads.table', id_col, '$.source.leads.id');
     IF props_col IS NOT NULL THEN
-        PERFORM lead_scoring._eval_column(leads_rel, props_col, '$.source.leads.properties');
+        PERFORM lead_scoring._resolve_column(src->'leads'->>'table', '$.source.leads.table', props_col,
+                                             '$.source.leads.properties');
     END IF;
     IF src->'conversions' IS NULL OR conv_time IS NULL THEN
         RAISE EXCEPTION 'suggest_model needs conversion times: the model has no $.source.conversions.time'
             USING ERRCODE = '22023';
     END IF;
-    conv_rel := lead_scoring._eval_relation(src->'conversions'->>'table', '$.source.conversions.table');
-    PERFORM lead_scoring._eval_column(conv_rel, conv_lead, '$.source.conversions.lead_id');
-    PERFORM lead_scoring._eval_column(conv_rel, conv_time, '$.source.conversions.time');
+    conv_rel := lead_scoring._resolve_relation(src->'conversions'->>'table', '$.source.conversions.table');
+    PERFORM lead_scoring._resolve_column(src->'conversions'->>'table', '$.source.conversions.table', c, p)
+    FROM (VALUES (conv_lead, '$.source.conversions.lead_id'), (conv_time, '$.source.conversions.time')) v(c, p);
 
     -- Split dates: by default the 40% and 70% quantiles of the conversion times.
     IF train_as_of IS NULL AND holdout_as_of IS NULL THEN
@@ -714,10 +691,10 @@ BEGIN
                      'events', '{"*": {"points": 1}}'::jsonb,
                      'decay', spec->'activity'->'decay', 'window', spec->'activity'->'window')));
     IF src ? 'events' AND spec ? 'activity' THEN
-        ev_rel := lead_scoring._eval_relation(src->'events'->>'table', '$.source.events.table');
-        PERFORM lead_scoring._eval_column(ev_rel, ev_lead, '$.source.events.lead_id');
-        PERFORM lead_scoring._eval_column(ev_rel, ev_type, '$.source.events.type');
-        PERFORM lead_scoring._eval_column(ev_rel, ev_time, '$.source.events.time');
+        ev_rel := lead_scoring._resolve_relation(src->'events'->>'table', '$.source.events.table');
+        PERFORM lead_scoring._resolve_column(src->'events'->>'table', '$.source.events.table', c, p)
+        FROM (VALUES (ev_lead, '$.source.events.lead_id'), (ev_type, '$.source.events.type'),
+                     (ev_time, '$.source.events.time')) v(c, p);
         -- per period and lead: each event type's decayed count as of the period's date
         counts_sql := format($q$
             SELECT p.period, e.%1$I AS lead_id,
@@ -752,7 +729,8 @@ BEGIN
     END IF;
     -- Created by the extension: this body runs in a security-restricted
     -- operation, where CREATE TEMP TABLE is refused.
-    PERFORM lead_scoring._suggest_work_table(lead_scoring._eval_column(leads_rel, id_col, '$.source.leads.id'));
+    PERFORM lead_scoring._suggest_work_table(
+        lead_scoring._resolve_column(src->'leads'->>'table', '$.source.leads.table', id_col, '$.source.leads.id'));
     -- period 0: training (features as of train_as_of; y = converted before
     -- valid_as_of, y_train = converted before holdout_as_of); 1: validation
     -- (features as of valid_as_of, y = converted before holdout_as_of);

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace ls {
 
@@ -41,76 +42,79 @@ inline int64_t window_limit_us(const Model& m) {
 
 // What scoring one event reads from a model, flattened (no optional, no
 // vector) so the aggregate's per-row path follows no pointers but `points`,
-// and the weight as a function of the age in whole microseconds, as the
-// aggregate has it. Exponential decay with a half-life of hl_us: q = age / hl
-// and rem = age % hl come from one multiply by 1/hl and a correction, and
-// rem / hl as a 64-bit fraction from a 128-bit multiply by a fixed-point
-// reciprocal, instead of two double divisions (age / 1e6, then by the
-// half-life) whose latency the next rows waited on. Whole half-lives are
-// exact (rem = 0); other ages are within 4 ulp of 2^-(age / hl).
+// with the age in whole microseconds, as the aggregate has it.
 struct EventScorer {
     const double* points;  // per slot, the model's slot_points
     int64_t window_us;     // window_limit_us
     Decay decay;
-    int64_t hl_us;         // exponential half-life in us; 0: use decay.weight
-    double inv_hl;         // 1 / hl_us
-    uint64_t recip;        // floor((2^(64 + shift) - 1) / hl_us), in [2^63, 2^64)
-    int shift;             // floor(log2(hl_us))
-
-    // Inlined: as an exported inline member it was called through the PLT.
-    __attribute__((always_inline)) double weight_us(int64_t age_us) const {  // age_us >= 0
-        if (hl_us == 0) return decay.weight(static_cast<double>(age_us) / 1e6);
-        uint64_t q = static_cast<uint64_t>(static_cast<double>(age_us) * inv_hl);
-        if (q >= 1100) return 0;  // below 2^-1099: rounds to 0
-        int64_t rem = age_us - static_cast<int64_t>(q) * hl_us;
-        if (rem < 0) {
-            --q;
-            rem += hl_us;
-        } else if (rem >= hl_us) {
-            ++q;
-            rem -= hl_us;
-        }
-        const uint64_t f = static_cast<uint64_t>((static_cast<unsigned __int128>(rem) * recip) >> shift);
-        const double r = static_cast<double>(f & ((uint64_t{1} << 40) - 1)) * 0x1p-64;
-        if (__builtin_expect(q >= 998, 0)) return std::ldexp(exp2_neg_parts(0, f >> 40, r), -static_cast<int>(q));
-        return exp2_neg_parts(q, f >> 40, r);
-    }
 
     // The points of an event age_us old, 0 <= age_us <= window_us.
     __attribute__((always_inline)) double points_at(int slot, int64_t age_us) const {
-        return points[slot] * weight_us(age_us);
+        return points[slot] * decay.weight_us(age_us);
     }
 };
 
 inline EventScorer event_scorer(const Model& m) {
-    EventScorer s{m.slot_points.data(), window_limit_us(m), m.activity.decay, 0, 0, 0, 0};
-    const double hl = m.activity.decay.seconds * 1e6;
-    if (m.activity.decay.kind == DecayKind::Exponential && hl >= 1 && hl < 0x1p52) {  // q * hl_us fits int64
-        s.hl_us = std::llround(hl);
-        s.inv_hl = 1.0 / static_cast<double>(s.hl_us);
-        s.shift = 63 - __builtin_clzll(static_cast<uint64_t>(s.hl_us));
-        const unsigned __int128 one = 1;
-        s.recip = static_cast<uint64_t>(((one << (64 + s.shift)) - 1) / static_cast<uint64_t>(s.hl_us));
-    }
-    return s;
-}
-
-// S_t capped per slot, summed, clamped to activity.min/max. sums has
-// m.slots.size() + 1 entries (the last one is the wildcard slot, never capped).
-inline double activity_total(const Model& m, const double* sums) {
-    double a = 0;
-    const size_t n = m.slots.size() + 1;
-    for (size_t s = 0; s < n; ++s) {
-        double c = m.slot_cap[s];
-        double v = sums[s];
-        if (v > c) v = c;
-        if (v < -c) v = -c;
-        a += v;
-    }
-    return m.activity.bounds.apply(a);
+    return EventScorer{m.slot_points.data(), window_limit_us(m), m.activity.decay};
 }
 
 // One capped type: max(-c, min(c, x)).
 inline double cap_value(double x, double cap) { return x > cap ? cap : (x < -cap ? -cap : x); }
+
+// activity.min / activity.max, flattened: what an aggregate state keeps of
+// them (a deserialized state has no model).
+struct ActivityClamp {
+    bool has_min = false, has_max = false;
+    double min = 0, max = 0;
+    static ActivityClamp of(const Bounds& b) {
+        return ActivityClamp{b.min.has_value(), b.max.has_value(), b.min.value_or(0), b.max.value_or(0)};
+    }
+};
+
+// The activity total A of doc/activity.md, the only implementation of it:
+// the sums of the aggregate's accumulators (ls::activity_accumulators: one
+// per capped type in slot order, then one for all uncapped types, whose cap
+// is +inf), each capped, added in that order, then clamped.
+inline double activity_total(const double* acc, const double* acc_caps, int32_t nacc, const ActivityClamp& cl) noexcept {
+    double a = 0;
+    for (int32_t k = 0; k < nacc; ++k) a += cap_value(acc[k], acc_caps[k]);
+    if (cl.has_min && a < cl.min) a = cl.min;
+    if (cl.has_max && a > cl.max) a = cl.max;
+    return a;
+}
+
+// The same from per-slot sums (m.slots.size() + 1 entries, the wildcard
+// last), folded into the accumulators first: the uncapped slots' sums are
+// added up in slot order, so the result is bitwise activity_score's whenever
+// at most one uncapped type of a lead has events (with several, the
+// aggregate adds their events in row order instead: equal up to rounding).
+inline double activity_total(const Model& m, const double* sums) {
+    const size_t n = m.slots.size() + 1;
+    constexpr size_t kSmall = 32;
+    double acc_small[kSmall + 1], caps_small[kSmall + 1];
+    std::vector<double> acc_big, caps_big;
+    double* acc = acc_small;
+    double* caps = caps_small;
+    if (n > kSmall) {
+        acc_big.resize(n + 1);
+        caps_big.resize(n + 1);
+        acc = acc_big.data();
+        caps = caps_big.data();
+    }
+    int32_t k = 0;
+    double shared = 0;
+    for (size_t s = 0; s < n; ++s) {
+        const double c = m.slot_cap[s];
+        if (c == __builtin_inf()) {
+            shared += sums[s];
+        } else {
+            acc[k] = sums[s];
+            caps[k++] = c;
+        }
+    }
+    acc[k] = shared;
+    caps[k++] = __builtin_inf();
+    return activity_total(acc, caps, k, ActivityClamp::of(m.activity.bounds));
+}
 
 }  // namespace ls

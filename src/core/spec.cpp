@@ -270,8 +270,8 @@ struct Builder {
             d.kind = DecayKind::None;
         } else if (kind == "exponential") {
             check_keys(j, path, {"kind", "half_life"});
-            d.kind = DecayKind::Exponential;
-            d.seconds = positive_interval(required(j, "half_life", path), path_key(path, "half_life"));
+            d = Decay::make(DecayKind::Exponential,
+                            positive_interval(required(j, "half_life", path), path_key(path, "half_life")));
         } else if (kind == "linear") {
             check_keys(j, path, {"kind", "lifetime"});
             d.kind = DecayKind::Linear;

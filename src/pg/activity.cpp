@@ -34,7 +34,7 @@
 // the age in integer microseconds, the window as an integer compare (exactly
 // what event_counts decides, ls::window_limit_us) before any double math, one
 // probe of a collision-free slot table, the decay from the age in
-// microseconds without a division (ls::EventScorer::weight_us), and the add --
+// microseconds without a division (ls::HalfLife::weight_us), and the add --
 // reading flattened per-model parameters kept in the Site rather than the
 // Model's optionals and vectors. Such a row neither throws nor calls
 // PostgreSQL, so the entry points try it before setting up LS_FUNCTION's
@@ -416,9 +416,9 @@ const char* slot_name(const ActState* st, int32 i, uint32* len) {
 
 // Bitwise equality (caps may be unaligned in a serialized buffer).
 bool same_shape(const Shape* a, const Shape* b) {
-    return a->fingerprint == b->fingerprint && a->nslots == b->nslots && a->has_min == b->has_min &&
-           a->has_max == b->has_max && memcmp(&a->min, &b->min, sizeof(double)) == 0 &&
-           memcmp(&a->max, &b->max, sizeof(double)) == 0 &&
+    return a->fingerprint == b->fingerprint && a->nslots == b->nslots && a->clamp.has_min == b->clamp.has_min &&
+           a->clamp.has_max == b->clamp.has_max && memcmp(&a->clamp.min, &b->clamp.min, sizeof(double)) == 0 &&
+           memcmp(&a->clamp.max, &b->clamp.max, sizeof(double)) == 0 &&
            memcmp(a->caps, b->caps, sizeof(double) * a->nslots) == 0;
 }
 
@@ -587,14 +587,14 @@ Datum activity_serialize(FunctionCallInfo fcinfo) {
     Writer w{VARDATA(out)};
     w.put(kStateMagic);
     w.put(static_cast<uint8>(st->bd != nullptr));
-    w.put(static_cast<uint8>(sh->has_min));
-    w.put(static_cast<uint8>(sh->has_max));
+    w.put(static_cast<uint8>(sh->clamp.has_min));
+    w.put(static_cast<uint8>(sh->clamp.has_max));
     w.put(static_cast<uint8>(0));
     w.put(n);
     w.put(sh->fingerprint);
     w.put(st->as_of);
-    w.put(sh->min);
-    w.put(sh->max);
+    w.put(sh->clamp.min);
+    w.put(sh->clamp.max);
     w.put_bytes(sh->caps, sizeof(double) * n);
     w.put_bytes(st->acc, sizeof(double) * sh->nacc);
     if (st->bd) {
@@ -635,14 +635,14 @@ Datum activity_deserialize(FunctionCallInfo fcinfo) {
     // The shape: the one this call site kept (fn_mcxt) when it is the same,
     // as it is for every group of a model; else a copy with this state.
     Shape tmp{};
-    tmp.has_min = has_min;
-    tmp.has_max = has_max;
+    tmp.clamp.has_min = has_min;
+    tmp.clamp.has_max = has_max;
     tmp.nslots = n;
     tmp.nacc = info.nacc;
     tmp.fingerprint = r.get<uint64>();
     const TimestampTz as_of = r.get<int64>();
-    tmp.min = r.get<double>();
-    tmp.max = r.get<double>();
+    tmp.clamp.min = r.get<double>();
+    tmp.clamp.max = r.get<double>();
     tmp.caps = reinterpret_cast<const double*>(r.get_bytes(sizeof(double) * n));  // unaligned: compared/copied only
     const char* acc = r.get_bytes(sizeof(double) * tmp.nacc);
     FmgrInfo* fl = fcinfo->flinfo;
@@ -758,11 +758,7 @@ void ls::pg::site_model_build(SiteModel* e, MemoryContext mcxt, const ls::Model*
     if (e->ncells < need) e->ncells = need;
     sh->fingerprint = fingerprint;
     sh->model = m;
-    const ls::Bounds& b = m->activity.bounds;
-    sh->has_min = b.min.has_value();
-    sh->has_max = b.max.has_value();
-    sh->min = b.min.value_or(0);
-    sh->max = b.max.value_or(0);
+    sh->clamp = ls::ActivityClamp::of(m->activity.bounds);
     e->table.build(*m, cells);
     e->scorer = ls::event_scorer(*m);
     e->shape = sh;
@@ -790,8 +786,9 @@ LS_FUNCTION(ls_activity_serialize) { return activity_serialize(fcinfo); }
 LS_FUNCTION(ls_activity_deserialize) { return activity_deserialize(fcinfo); }
 LS_FUNCTION(ls_activity_breakdown_final) { return activity_breakdown_final(fcinfo); }
 
-// decay(points, occurred_at, as_of, half_life) = points * 2^(-age/half_life);
-// 0 for a future event or an infinite timestamp.
+// decay(points, occurred_at, as_of, half_life) = points * 2^(-age/half_life)
+// with the aggregates' weight (ls::HalfLife), so decay() agrees bitwise with
+// activity_score; 0 for a future event or an infinite timestamp.
 LS_FUNCTION(ls_decay) {
     const double points = PG_GETARG_FLOAT8(0);
     const TimestampTz occurred = PG_GETARG_TIMESTAMPTZ(1), as_of = PG_GETARG_TIMESTAMPTZ(2);
@@ -801,7 +798,19 @@ LS_FUNCTION(ls_decay) {
                              (DAYS_PER_MONTH * SECS_PER_DAY) * (hl->month % MONTHS_PER_YEAR) +
                              static_cast<double>(SECS_PER_DAY) * hl->day;
     if (!(half_life > 0)) fail(ls::ErrorCode::InvalidParameter, "decay: half_life must be a positive interval");
-    const double age = ls::event_age(as_of, occurred);
+    // A half-life's constants cost a 128-bit division: the last one is kept
+    // per call site (usually the only one).
+    FmgrInfo* fl = fcinfo->flinfo;
+    if (fl->fn_extra == nullptr) {
+        void* volatile p = nullptr;
+        ls::pg::pg_call([&] { p = MemoryContextAllocZero(fl->fn_mcxt, sizeof(ls::HalfLife)); });
+        fl->fn_extra = p;
+    }
+    ls::HalfLife* h = static_cast<ls::HalfLife*>(fl->fn_extra);
+    if (h->seconds != half_life) *h = ls::HalfLife::of(half_life);
+    int64 age_us;
+    if (ls::pg::age_in_us(as_of, occurred, &age_us)) PG_RETURN_FLOAT8(age_us < 0 ? 0.0 : points * h->weight_us(age_us));
+    const double age = ls::event_age(as_of, occurred);  // beyond int64 microseconds, or infinite (NaN)
     if (!(age >= 0)) PG_RETURN_FLOAT8(0.0);
-    PG_RETURN_FLOAT8(points * std::exp2(-age / half_life));
+    PG_RETURN_FLOAT8(points * h->weight(age));
 }

@@ -18,8 +18,7 @@ struct Shape {
     uint64 fingerprint;
     int32 nslots;  // model slots + 1 (wildcard last)
     int32 nacc;    // accumulators
-    bool has_min, has_max;
-    double min, max;
+    ls::ActivityClamp clamp;  // activity.min / max
     const double* caps;      // nslots caps (+inf: none)
     const int32* acc_of;     // nslots: slot -> accumulator
     const double* acc_caps;  // nacc: the cap of each accumulator
@@ -81,13 +80,9 @@ inline double event_age_points(const SiteModel* sm, int slot, const EventAge& a)
     return a.whole_us ? sm->scorer.points_at(slot, a.us) : ls::event_points(*sm->model, slot, a.s);
 }
 
-// A group's score from its accumulators: capped, summed in order, clamped.
+// A group's score from its accumulators (ls::activity_total).
 inline double shape_total(const Shape* sh, const double* acc) noexcept {
-    double a = 0;
-    for (int32 k = 0; k < sh->nacc; ++k) a += ls::cap_value(acc[k], sh->acc_caps[k]);
-    if (sh->has_min && a < sh->min) a = sh->min;
-    if (sh->has_max && a > sh->max) a = sh->max;
-    return a;
+    return ls::activity_total(acc, sh->acc_caps, sh->nacc, sh->clamp);
 }
 
 }  // namespace ls::pg

@@ -49,6 +49,7 @@
 #include "pg/identity.hpp"
 #include "pg/model_cache.hpp"
 #include "pg/refresh.hpp"
+#include "pg/resolve.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -259,186 +260,14 @@ Datum text_datum(const std::string& s) {
 }
 
 // ---------------------------------------------------------------- sources
-
-struct Column {
-    std::string name, q;  // as written, quoted
-    AttrNumber attnum = 0;
-    Oid type = InvalidOid;
-};
-
-struct Source {
-    bool present = false;
-    std::string role;  // "leads", "events", ...
-    Oid relid = InvalidOid;
-    char relkind = 0;
-    std::string qname;  // schema-qualified, quoted
-    std::unordered_map<std::string, Column> cols;
-    const Column* col(const char* r) const {
-        auto it = cols.find(r);
-        return it == cols.end() ? nullptr : &it->second;
-    }
-};
-
-// Parses a possibly qualified name; a syntax error (e.g. "crm.leads; DROP
-// TABLE x") is a 22023 naming the spec path. Unqualified names are looked up in
-// schema public (the refresh runs with search_path = pg_catalog, pg_temp).
-RangeVar* parse_relname(const std::string& name, const std::string& path) {
-    const char* cname = name.c_str();
-    RangeVar* volatile rv = nullptr;
-    try {
-        pg_call([&] {
-            List* names = LS_STRING_TO_QUALIFIED_NAME_LIST(cname);
-            rv = makeRangeVarFromNameList(names);
-            if (!rv->schemaname) rv->schemaname = pstrdup("public");
-        });
-    } catch (PgError& e) {
-        pg_call([&] { FreeErrorData(e.edata); });
-        throw ls::Error(ls::ErrorCode::InvalidParameter,
-                        "invalid table name at " + path + ": \"" + name + "\" is not a (schema-qualified) table name");
-    }
-    return rv;
-}
-
-Source resolve_table(const ls::SourceTable& t, const std::string& role) {
-    Source s;
-    s.role = role;
-    if (!t.present) return s;
-    s.present = true;
-    const std::string path = "$.source." + role + ".table";
-    RangeVar* rv = parse_relname(t.table, path);
-    Oid relid = InvalidOid;
-    try {
-        pg_call([&] { relid = RangeVarGetRelid(rv, AccessShareLock, true); });
-    } catch (PgError& e) {
-        // No USAGE on the schema: say whose right is missing and for which path.
-        if (e.edata->sqlerrcode != ERRCODE_INSUFFICIENT_PRIVILEGE) throw;
-        std::string who;
-        pg_call([&] {
-            FreeErrorData(e.edata);
-            who = GetUserNameFromId(GetUserId(), false);
-        });
-        pg_error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied for schema \"" + std::string(rv->schemaname) +
-                                                     "\" of " + path + " (\"" + t.table + "\"): role " + who +
-                                                     " needs USAGE on it");
-    }
-    if (!OidIsValid(relid))
-        pg_error(ERRCODE_UNDEFINED_TABLE, "relation \"" + t.table + "\" of " + path + " does not exist");
-    s.relid = relid;
-    const char* nsp = nullptr;
-    const char* rel = nullptr;
-    pg_call([&] {
-        s.relkind = get_rel_relkind(relid);
-        nsp = get_namespace_name(get_rel_namespace(relid));
-        rel = get_rel_name(relid);
-    });
-    if (s.relkind != RELKIND_RELATION && s.relkind != RELKIND_PARTITIONED_TABLE && s.relkind != RELKIND_VIEW &&
-        s.relkind != RELKIND_MATVIEW && s.relkind != RELKIND_FOREIGN_TABLE)
-        throw ls::Error(ls::ErrorCode::InvalidParameter, "\"" + t.table + "\" of " + path + " is not a table or view");
-    s.qname = quote_ident(nsp) + "." + quote_ident(rel);
-    for (const auto& kv : t.columns) {
-        Column c;
-        c.name = kv.second;
-        c.q = quote_ident(c.name);
-        const char* cn = c.name.c_str();
-        pg_call([&] {
-            c.attnum = get_attnum(relid, cn);
-            if (c.attnum > 0) c.type = get_atttype(relid, c.attnum);
-        });
-        if (c.attnum <= 0)
-            pg_error(ERRCODE_UNDEFINED_COLUMN, "column \"" + c.name + "\" of $.source." + role + "." + kv.first +
-                                                   " does not exist in relation " + t.table);
-        s.cols.emplace(kv.first, std::move(c));
-    }
-    return s;
-}
-
-std::string type_name(Oid t) {
-    const char* n = nullptr;
-    pg_call([&] { n = format_type_be(t); });
-    return n;
-}
-
-void check_type(const Source& s, const char* role, std::initializer_list<Oid> ok, const char* what) {
-    const Column* c = s.col(role);
-    if (!c) return;
-    for (Oid t : ok)
-        if (c->type == t) return;
-    throw ls::Error(ls::ErrorCode::InvalidParameter, "column \"" + c->name + "\" of $.source." + s.role + "." + role +
-                                                         " must be " + what + ", got " + type_name(c->type));
-}
-
-struct Sources {
-    Source leads, events, orders, conversions;
-    Oid id_type = InvalidOid;
-    Oid id_array_type = InvalidOid;
-    std::string fingerprint;
-};
-
-Sources resolve_sources(const ls::Model& m) {
-    if (!m.source.present)
-        throw ls::Error(ls::ErrorCode::InvalidParameter, "the model has no \"source\": nothing to refresh");
-    Sources s;
-    s.leads = resolve_table(m.source.leads, "leads");
-    s.events = resolve_table(m.source.events, "events");
-    s.orders = resolve_table(m.source.orders, "orders");
-    s.conversions = resolve_table(m.source.conversions, "conversions");
-    check_type(s.leads, "id", {INT4OID, INT8OID, TEXTOID, UUIDOID}, "integer, bigint, text or uuid");
-    check_type(s.leads, "properties", {JSONBOID}, "jsonb");
-    check_type(s.leads, "created", {TIMESTAMPTZOID, TIMESTAMPOID, DATEOID}, "a timestamp or date");
-    s.id_type = s.leads.col("id")->type;
-    pg_call([&] { s.id_array_type = get_array_type(s.id_type); });
-    const std::string idt = type_name(s.id_type);
-    for (Source* t : {&s.events, &s.orders, &s.conversions}) {
-        if (!t->present) continue;
-        const Column* c = t->col("lead_id");
-        if (c->type != s.id_type)
-            throw ls::Error(ls::ErrorCode::InvalidParameter,
-                            "column \"" + c->name + "\" of $.source." + t->role +
-                                ".lead_id must have the type of the leads id (" + idt + "), got " + type_name(c->type));
-        check_type(*t, "time", {TIMESTAMPTZOID}, "timestamp with time zone");
-    }
-    check_type(s.events, "type", {TEXTOID, VARCHAROID}, "text or varchar");
-    check_type(s.orders, "amount", {INT2OID, INT4OID, INT8OID, FLOAT4OID, FLOAT8OID, NUMERICOID}, "numeric");
-    for (const Source* t : {&s.leads, &s.events, &s.orders, &s.conversions}) {
-        if (!t->present) continue;
-        s.fingerprint += t->role + "=" + std::to_string(t->relid);
-        std::vector<std::string> keys;
-        for (const auto& kv : t->cols) keys.push_back(kv.first);
-        std::sort(keys.begin(), keys.end());
-        for (const auto& k : keys) {
-            const Column& c = t->cols.at(k);
-            s.fingerprint += "," + k + ":" + std::to_string(c.attnum) + ":" + std::to_string(c.type);
-        }
-        s.fingerprint += ";";
-    }
-    // Fit fields are read from a column when the leads table has one of that
-    // name, else from properties: adding or dropping such a column changes the
-    // attributes of every lead without any row changing, so it forces a full refresh.
-    s.fingerprint += "fields";
-    std::vector<unsigned char> unreadable(m.fields.size(), 0);
-    for (size_t fi = 0; fi < m.fields.size(); ++fi) {
-        AttrNumber a = InvalidAttrNumber;
-        Oid t = InvalidOid;
-        const Oid rel = s.leads.relid;
-        const char* fn = m.fields[fi].c_str();
-        pg_call([&] {
-            a = get_attnum(rel, fn);
-            if (a > 0) t = get_atttype(rel, a);
-        });
-        s.fingerprint += "," + std::to_string(a > 0 ? a : 0) + ":" + std::to_string(t);
-        if (a <= 0 && !s.leads.col("properties")) unreadable[fi] = 1;
-    }
-    // A field that is neither a column nor readable from a properties column
-    // would be missing for every lead: its rules would score 0 in silence.
-    for (const auto* rules : {&m.fit.rules, &m.disqualify.rules})
-        for (const ls::Rule& r : *rules)
-            if (r.field_index >= 0 && unreadable[r.field_index])
-                throw ls::Error(ls::ErrorCode::InvalidParameter,
-                                "invalid model spec at " + r.path + ".field: \"" + r.field + "\" is not a column of " +
-                                    m.source.leads.table +
-                                    " and $.source.leads maps no \"properties\" column to read it from");
-    return s;
-}
+// Resolved by pg/resolve.cpp, shared with the evaluation functions.
+using ls::pg::check_type;
+using ls::pg::Column;
+using ls::pg::parse_relname;
+using ls::pg::resolve_sources;
+using ls::pg::Source;
+using ls::pg::Sources;
+using ls::pg::type_name;
 
 // ---------------------------------------------------------------- lead ids
 

@@ -148,9 +148,7 @@ TEST(ActivityAccumulators, CappedSlotsOwnOneTheRestShareTheLast) {
     acc[acc_of[unsub]] += -30;
     acc[acc_of[web]] += 4;
     acc[acc_of[m->wildcard_slot()]] += 3;
-    double total = 0;
-    for (int32_t k = 0; k < nacc; ++k) total += ls::cap_value(acc[k], acc_caps[k]);
-    EXPECT_EQ(total, 7);
+    EXPECT_EQ(ls::activity_total(acc.data(), acc_caps.data(), nacc, ls::ActivityClamp::of(m->activity.bounds)), 7);
 
     // Without caps there is one accumulator; a cap of 0 is a cap.
     auto flat = model(R"({"activity": {"events": {"a": {"points": 1}, "b": {"points": 2}}}})");
@@ -245,21 +243,21 @@ TEST(ActivityDecay, WeightInMicrosecondsWithinFourUlp) {
     std::mt19937_64 rng(7);
     for (const char* hl : {"30 days", "1 second", "7 days 3 hours 0.000001 seconds", "100 years", "0.000001 seconds"}) {
         auto m = with_decay(std::string(R"({"kind": "exponential", "half_life": ")") + hl + R"("})");
-        const ls::EventScorer sc = ls::event_scorer(*m);
-        ASSERT_GT(sc.hl_us, 0) << hl;
-        std::uniform_int_distribution<int64_t> ages(0, std::min<int64_t>(sc.hl_us * 1200, INT64_MAX / 2));
+        const ls::HalfLife sc = m->activity.decay.half_life;
+        ASSERT_GT(sc.us, 0) << hl;
+        std::uniform_int_distribution<int64_t> ages(0, std::min<int64_t>(sc.us * 1200, INT64_MAX / 2));
         for (int i = 0; i < 300000; ++i) {
             const int64_t us = i < 1000 ? i : ages(rng);
-            const double want = static_cast<double>(std::exp2(-static_cast<long double>(us) / sc.hl_us));
+            const double want = static_cast<double>(std::exp2(-static_cast<long double>(us) / sc.us));
             ASSERT_LE(ulps(sc.weight_us(us), want), 4) << hl << " " << us;
         }
         // Whole half-lives are exact, and just around them the weight is monotonic.
-        for (int64_t k = 0; k < 998 && k * sc.hl_us < INT64_MAX / 2; ++k) {
-            ASSERT_EQ(sc.weight_us(k * sc.hl_us), std::ldexp(1.0, static_cast<int>(-k))) << hl << " " << k;
+        for (int64_t k = 0; k < 998 && k * sc.us < INT64_MAX / 2; ++k) {
+            ASSERT_EQ(sc.weight_us(k * sc.us), std::ldexp(1.0, static_cast<int>(-k))) << hl << " " << k;
             if (k > 0) {
-                EXPECT_GE(sc.weight_us(k * sc.hl_us - 1), sc.weight_us(k * sc.hl_us)) << hl << " " << k;
+                EXPECT_GE(sc.weight_us(k * sc.us - 1), sc.weight_us(k * sc.us)) << hl << " " << k;
             }
-            EXPECT_LE(sc.weight_us(k * sc.hl_us + 1), sc.weight_us(k * sc.hl_us)) << hl << " " << k;
+            EXPECT_LE(sc.weight_us(k * sc.us + 1), sc.weight_us(k * sc.us)) << hl << " " << k;
         }
     }
 }
@@ -327,7 +325,7 @@ TEST(ActivityScorer, PointsByDecay) {
         EXPECT_EQ(sc.points_at(slot, 0), 8) << decay;
         EXPECT_EQ(sc.window_us, INT64_MAX);
         // Other decays: the same arithmetic as event_points, in seconds.
-        if (sc.hl_us == 0) {
+        if (sc.decay.kind != ls::DecayKind::Exponential) {
             for (int64_t us : {int64_t{1}, int64_t{432000000000}, int64_t{864000000001}, int64_t{3000000000000}})
                 EXPECT_EQ(sc.points_at(slot, us), ls::event_points(*m, slot, ls::event_age(us, 0))) << decay << " " << us;
         }

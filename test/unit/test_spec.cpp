@@ -314,16 +314,15 @@ TEST(SpecParse, Defaults) {
 TEST(Decay, Weights) {
     ls::Decay d;
     EXPECT_EQ(d.weight(1e9), 1);
-    d.kind = ls::DecayKind::Exponential;
-    d.seconds = 100;
+    d = ls::Decay::make(ls::DecayKind::Exponential, 100);
     EXPECT_DOUBLE_EQ(d.weight(0), 1);
     EXPECT_DOUBLE_EQ(d.weight(100), 0.5);
     EXPECT_DOUBLE_EQ(d.weight(300), 0.125);
-    d.kind = ls::DecayKind::Linear;
+    d = ls::Decay::make(ls::DecayKind::Linear, 100);
     EXPECT_DOUBLE_EQ(d.weight(25), 0.75);
     EXPECT_DOUBLE_EQ(d.weight(100), 0);
     EXPECT_DOUBLE_EQ(d.weight(150), 0);
-    d.kind = ls::DecayKind::Step;
+    d = ls::Decay::make(ls::DecayKind::Step, 100);
     EXPECT_EQ(d.weight(99.9), 1);
     EXPECT_EQ(d.weight(100), 0);
 }
