@@ -1,5 +1,5 @@
 // What activity_score computes per event and per group, shared by the
-// aggregate (activity.cpp) and the fused GROUP BY path (activity_fused.cpp):
+// aggregate (activity.cpp) and the fused GROUP BY path (activity_fused_plan.cpp, activity_fused_exec.cpp):
 // one copy of the arithmetic, so both give bitwise the same totals for the
 // same rows in the same order.
 // Include after core/activity.hpp, core/activity_state.hpp and pg/glue.hpp.

@@ -1,7 +1,10 @@
-// SQL entry points of the evaluation aggregates (DESIGN.md §9): auc and
+// SQL entry points of the evaluation aggregates (doc/eval.md): auc and
 // logistic_fit. Their states live in PostgreSQL memory (the aggregate context),
 // as plain structs with palloc'd arrays: nothing C++-owned outlives a call, so
 // a cancelled or failed query leaks nothing. The C++ core works on raw pointers.
+//
+// Error boundary: LS_FUNCTION; PostgreSQL is called only where no C++ object
+// with a destructor is alive, or through pg_call / jsonb_result.
 #include "core/error.hpp"
 #include "core/eval.hpp"
 #include "core/logistic.hpp"
@@ -22,11 +25,7 @@ extern "C" {
 
 namespace {
 
-MemoryContext agg_context(FunctionCallInfo fcinfo, const char* fn) {
-    MemoryContext cxt;
-    if (!AggCheckCallContext(fcinfo, &cxt)) elog(ERROR, "%s called in non-aggregate context", fn);
-    return cxt;
-}
+using ls::pg::agg_context;
 
 // ---------------------------------------------------------------- auc
 //
@@ -290,9 +289,5 @@ LS_FUNCTION(ls_logistic_final) {
     opt.l2 = st->l2;
     opt.interrupt = [] { ls::pg::check_interrupts(); };
     ls::LogisticResult r = ls::logistic_fit(st->rows, st->n, static_cast<size_t>(st->d), opt);
-    std::string json = ls::logistic_json(r, st->n, st->l2);
-    char* volatile c = ls::pg::pg_strdup(json.data(), json.size());
-    Datum volatile out = 0;
-    ls::pg::pg_call([&] { out = DirectFunctionCall1(jsonb_in, CStringGetDatum(c)); });
-    return out;
+    return ls::pg::jsonb_result(ls::logistic_json(r, st->n, st->l2));
 }
