@@ -1,4 +1,4 @@
--- Models (DESIGN.md §2): named JSON specs, validated on write.
+-- Models (doc/foundation.md): named JSON specs, validated on write.
 
 CREATE FUNCTION lead_scoring.validate_model(spec jsonb) RETURNS boolean
     AS 'MODULE_PATHNAME', 'ls_validate_model'
@@ -17,7 +17,7 @@ CREATE TABLE lead_scoring.model (
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE lead_scoring.model IS 'Lead scoring models: a name and a JSON spec (see README "Model spec")';
+COMMENT ON TABLE lead_scoring.model IS 'Lead scoring models: a name and a JSON spec (see doc/foundation.md)';
 
 -- User models are configuration: pg_dump keeps them.
 SELECT pg_catalog.pg_extension_config_dump('lead_scoring.model', '');

@@ -1,4 +1,4 @@
--- Who may write which model (DESIGN.md §2, §8; doc/privileges.md).
+-- Who may write which model (doc/foundation.md, doc/rank.md, doc/privileges.md).
 --
 -- The background worker refreshes a model with its owner's rights: whoever can
 -- name a role as a model's owner, or edit a model a role owns, could make the

@@ -1,4 +1,4 @@
--- Activity (behavioural) scoring with decay, DESIGN.md §4.
+-- Activity (behavioural) scoring with decay, doc/activity.md.
 
 CREATE FUNCTION lead_scoring.decay(points float8, occurred_at timestamptz, as_of timestamptz, half_life interval)
     RETURNS float8

@@ -1,4 +1,4 @@
--- Qualification, DESIGN.md §5–§6: total score, grade, stage, disqualification,
+-- Qualification, doc/qualify.md: total score, grade, stage, disqualification,
 -- BANT, email engagement rating, and the event_flags aggregate that tells which
 -- event types a lead has (for stage and disqualify rules) in one pass.
 -- Name forms are STABLE (they read lead_scoring.model), spec forms IMMUTABLE.

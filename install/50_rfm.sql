@@ -1,4 +1,4 @@
--- RFM, DESIGN.md §7: exact percentile_disc cut points (rfm_breaks) and per-lead
+-- RFM, doc/qualify.md: exact percentile_disc cut points (rfm_breaks) and per-lead
 -- R, F, M scores, code and segment (rfm).
 
 CREATE TYPE lead_scoring.rfm_score AS (r integer, f integer, m integer, code text, segment text);

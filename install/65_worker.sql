@@ -1,4 +1,4 @@
--- The background worker (DESIGN.md §8; the worker itself is C: src/pg/worker.cpp).
+-- The background worker (doc/worker.md; the worker itself is C: src/pg/worker.cpp).
 
 -- A model's time limit in the worker: one slow model (a source that sleeps, a
 -- lock it waits for) must not hold the single worker and starve the others.

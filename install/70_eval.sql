@@ -1,4 +1,4 @@
--- Evaluation (DESIGN.md §9): ROC AUC, logistic regression, evaluate(),
+-- Evaluation (doc/eval.md): ROC AUC, logistic regression, evaluate(),
 -- attribute_lift(). See doc/eval.md.
 
 -- auc(score, converted) ------------------------------------------------------
@@ -81,7 +81,7 @@ COMMENT ON AGGREGATE lead_scoring.logistic_fit(float8[], boolean) IS
     'logistic_fit(features, label, l2 => 1.0)';
 
 -- evaluate(model) and attribute_lift(model, field) ----------------------------
--- Both read the tables the model's "source" names (DESIGN.md §8). Every name is
+-- Both read the tables the model's "source" names (doc/rank.md). Every name is
 -- resolved by refresh's resolver (_resolve_relation, _resolve_column) to a
 -- regclass or a checked column and quoted with %I/%s.
 -- evaluation_split, evaluate, attribute_lift and suggest_model are wrappers
@@ -103,7 +103,7 @@ BEGIN
         RAISE EXCEPTION 'lead scoring model "%" does not exist', model USING ERRCODE = '22023';
     END IF;
     IF s->'source' IS NULL THEN
-        RAISE EXCEPTION 'lead scoring model "%" has no "source" mapping (DESIGN §8)', model USING ERRCODE = '22023';
+        RAISE EXCEPTION 'lead scoring model "%" has no "source" mapping (doc/rank.md)', model USING ERRCODE = '22023';
     END IF;
     -- A bad source is reported as refresh reports it, before anything else.
     PERFORM lead_scoring._resolve_sources(model);

@@ -1,4 +1,4 @@
--- Sample CRM data (README "Sample data"): a deterministic, set-based generator of
+-- Sample CRM data (doc/sample.md): a deterministic, set-based generator of
 -- leads, events, orders and deals for demos, tests and benchmarks.
 --
 -- Determinism: every value is a pure function of (seed, row key). A row's random

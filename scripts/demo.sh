@@ -59,7 +59,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   echo
   echo "demo.sh: this build of lead_scoring lacks:" >&2
   for m in "${missing[@]}"; do echo "  - $m" >&2; done
-  echo "demo.sh: the sample data was generated, but the scoring part of the demo needs these (DESIGN.md §2-§4)." >&2
+  echo "demo.sh: the sample data was generated, but the scoring part of the demo needs these (doc/foundation.md, doc/activity.md)." >&2
   exit 1
 fi
 

@@ -4,7 +4,7 @@
 ALTER TABLE lead_scoring.refresh_log ADD COLUMN rows_written bigint;
 ALTER TABLE lead_scoring.refresh_state ADD COLUMN tick_start timestamptz, ADD COLUMN next_due timestamptz;
 
--- install/97_comments.sql
+-- The model table's comment names the doc page that now holds the spec.
 COMMENT ON TABLE lead_scoring.model IS 'Lead scoring models: a name and a JSON spec (see doc/foundation.md)';
 
 -- One source resolver (refresh's, src/pg/resolve.cpp) for the evaluation
@@ -35,7 +35,7 @@ BEGIN
         RAISE EXCEPTION 'lead scoring model "%" does not exist', model USING ERRCODE = '22023';
     END IF;
     IF s->'source' IS NULL THEN
-        RAISE EXCEPTION 'lead scoring model "%" has no "source" mapping (DESIGN §8)', model USING ERRCODE = '22023';
+        RAISE EXCEPTION 'lead scoring model "%" has no "source" mapping (doc/rank.md)', model USING ERRCODE = '22023';
     END IF;
     -- A bad source is reported as refresh reports it, before anything else.
     PERFORM lead_scoring._resolve_sources(model);

@@ -1,4 +1,4 @@
-// Activity scoring with decay, DESIGN.md §4: the per-event arithmetic and the
+// Activity scoring with decay, doc/activity.md: the per-event arithmetic and the
 // final per-type caps and clamps. The aggregate's running state is a plain array
 // of sums (ls::activity_accumulators) kept by the glue in PostgreSQL memory.
 #pragma once

@@ -1,4 +1,4 @@
-// Pieces of the activity aggregates (DESIGN.md §4) that need no PostgreSQL:
+// Pieces of the activity aggregates (doc/activity.md) that need no PostgreSQL:
 //  * activity_fingerprint: identifies what activity scoring reads from a model
 //    (slot names, points, caps, decay, window, clamps), the same in every
 //    process, so a parallel worker's partial state can be checked against the

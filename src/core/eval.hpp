@@ -1,4 +1,4 @@
-// ROC AUC over per-score class counts (DESIGN.md §9). Plain C++: the glue keeps
+// ROC AUC over per-score class counts (doc/eval.md). Plain C++: the glue keeps
 // the counts in PostgreSQL memory (palloc'd arrays) and calls these functions
 // on raw pointers, so no C++ container outlives a call.
 #pragma once

@@ -1,4 +1,4 @@
-// Fit (demographic) scoring, DESIGN.md §3. values[i] is the lead's value of
+// Fit (demographic) scoring, doc/foundation.md. values[i] is the lead's value of
 // model.fields[i]; the glue fills it from jsonb or from a table row.
 #pragma once
 #include "core/cpp_only.hpp"

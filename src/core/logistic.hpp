@@ -1,4 +1,4 @@
-// L2-regularised logistic regression (DESIGN.md §9, lead_scoring.logistic_fit).
+// L2-regularised logistic regression (doc/eval.md, lead_scoring.logistic_fit).
 //
 // Minimises  f(b, w) = sum_i logloss(y_i, b + w.x_i) + (l2 / 2) * |w|^2
 // (the intercept b is not penalised) by Newton's method with a backtracking

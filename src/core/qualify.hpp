@@ -1,4 +1,4 @@
-// Qualification, DESIGN.md §5–§6: disqualification, total score, grade, stage,
+// Qualification, doc/qualify.md: disqualification, total score, grade, stage,
 // BANT and the email engagement rating.
 #pragma once
 #include "core/cpp_only.hpp"
@@ -39,7 +39,7 @@ struct BantResult {
 };
 BantResult bant(const Model& m, const Value* values);
 
-// 0–5 per DESIGN.md §6. Throws Error(InvalidParameter) for impossible counts
+// 0–5 per doc/qualify.md. Throws Error(InvalidParameter) for impossible counts
 // (sent <= 0, opened < 0, opened > sent) and a negative inactive_after.
 // since_last_open: seconds from last_open to as_of (ignored when opened == 0).
 // Returns -1 (SQL NULL) when opened > 0 but the time of the last open is

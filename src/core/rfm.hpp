@@ -1,4 +1,4 @@
-// RFM, DESIGN.md §7: exact percentile_disc cut points and R/F/M scores.
+// RFM, doc/qualify.md: exact percentile_disc cut points and R/F/M scores.
 //
 // Everything here is plain data (no heap-owning members) so that the glue can
 // keep cut points in PostgreSQL memory (fn_extra) and results can cross into
@@ -47,7 +47,7 @@ struct RfmScore {
 bool rfm_score(double recency, double frequency, double monetary, const RfmBreaks& breaks, const RfmSpec* spec,
                RfmScore* out);
 
-// The default segment map of DESIGN.md §7 (b = 5), first match wins.
+// The default segment map of doc/qualify.md (b = 5), first match wins.
 const std::vector<RfmSegment>& default_rfm_segments();
 
 }  // namespace ls

@@ -1,4 +1,4 @@
-// SQL entry points for activity scoring (DESIGN.md §4): decay() and the
+// SQL entry points for activity scoring (doc/activity.md): decay() and the
 // aggregates activity_score / activity_breakdown.
 //
 // Aggregate state (STYPE internal), one ActState per group, allocated once in

@@ -1,5 +1,5 @@
 // Differences between the PostgreSQL majors lead_scoring builds against (the
-// ones CI tests: 15, 17, 18; see README "Install"). Each shim names the major
+// ones CI tests: 15, 17, 18; see doc/packaging.md). Each shim names the major
 // that changed the API, so it can go when that major is the oldest supported.
 // Included by pg/glue.hpp right after postgres.h.
 #pragma once

@@ -21,7 +21,7 @@ namespace {
 // The planner: the fused GROUP BY node of activity_score.
 void define_planner_gucs() {
     DefineCustomBoolVariable("lead_scoring.enable_fused_aggregate",
-                             "Lets the planner run GROUP BY with activity_score as one fused node (see README).",
+                             "Lets the planner run GROUP BY with activity_score as one fused node (doc/activity.md, fused GROUP BY node).",
                              nullptr, &enable_fused_aggregate, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 }
 

@@ -1,4 +1,4 @@
-// Compiled models, parsed once and cached per backend (DESIGN.md §2).
+// Compiled models, parsed once and cached per backend (doc/foundation.md).
 //
 // By name (STABLE form): looked up in lead_scoring.model once per call site and
 // statement, cached per backend, dropped when any session changes a model row

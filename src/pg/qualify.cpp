@@ -1,4 +1,4 @@
-// SQL entry points for qualification (DESIGN.md §5, §6): score, grade, stage,
+// SQL entry points for qualification (doc/qualify.md): score, grade, stage,
 // disqualified, bant, engagement_rating and the event_flags aggregate.
 //
 // Error boundary: LS_FUNCTION; PostgreSQL is called only where no C++ object
@@ -165,7 +165,7 @@ LS_FUNCTION(ls_bant) {
 
 // engagement_rating(sent, opened, last_open, as_of, inactive_after): NULL when
 // sent, opened, as_of or inactive_after is NULL, or when opened > 0 and
-// last_open is NULL (see README).
+// last_open is NULL (doc/qualify.md, "Email engagement rating").
 LS_FUNCTION(ls_engagement_rating) {
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3) || PG_ARGISNULL(4)) PG_RETURN_NULL();
     const bool has_last = !PG_ARGISNULL(2);

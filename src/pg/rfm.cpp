@@ -1,4 +1,4 @@
-// SQL entry points for RFM (DESIGN.md §7): the rfm_breaks aggregate (exact
+// SQL entry points for RFM (doc/qualify.md): the rfm_breaks aggregate (exact
 // percentile_disc cut points in one pass) and rfm() scores and segments.
 //
 // Error boundary: LS_FUNCTION; PostgreSQL is called only where no C++ object

@@ -1,4 +1,4 @@
-// Activity scoring core (DESIGN.md §4): decay kinds at 0, at the boundary and
+// Activity scoring core (doc/activity.md): decay kinds at 0, at the boundary and
 // beyond; caps and clamps; event type -> slot mapping (ls::SlotTable, equal to
 // Model::slot_for) including the wildcard and types only named in disqualify or
 // stages; event ages; the model fingerprint.

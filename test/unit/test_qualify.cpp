@@ -1,4 +1,4 @@
-// Qualification (DESIGN.md §5, §6): expectations computed by hand from the formulas.
+// Qualification (doc/qualify.md): expectations computed by hand from the formulas.
 #include "core/error.hpp"
 #include "core/qualify.hpp"
 #include "core/spec.hpp"

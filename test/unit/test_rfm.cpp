@@ -1,4 +1,4 @@
-// RFM (DESIGN.md §7): cut points checked against a sort-based reference of
+// RFM (doc/qualify.md): cut points checked against a sort-based reference of
 // PostgreSQL's percentile_disc definition; scores and segments by hand.
 #include "core/error.hpp"
 #include "core/rfm.hpp"
@@ -94,7 +94,7 @@ TEST(RfmScore, BoundariesAndCode) {
     EXPECT_EQ(*s.segment, "Can't Lose");
 }
 
-// Every cell of the 5x5 grid against the table of DESIGN.md §7 written as a
+// Every cell of the 5x5 grid against the table of doc/qualify.md written as a
 // plain if-chain here.
 const char* expected_segment(int r, int f) {
     if (r == 5 && f >= 4) return "Champions";

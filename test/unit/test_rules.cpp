@@ -1,5 +1,5 @@
-// Every fit predicate of DESIGN.md §3 against every kind of value, plus the
-// fit sum, its clamps and fit_matches. Expected results follow the DESIGN
+// Every fit predicate of doc/foundation.md against every kind of value, plus the
+// fit sum, its clamps and fit_matches. Expected results follow the doc
 // rules: string comparisons are case-insensitive, numeric predicates accept
 // numbers and wholly-numeric strings, anything else is false; a missing or
 // null field makes every predicate false except exists: false.

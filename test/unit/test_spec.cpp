@@ -1,4 +1,4 @@
-// Spec validation (DESIGN.md §2): every malformed spec is rejected with the
+// Spec validation (doc/foundation.md): every malformed spec is rejected with the
 // exact JSON path of its first problem; good specs parse into the typed model.
 #include "core/error.hpp"
 #include "core/spec.hpp"
