@@ -167,6 +167,7 @@ SELECT id, round(score::numeric, 9), round(fit::numeric, 9), round(activity::num
 SELECT t.lead_id, round(t.score::numeric, 9), round(t.fit::numeric, 9), round(t.activity::numeric, 9), t.grade, r.rank
   FROM lead_scoring.ranking_m t JOIN $rank_rel r USING (lead_id) ORDER BY t.lead_id});
 	is($actual, $expected, "$from: the ranking after the update equals the scalar functions over the same rows");
+	note("lead_id|score|fit|activity|grade|rank after the update:\n$actual");
 	# Hand-checked anchor: lead 6 has only the demo request, 18 h before as_of.
 	like($expected, qr/^6\|29\.48\d*\|0\.0*\|29\.48/m, "$from: lead 6: fit 0, activity 30 * 2^(-0.75/30) = 29.48")
 		or diag($expected);
