@@ -40,12 +40,12 @@ sub catalog
 	return $text;
 }
 
-# diff -u of two descriptions; each hunk header names the object
-# ("@@ ... @@ == relation lead_scoring.x").
+# diff -u of two descriptions; each hunk header shows the start of the name of
+# the object the hunk begins in ("@@ ... @@ == relation lead_scoring.x").
 sub catalog_diff
 {
-	my ($a, $b) = @_;
-	my ($out, $err) = run_command([ 'diff', '-U', '3', '-F', '^== ', "$dir/$a", "$dir/$b" ]);
+	my ($left, $right) = @_;
+	my ($out, $err) = run_command([ 'diff', '-U', '3', '-F', '^== ', "$dir/$left", "$dir/$right" ]);
 	return $out;
 }
 
