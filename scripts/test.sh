@@ -3,7 +3,9 @@
 # counting suites: unit (CMake + GoogleTest via ctest), sanitize (the unit tests
 # under ASan+UBSan), fuzz (libFuzzer smoke runs), regress (pg_regress),
 # isolation (pg_isolation_regress), tap (prove), reference (README's reference
-# table and COMMENT ON, scripts/check_reference.sh), pg_cron (the pg_cron TAP test),
+# table and COMMENT ON, scripts/check_reference.sh), upgrade (the previous
+# release updated by ALTER EXTENSION UPDATE against a fresh install, a TAP
+# test), pg_cron (the pg_cron TAP test),
 # browser (the demo's report in headless Chromium, test/browser),
 # pgxn (META.json and `make dist`), debian (the Debian package: build, lintian,
 # install into a clean bookworm root) and pg17 / pg18 (the pg suites against
@@ -14,7 +16,7 @@
 #   bash scripts/test.sh                 # uses pg_config from PATH
 #   PG_CONFIG=/path/to/pg_config bash scripts/test.sh
 #   LS_SKIP_SLOW=1 bash scripts/test.sh  # skip debian, pg17, pg18 (CI runs them)
-#   LS_ONLY_PG=1 bash scripts/test.sh    # only regress, isolation, tap, pg_cron
+#   LS_ONLY_PG=1 bash scripts/test.sh    # only regress, isolation, tap, upgrade, pg_cron
 #                                        # (what scripts/test_versions.sh runs in each root)
 #
 # It installs the extension into the PostgreSQL that PG_CONFIG names (as root
@@ -107,15 +109,16 @@ fi
 echo "== build and install ($PG_CONFIG)"
 if ! make -j"$JOBS" PG_CONFIG="$PG_CONFIG" || ! make PG_CONFIG="$PG_CONFIG" install; then
   echo "test.sh: build or install failed" >&2
-  for s in regress isolation tap; do record "$s" 1 "build/install failed"; done
+  for s in regress isolation tap upgrade; do record "$s" 1 "build/install failed"; done
   summary
   exit 1
 fi
 
 has_regress=$(compgen -G "sql/*.sql" >/dev/null && echo 1 || true)
 has_iso=$(compgen -G "test/specs/*.spec" >/dev/null && echo 1 || true)
-# The pg_cron test is a suite of its own (it needs postgresql-NN-cron).
-tap_tests=$(ls test/t/*.pl 2>/dev/null | grep -v '_pg_cron\.pl$' | tr '\n' ' ' || true)
+# The pg_cron and upgrade tests are suites of their own (pg_cron needs
+# postgresql-NN-cron).
+tap_tests=$(ls test/t/*.pl 2>/dev/null | grep -v -e '_pg_cron\.pl$' -e '_upgrade\.pl$' | tr '\n' ' ' || true)
 has_tap=${tap_tests:+1}
 
 # --- pg_regress and isolation against a throwaway server ---------------------
@@ -185,6 +188,27 @@ fi
 echo "== reference (README's reference table and COMMENT ON)"
 ( unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP; PG_CONFIG="$PG_CONFIG" bash scripts/check_reference.sh )
 record reference $?
+
+# --- upgrade: a database created at the previous release, updated by ALTER
+# EXTENSION UPDATE, refreshed, and its extension objects compared with a fresh
+# install's (test/t/*_upgrade.pl; doc/packaging.md) ----------------------------
+if compgen -G "test/t/*_upgrade.pl" >/dev/null; then
+  echo "== upgrade (prove)"
+  (
+    unset PGHOST PGPORT PGUSER PGDATABASE LS_PGTMP
+    bash scripts/tap.sh test/t/*_upgrade.pl
+    st=$?
+    if [[ $st -ne 0 ]]; then
+      for f in tmp_check/log/regress_log_*upgrade*; do
+        [[ -f $f ]] && { echo "---- last 80 lines of $f ----"; tail -n 80 "$f"; }
+      done
+    fi
+    exit $st
+  )
+  record upgrade $?
+else
+  skip upgrade "no test/t/*_upgrade.pl yet"
+fi
 
 # --- pg_cron: refreshes scheduled by pg_cron (test/t/*_pg_cron.pl); it fails
 # when pg_cron is not installed for this PostgreSQL -------------------------------
