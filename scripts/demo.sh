@@ -201,11 +201,12 @@ SELECT mode, leads, rows_written, events_read, round(extract(epoch FROM finished
 SELECT stage, leads FROM lead_scoring.funnel WHERE model = 'demo' ORDER BY leads;
 -- A lead near the bottom of the ranking (rank and percentile are read from the
 -- view lead_scoring.ranking_demo_ranked; the table stores per-lead values only).
-SELECT lead_id AS mover, rank AS rank_before, round(percentile::numeric, 3) AS percentile_before,
-       stage AS stage_before, round(score::numeric, 1) AS score_before,
-       (SELECT count(*) FROM lead_scoring.ranking_demo_ranked WHERE rank IS NOT NULL) AS ranked
-  FROM lead_scoring.ranking_demo_ranked WHERE percentile <= 0.1 ORDER BY rank, lead_id LIMIT 1 \gset
-\echo 'Lead' :mover 'is ranked' :rank_before 'of' :ranked '(percentile' :percentile_before ',' :stage_before ', score' :score_before '). It now requests a demo:'
+SELECT r.lead_id AS mover, r.rank AS rank_before,
+       format('Lead %s is ranked %s of %s (percentile %s, stage %s, score %s). It now requests a demo:',
+              r.lead_id, r.rank, (SELECT count(*) FROM lead_scoring.ranking_demo_ranked WHERE rank IS NOT NULL),
+              round(r.percentile::numeric, 3), r.stage, round(r.score::numeric, 1)) AS line
+  FROM lead_scoring.ranking_demo_ranked r WHERE r.percentile <= 0.1 ORDER BY r.rank, r.lead_id LIMIT 1 \gset
+\echo :line
 SELECT set_config('demo.mover', :'mover', false), set_config('demo.rank_before', :'rank_before', false) \g /dev/null
 SELECT clock_timestamp() AS t0 \gset
 INSERT INTO crm.events (lead_id, event_type, occurred_at) VALUES (:mover, 'demo_request', now());
@@ -219,19 +220,19 @@ BEGIN
     PERFORM pg_sleep(0.05);
   END LOOP;
 END $$;
-SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 2) AS seconds \gset
-\echo 'Its rank changed' :seconds 's after the event (event committed, the worker saw it at its next check, refreshed, committed):'
+SELECT format('Its rank changed %s s after the event (the worker saw it at its next check, refreshed, committed):',
+              round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 2)) AS line \gset
+\echo :line
 SELECT r.lead_id, :rank_before AS rank_before, r.rank, round(r.percentile::numeric, 3) AS percentile, r.stage,
        round(r.score::numeric, 1) AS score
   FROM lead_scoring.ranking_demo_ranked r WHERE r.lead_id = :mover;
-\echo 'The refresh that carried it (lead_scoring.refresh_log): it rewrote only what changed'
-SELECT l.mode, l.leads, l.changed_leads, l.rows_written, l.events_read,
+\echo 'The refresh that carried it (lead_scoring.refresh_log): it wrote only the rows that changed'
+SELECT l.mode, l.changed_leads, l.rows_written,
+       (SELECT count(*) FROM lead_scoring.ranking_demo) AS ranking_rows, l.events_read,
        round(extract(epoch FROM l.finished_at - l.started_at)::numeric * 1000, 1) AS refresh_ms
   FROM lead_scoring.refresh_log l
  WHERE l.model = 'demo' AND l.status = 'ok' AND l.started_at >= :'t0'::timestamptz
  ORDER BY l.id LIMIT 1;
-\echo 'Stage changes the refreshes recorded for it (lead_scoring.stage_history):'
-SELECT from_stage, to_stage, changed_at FROM lead_scoring.stage_history WHERE model = 'demo' AND lead_id = :'mover'::text ORDER BY changed_at;
 SQL
 
 
