@@ -298,6 +298,7 @@ struct ModelMemo {
     Interval tick;
 };
 HTAB* g_memo = nullptr;
+SPIPlanPtr g_candidates_plan = nullptr;
 
 // The candidates: every enabled model with a refresh_interval, whether it has
 // work that needs no parsing (the tick test needs the interval parser: done in
@@ -314,8 +315,10 @@ const char* const kCandidates =
     "        OR NOT s.capture"                                        // no change capture: cannot tell
     "        OR s.tick_start IS NULL"                                 // scored by an older refresh
     "        OR (s.next_due OPERATOR(pg_catalog.<=) $1) IS TRUE"      // a source row came due
-    "        OR NOT EXISTS (SELECT FROM pg_catalog.pg_class AS c"      // the ranking table was dropped
-    "                        WHERE c.oid OPERATOR(pg_catalog.=) s.target)"
+    // (a scalar subquery: one index probe per model, where NOT EXISTS inside
+    // the OR would be planned as a hashed scan of all of pg_class)
+    "        OR (SELECT 1 FROM pg_catalog.pg_class AS c"               // the ranking table was dropped
+    "             WHERE c.oid OPERATOR(pg_catalog.=) s.target) IS NULL"
     "        OR EXISTS (SELECT FROM lead_scoring.change_log AS c"     // source rows changed
     "                    WHERE c.model OPERATOR(pg_catalog.=) m.name)) AS work,"
     "       s.tick_start,"
@@ -452,10 +455,18 @@ DueModel* list_due_models(int* count) {
         return nullptr;
     }
 
-    const TimestampTz now = GetCurrentTransactionStartTimestamp();
+    // Planned once per worker: the plan cache replans it after DDL on the
+    // tables it reads.
     Oid types[1] = {TIMESTAMPTZOID};
+    if (!g_candidates_plan) {
+        SPIPlanPtr plan = SPI_prepare(kCandidates, 1, types);
+        if (!plan) elog(ERROR, "%s: preparing the due query failed: %s", kWorkerType, SPI_result_code_string(SPI_result));
+        if (SPI_keepplan(plan) != 0) elog(ERROR, "%s: keeping the due query's plan failed", kWorkerType);
+        g_candidates_plan = plan;
+    }
+    const TimestampTz now = GetCurrentTransactionStartTimestamp();
     Datum values[1] = {TimestampTzGetDatum(now)};
-    int ret = SPI_execute_with_args(kCandidates, 1, types, values, nullptr, true, 0);
+    int ret = SPI_execute_plan(g_candidates_plan, values, nullptr, true, 0);
     if (ret != SPI_OK_SELECT)
         elog(ERROR, "%s: listing due models failed: %s", kWorkerType, SPI_result_code_string(ret));
 

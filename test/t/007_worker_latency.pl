@@ -71,5 +71,25 @@ is($node->safe_psql('crm', q{SELECT activity FROM crm.fast_ranking WHERE lead_id
 ok($node->safe_psql('crm', q{SELECT count(*) FROM lead_scoring.change_log}) == 0,
 	'the change log is consumed');
 
+# The worker keeps its due query planned across cycles: a dropped and
+# recreated extension gets it replanned, not an error.
+$node->safe_psql('crm', 'DROP EXTENSION lead_scoring CASCADE');
+ok( $node->poll_query_until('crm', q{
+SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE backend_type = 'lead_scoring worker' AND query LIKE '%extension lead_scoring is not installed here%'}),
+	'without the extension the worker idles');
+$node->safe_psql('crm', q{
+CREATE EXTENSION lead_scoring;
+INSERT INTO lead_scoring.model (name, spec, refresh_interval) VALUES ('again', '{
+  "activity": {"events": {"visit": {"points": 1}}},
+  "source": {"leads": {"table": "crm.leads", "id": "id"},
+             "events": {"table": "crm.events", "lead_id": "lead_id", "type": "event_type", "time": "occurred_at"}}}', '1 second');
+});
+ok( $node->poll_query_until('crm', q{
+SELECT count(*) = 1 FROM lead_scoring.refresh_log WHERE model = 'again' AND status = 'ok'}),
+	'with the extension created again, the worker refreshes its models');
+ok(!$node->log_contains(qr/the last cycle failed|listing due models failed|could not open relation with OID/),
+	'no cycle failed');
+
 $node->stop('fast');
 done_testing();
