@@ -131,44 +131,55 @@ SELECT decile, count(*) AS leads, round(avg(won::int), 3) AS conversion_rate
 SQL
 
 
-echo "== the background worker keeps lead_scoring.ranking_demo fresh"
+echo "== the background worker keeps lead_scoring.ranking_demo fresh (naptime 1 s)"
 "${PSQL[@]}" <<'SQL'
-UPDATE lead_scoring.model SET refresh_interval = '2 seconds' WHERE name = 'demo';
-\echo 'refresh_interval = 2 seconds; waiting for the first refresh ...'
+UPDATE lead_scoring.model SET refresh_interval = '1 second' WHERE name = 'demo';
+\echo 'refresh_interval = 1 second; waiting for the first refresh ...'
 DO $$
 BEGIN
-  FOR i IN 1..120 LOOP
+  FOR i IN 1..240 LOOP
     EXIT WHEN EXISTS (SELECT 1 FROM lead_scoring.refresh_log WHERE model = 'demo' AND status = 'ok');
     PERFORM pg_sleep(0.5);
   END LOOP;
 END $$;
-SELECT mode, leads, events_read, round(extract(epoch FROM finished_at - started_at)::numeric, 2) AS seconds
-  FROM lead_scoring.refresh_log WHERE model = 'demo' ORDER BY id LIMIT 1;
+SELECT mode, leads, rows_written, events_read, round(extract(epoch FROM finished_at - started_at)::numeric, 2) AS seconds
+  FROM lead_scoring.refresh_log WHERE model = 'demo' AND status = 'ok' ORDER BY id LIMIT 1;
 \echo 'The funnel (lead_scoring.funnel):'
 SELECT stage, leads FROM lead_scoring.funnel WHERE model = 'demo' ORDER BY leads;
--- A lead in the middle of the ranking, about to show buying intent.
-SELECT lead_id AS mover, rank AS rank_before, stage AS stage_before, round(score::numeric, 1) AS score_before
-  FROM lead_scoring.ranking_demo WHERE NOT disqualified AND rank >= 2000 ORDER BY rank, lead_id LIMIT 1 \gset
-\echo 'Lead' :mover 'is ranked' :rank_before '(' :stage_before ', score' :score_before '). It now requests a demo and reads the pricing page:'
-SELECT set_config('demo.t0', clock_timestamp()::text, false) IS NOT NULL AS marked \gset
-INSERT INTO crm.events (lead_id, event_type, occurred_at)
-SELECT :mover, t, now() - make_interval(mins => n) FROM (VALUES ('demo_request', 1), ('pricing_page', 2), ('pricing_page', 3), ('webinar', 4)) v(t, n);
+-- A lead near the bottom of the ranking (rank and percentile are read from the
+-- view lead_scoring.ranking_demo_ranked; the table stores per-lead values only).
+SELECT r.lead_id AS mover, r.rank AS rank_before,
+       format('Lead %s is ranked %s of %s (percentile %s, stage %s, score %s). It now requests a demo:',
+              r.lead_id, r.rank, (SELECT count(*) FROM lead_scoring.ranking_demo_ranked WHERE rank IS NOT NULL),
+              round(r.percentile::numeric, 3), r.stage, round(r.score::numeric, 1)) AS line
+  FROM lead_scoring.ranking_demo_ranked r WHERE r.percentile <= 0.1 ORDER BY r.rank, r.lead_id LIMIT 1 \gset
+\echo :line
+SELECT set_config('demo.mover', :'mover', false), set_config('demo.rank_before', :'rank_before', false) \g /dev/null
+SELECT clock_timestamp() AS t0 \gset
+INSERT INTO crm.events (lead_id, event_type, occurred_at) VALUES (:mover, 'demo_request', now());
+-- Poll until the worker has moved it (each statement of the loop sees what
+-- has been committed by then).
 DO $$
 BEGIN
-  FOR i IN 1..120 LOOP
-    EXIT WHEN EXISTS (SELECT 1 FROM lead_scoring.refresh_log
-                       WHERE model = 'demo' AND status = 'ok' AND started_at > current_setting('demo.t0')::timestamptz);
-    PERFORM pg_sleep(0.25);
+  FOR i IN 1..1200 LOOP
+    EXIT WHEN (SELECT rank FROM lead_scoring.ranking_demo_ranked WHERE lead_id = current_setting('demo.mover')::int)
+              IS DISTINCT FROM current_setting('demo.rank_before')::bigint;
+    PERFORM pg_sleep(0.05);
   END LOOP;
 END $$;
-\echo 'After the next refresh by the worker:'
-SELECT r.lead_id, r.rank, r.stage, round(r.score::numeric, 1) AS score, l.mode, l.changed_leads, l.leads AS leads_written,
-       round(extract(epoch FROM l.finished_at - l.started_at)::numeric, 2) AS refresh_seconds
-  FROM lead_scoring.ranking_demo r,
-       LATERAL (SELECT * FROM lead_scoring.refresh_log WHERE model = 'demo' AND status = 'ok' ORDER BY id DESC LIMIT 1) l
- WHERE r.lead_id = :mover;
-\echo 'Stage changes the refreshes recorded for it (lead_scoring.stage_history):'
-SELECT from_stage, to_stage, changed_at FROM lead_scoring.stage_history WHERE model = 'demo' AND lead_id = :'mover'::text ORDER BY changed_at;
+SELECT format('Its rank changed %s s after the event (the worker saw it at its next check, refreshed, committed):',
+              round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 2)) AS line \gset
+\echo :line
+SELECT r.lead_id, :rank_before AS rank_before, r.rank, round(r.percentile::numeric, 3) AS percentile, r.stage,
+       round(r.score::numeric, 1) AS score
+  FROM lead_scoring.ranking_demo_ranked r WHERE r.lead_id = :mover;
+\echo 'The refresh that carried it (lead_scoring.refresh_log): it wrote only the rows that changed'
+SELECT l.mode, l.changed_leads, l.rows_written,
+       (SELECT count(*) FROM lead_scoring.ranking_demo) AS ranking_rows, l.events_read,
+       round(extract(epoch FROM l.finished_at - l.started_at)::numeric * 1000, 1) AS refresh_ms
+  FROM lead_scoring.refresh_log l
+ WHERE l.model = 'demo' AND l.status = 'ok' AND l.started_at >= :'t0'::timestamptz
+ ORDER BY l.id LIMIT 1;
 SQL
 
 

@@ -1,4 +1,4 @@
-// The background worker (DESIGN.md §8).
+// The background worker (doc/worker.md).
 //
 // Shape (modelled on pg_cron's launcher and PostgreSQL's logical replication
 // launcher):
@@ -12,16 +12,26 @@
 //    exist (rechecked every naptime). When the launcher itself exits it stops
 //    its workers, and a new launcher first stops any worker left behind, so
 //    there is never more than one worker per database.
-//  * A worker loops: every naptime it lists the enabled models whose
-//    refresh_interval has passed since their last attempt (newest started_at in
-//    refresh_log, any status) and refreshes each in its own transaction as the
-//    model's owner, under SECURITY_RESTRICTED_OPERATION (like REFRESH
-//    MATERIALIZED VIEW), with search_path = pg_catalog, pg_temp, its GUC
-//    changes undone afterwards and statement_timeout enforced. A failing model
-//    is rolled back, reported as a WARNING and recorded as an 'error' row of
-//    refresh_log in a fresh transaction; the next model goes on. No transaction
-//    is open while the worker sleeps. In recovery or without the extension a
-//    cycle does nothing.
+//  * A worker loops: every naptime one short read-only transaction lists the
+//    enabled models with a refresh_interval that have work (change_log rows,
+//    a new tick, a source row that came due, a changed spec, no refresh yet,
+//    no change capture, a missing target) and that this worker has not
+//    attempted within refresh_interval. The last attempts live in the worker's
+//    memory: a refresh with nothing to do writes nothing, so no table can say
+//    when it ran. So an idle cycle assigns no xid, writes nothing and holds no
+//    snapshot while sleeping; naptime 1 s is cheap.
+//    Each due model is refreshed in its own transaction as the model's owner,
+//    under SECURITY_RESTRICTED_OPERATION (like REFRESH MATERIALIZED VIEW), with
+//    search_path = pg_catalog, pg_temp, its GUC changes undone afterwards and
+//    statement_timeout enforced. A failing model is rolled back, reported as a
+//    WARNING and recorded as an 'error' row of refresh_log in a fresh
+//    transaction; the next model goes on. In recovery or without the extension
+//    a cycle does nothing.
+//  * The due query runs as the worker (a superuser), over text users write
+//    (model.spec): it is a fixed statement, every name schema-qualified and
+//    every operator OPERATOR(pg_catalog.x), and the one value parsed from the
+//    spec, refresh.tick, is read as text and parsed here by interval_in inside
+//    a subtransaction, so a bad tick only affects its own model.
 //  * SIGTERM uses PostgreSQL's die(): the worker leaves at the next
 //    CHECK_FOR_INTERRUPTS, also in the middle of a refresh or a lock wait (exit
 //    code 1, so the postmaster restarts a terminated launcher). SIGHUP reloads
@@ -61,6 +71,8 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timeout.h"
@@ -275,32 +287,138 @@ TimestampTz g_last_cycle = 0;
 int g_cycle_due = 0, g_cycle_ok = 0, g_cycle_failed = 0;
 char g_cycle_note[128] = "";
 
-// Enabled models with a refresh_interval whose last attempt (any status) is at
-// least refresh_interval ago, give or take half a naptime: $1 = now() + naptime/2.
-// (A model is refreshed a little after the check that found it due, so without
-// the slack refresh_interval = naptime would mean every other check.)
-// Runs with search_path = pg_catalog, pg_temp.
-const char* const kDueModels =
-    "SELECT m.name FROM lead_scoring.model AS m"
-    " LEFT JOIN LATERAL (SELECT l.started_at FROM lead_scoring.refresh_log AS l"
-    "                     WHERE l.model = m.name ORDER BY l.started_at DESC LIMIT 1) AS last ON true"
-    " WHERE m.enabled AND m.refresh_interval IS NOT NULL"
-    "   AND (last.started_at IS NULL OR last.started_at + m.refresh_interval <= $1)"
-    " ORDER BY last.started_at NULLS FIRST, m.name";
+// What the worker remembers of a model between cycles (keyed by name; model
+// names are at most 48 characters, see model_name_format).
+struct ModelMemo {
+    char name[NAMEDATALEN];
+    TimestampTz last_attempt;  // this worker's last refresh attempt, 0: none
+    bool seen;                 // listed by the current cycle
+    char* tick_text;           // the refresh.tick parsed last (TopMemoryContext), NULL: none yet
+    bool tick_ok;              // tick_text is a usable tick
+    Interval tick;
+};
+HTAB* g_memo = nullptr;
+SPIPlanPtr g_candidates_plan = nullptr;
 
-// The same test for one model ($1), inside its own transaction (it may have
-// been disabled, dropped, re-owned or refreshed by someone else meanwhile).
+// The candidates: every enabled model with a refresh_interval, whether it has
+// work that needs no parsing (the tick test needs the interval parser: done in
+// C, see model_has_work), and its newest refresh_log row (seeds the spacing of
+// a model this worker has not attempted yet, so a restarted worker does not
+// hammer a model that keeps failing). $1 = the cycle's now().
+// Run as the worker, over tables users write: no name, operator, cast or
+// function a user can shape (search_path = pg_catalog, pg_temp as well), and no
+// parsing of user text that could raise an ERROR for every model at once.
+const char* const kCandidates =
+    "SELECT m.name, m.refresh_interval,"
+    "       (s.model IS NULL"                                         // never refreshed
+    "        OR m.spec OPERATOR(pg_catalog.<>) s.spec"                 // spec changed
+    "        OR NOT s.capture"                                        // no change capture: cannot tell
+    "        OR s.tick_start IS NULL"                                 // scored by an older refresh
+    "        OR (s.next_due OPERATOR(pg_catalog.<=) $1) IS TRUE"      // a source row came due
+    // (a scalar subquery: one index probe per model, where NOT EXISTS inside
+    // the OR would be planned as a hashed scan of all of pg_class)
+    "        OR (SELECT 1 FROM pg_catalog.pg_class AS c"               // the ranking table was dropped
+    "             WHERE c.oid OPERATOR(pg_catalog.=) s.target) IS NULL"
+    "        OR EXISTS (SELECT FROM lead_scoring.change_log AS c"     // source rows changed
+    "                    WHERE c.model OPERATOR(pg_catalog.=) m.name)) AS work,"
+    "       s.tick_start,"
+    "       m.spec OPERATOR(pg_catalog.->) 'refresh'::pg_catalog.text"
+    "              OPERATOR(pg_catalog.->>) 'tick'::pg_catalog.text AS tick,"
+    "       (SELECT pg_catalog.max(l.started_at) FROM lead_scoring.refresh_log AS l"
+    "         WHERE l.model OPERATOR(pg_catalog.=) m.name) AS last_logged"
+    "  FROM lead_scoring.model AS m"
+    "  LEFT JOIN lead_scoring.refresh_state AS s ON s.model OPERATOR(pg_catalog.=) m.name"
+    " WHERE m.enabled AND m.refresh_interval IS NOT NULL";
+
+// The same model inside its refresh transaction (it may have been disabled,
+// dropped or re-owned meanwhile), with its owner and time limit in ms.
 const char* const kModelOwner =
-    "SELECT m.owner::oid, pg_catalog.date_part('epoch', m.refresh_timeout) * 1000"
-    " FROM lead_scoring.model AS m"
-    " WHERE m.name = $1 AND m.enabled AND m.refresh_interval IS NOT NULL"
-    "   AND NOT EXISTS (SELECT FROM lead_scoring.refresh_log AS l"
-    "                    WHERE l.model = m.name AND l.started_at + m.refresh_interval > $2)";
+    "SELECT m.owner::pg_catalog.oid,"
+    "       pg_catalog.date_part('epoch'::pg_catalog.text, m.refresh_timeout) OPERATOR(pg_catalog.*) 1000::pg_catalog.float8"
+    "  FROM lead_scoring.model AS m"
+    " WHERE m.name OPERATOR(pg_catalog.=) $1 AND m.enabled AND m.refresh_interval IS NOT NULL";
 
-// now() + naptime/2, in the current transaction.
-Datum due_before() {
-    return TimestampTzGetDatum(
-        TimestampTzPlusMilliseconds(GetCurrentTransactionStartTimestamp(), (int64)g_naptime * 500));
+constexpr const char* kDefaultTick = "1 hour";
+// 1970-01-01 00:00 UTC, the origin of ticks, as a TimestampTz.
+constexpr TimestampTz kTickOrigin = -INT64CONST(946684800) * USECS_PER_SEC;
+
+// An interval as microseconds, months as 30 days (as PostgreSQL compares
+// intervals), saturated instead of overflowing.
+int64 interval_usecs(const Interval* iv) {
+    __int128 v = static_cast<__int128>(iv->month) * 30 * USECS_PER_DAY +
+                 static_cast<__int128>(iv->day) * USECS_PER_DAY + iv->time;
+    if (v > PG_INT64_MAX) return PG_INT64_MAX;
+    if (v < PG_INT64_MIN) return PG_INT64_MIN;
+    return static_cast<int64>(v);
+}
+
+// Parses a tick with the interval type's own input function, in a
+// subtransaction: whatever the text, a bad one only makes this model's tick
+// unusable. Usable: no months (date_bin refuses them), at least 1 second, and
+// small enough that date_bin cannot overflow.
+bool parse_tick(const char* text, Interval* out) {
+    MemoryContext cxt = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    volatile bool ok = false;
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(cxt);
+    PG_TRY();
+    {
+        Interval* iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(text),
+                                                             ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+        int64 us = interval_usecs(iv);
+        if (iv->month == 0 && us >= USECS_PER_SEC && us <= PG_INT64_MAX / 4) {
+            *out = *iv;
+            ok = true;
+        }
+        ReleaseCurrentSubTransaction();
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(cxt);
+        FlushErrorState();
+        RollbackAndReleaseCurrentSubTransaction();
+    }
+    PG_END_TRY();
+    MemoryContextSwitchTo(cxt);
+    CurrentResourceOwner = owner;
+    return ok;
+}
+
+// Has the clock moved the model to a tick after the one its ranking was scored
+// at? tick_text NULL: the default tick. A tick the worker cannot use is
+// reported once (per text) and counts as work: the refresh itself then says
+// what is wrong, in refresh_log.
+bool tick_moved(ModelMemo* memo, const char* tick_text, TimestampTz tick_start, TimestampTz now) {
+    const char* text = tick_text ? tick_text : kDefaultTick;
+    if (!memo->tick_text || strcmp(memo->tick_text, text) != 0) {
+        if (memo->tick_text) pfree(memo->tick_text);
+        memo->tick_text = MemoryContextStrdup(TopMemoryContext, text);
+        memo->tick_ok = parse_tick(text, &memo->tick);
+        if (!memo->tick_ok)
+            ereport(WARNING, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                              errmsg("%s: model \"%s\" has a refresh.tick that is not an interval of at least 1 "
+                                     "second without months: \"%.64s\"",
+                                     kWorkerType, memo->name, text),
+                              errdetail("The worker refreshes it every refresh_interval until its spec is fixed.")));
+    }
+    if (!memo->tick_ok) return true;
+    TimestampTz bin = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_bin, IntervalPGetDatum(&memo->tick),
+                                                              TimestampTzGetDatum(now),
+                                                              TimestampTzGetDatum(kTickOrigin)));
+    return bin > tick_start;
+}
+
+struct DueModel {
+    char* name;
+    TimestampTz last;  // last attempt, 0: none (the most overdue go first)
+};
+
+int due_cmp(const void* a, const void* b) {
+    const DueModel* x = static_cast<const DueModel*>(a);
+    const DueModel* y = static_cast<const DueModel*>(b);
+    if (x->last != y->last) return x->last < y->last ? -1 : 1;
+    return strcmp(x->name, y->name);
 }
 
 void report_idle() {
@@ -316,40 +434,130 @@ void report_idle() {
     pgstat_report_activity(STATE_IDLE, buf);
 }
 
-// Names of the due models, copied into the cycle context.
-char** list_due_models(int* count) {
-    char** names = nullptr;
+// The due models, most overdue first, copied into the cycle context. One
+// short read-only transaction: no xid, no write, committed before returning.
+DueModel* list_due_models(int* count) {
+    DueModel* due = nullptr;
     *count = 0;
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
+    XactReadOnly = true;  // the cycle's transaction only reads: make sure of it
     SPI_connect();
     PushActiveSnapshot(GetTransactionSnapshot());
     pgstat_report_activity(STATE_RUNNING, "lead_scoring worker: looking for due models");
 
     if (!OidIsValid(get_extension_oid("lead_scoring", true))) {
         strlcpy(g_cycle_note, "; extension lead_scoring is not installed here", sizeof g_cycle_note);
-    } else {
-        Oid types[1] = {TIMESTAMPTZOID};
-        Datum values[1] = {due_before()};
-        int ret = SPI_execute_with_args(kDueModels, 1, types, values, nullptr, true, 0);
-        if (ret != SPI_OK_SELECT) elog(ERROR, "%s: listing due models failed: %s", kWorkerType, SPI_result_code_string(ret));
-        uint64 n = SPI_processed;
-        names = static_cast<char**>(MemoryContextAlloc(g_cycle_cxt, sizeof(char*) * (n + 1)));
-        for (uint64 i = 0; i < n; i++) {
-            char* v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-            if (v) names[(*count)++] = MemoryContextStrdup(g_cycle_cxt, v);
-        }
+        SPI_finish();
+        PopActiveSnapshot();
+        CommitTransactionCommand();  // leaves CurrentMemoryContext = TopMemoryContext
+        MemoryContextSwitchTo(g_cycle_cxt);
+        return nullptr;
     }
 
+    // Planned once per worker: the plan cache replans it after DDL on the
+    // tables it reads.
+    Oid types[1] = {TIMESTAMPTZOID};
+    if (!g_candidates_plan) {
+        SPIPlanPtr plan = SPI_prepare(kCandidates, 1, types);
+        if (!plan) elog(ERROR, "%s: preparing the due query failed: %s", kWorkerType, SPI_result_code_string(SPI_result));
+        if (SPI_keepplan(plan) != 0) elog(ERROR, "%s: keeping the due query's plan failed", kWorkerType);
+        g_candidates_plan = plan;
+    }
+    const TimestampTz now = GetCurrentTransactionStartTimestamp();
+    Datum values[1] = {TimestampTzGetDatum(now)};
+    int ret = SPI_execute_plan(g_candidates_plan, values, nullptr, true, 0);
+    if (ret != SPI_OK_SELECT)
+        elog(ERROR, "%s: listing due models failed: %s", kWorkerType, SPI_result_code_string(ret));
+
+    // Copy the rows out of SPI: parsing a tick opens a subtransaction.
+    struct Candidate {
+        char* name;
+        Interval interval;
+        bool work;
+        bool has_tick_start;
+        TimestampTz tick_start;
+        char* tick;  // NULL: not in the spec
+        TimestampTz last_logged;  // 0: none
+    };
+    const uint64 n = SPI_processed;
+    Candidate* cand = static_cast<Candidate*>(MemoryContextAllocZero(g_cycle_cxt, sizeof(Candidate) * (n + 1)));
+    for (uint64 i = 0; i < n; i++) {
+        HeapTuple tup = SPI_tuptable->vals[i];
+        TupleDesc td = SPI_tuptable->tupdesc;
+        bool isnull;
+        Candidate* c = &cand[i];
+        char* name = SPI_getvalue(tup, td, 1);
+        c->name = MemoryContextStrdup(g_cycle_cxt, name ? name : "");
+        c->interval = *DatumGetIntervalP(SPI_getbinval(tup, td, 2, &isnull));
+        Datum w = SPI_getbinval(tup, td, 3, &isnull);
+        c->work = isnull || DatumGetBool(w);
+        Datum ts = SPI_getbinval(tup, td, 4, &isnull);
+        c->has_tick_start = !isnull;
+        c->tick_start = isnull ? 0 : DatumGetTimestampTz(ts);
+        char* tick = SPI_getvalue(tup, td, 5);
+        c->tick = tick ? MemoryContextStrdup(g_cycle_cxt, tick) : nullptr;
+        Datum ll = SPI_getbinval(tup, td, 6, &isnull);
+        c->last_logged = isnull ? 0 : DatumGetTimestampTz(ll);
+    }
     SPI_finish();
+
+    // A model attempted at t is due again from t + refresh_interval, give or
+    // take half a naptime: a model is refreshed a little after the check that
+    // found it due, so without the slack refresh_interval = naptime would mean
+    // every other check.
+    const TimestampTz horizon = TimestampTzPlusMilliseconds(now, (int64)g_naptime * 500);
+    due = static_cast<DueModel*>(MemoryContextAlloc(g_cycle_cxt, sizeof(DueModel) * (n + 1)));
+    for (uint64 i = 0; i < n; i++) {
+        Candidate* c = &cand[i];
+        bool found;
+        ModelMemo* memo = static_cast<ModelMemo*>(hash_search(g_memo, c->name, HASH_ENTER, &found));
+        if (!found) {
+            memo->last_attempt = 0;
+            memo->tick_text = nullptr;
+            memo->tick_ok = false;
+        }
+        memo->seen = true;
+        TimestampTz last = Max(memo->last_attempt, c->last_logged);
+        if (last != 0) {
+            const int64 span = interval_usecs(&c->interval);
+            if (span > 0 && (horizon - last) < span) continue;  // attempted too recently
+        }
+        bool work = c->work || !c->has_tick_start || tick_moved(memo, c->tick, c->tick_start, now);
+        if (!work) continue;
+        due[*count].name = c->name;
+        due[*count].last = last;
+        (*count)++;
+    }
+    qsort(due, *count, sizeof(DueModel), due_cmp);
+
+    // Forget the models that are gone (dropped, disabled, without an interval).
+    HASH_SEQ_STATUS seq;
+    hash_seq_init(&seq, g_memo);
+    ModelMemo* memo;
+    while ((memo = static_cast<ModelMemo*>(hash_seq_search(&seq))) != nullptr) {
+        if (memo->seen) {
+            memo->seen = false;
+            continue;
+        }
+        if (memo->tick_text) pfree(memo->tick_text);
+        hash_search(g_memo, memo->name, HASH_REMOVE, nullptr);
+    }
+
     PopActiveSnapshot();
     CommitTransactionCommand();  // leaves CurrentMemoryContext = TopMemoryContext
     MemoryContextSwitchTo(g_cycle_cxt);
-    return names;
+    return due;
 }
 
-// Refreshes one model in its own transaction as its owner. Returns the leads
-// written, or -1 when the model is no longer due. Raises an ERROR on failure
+// Remembers that the worker is about to refresh a model.
+void note_attempt(const char* name, TimestampTz when) {
+    ModelMemo* memo = static_cast<ModelMemo*>(hash_search(g_memo, name, HASH_FIND, nullptr));
+    if (memo) memo->last_attempt = when;
+}
+
+// Refreshes one model in its own transaction as its owner. Returns the ranking
+// rows written, or -1 when the model is no longer enabled or scheduled. Raises an ERROR on failure
 // (the caller rolls back).
 int64 refresh_model_txn(const char* name) {
     SetCurrentStatementStartTimestamp();
@@ -357,9 +565,9 @@ int64 refresh_model_txn(const char* name) {
     SPI_connect();
     PushActiveSnapshot(GetTransactionSnapshot());
 
-    Oid argtypes[2] = {TEXTOID, TIMESTAMPTZOID};
-    Datum args[2] = {CStringGetTextDatum(name), due_before()};
-    int ret = SPI_execute_with_args(kModelOwner, 2, argtypes, args, nullptr, true, 1);
+    Oid argtypes[1] = {TEXTOID};
+    Datum args[1] = {CStringGetTextDatum(name)};
+    int ret = SPI_execute_with_args(kModelOwner, 1, argtypes, args, nullptr, true, 1);
     if (ret != SPI_OK_SELECT) elog(ERROR, "%s: reading model \"%s\" failed: %s", kWorkerType, name, SPI_result_code_string(ret));
     if (SPI_processed == 0) {
         SPI_finish();
@@ -404,7 +612,7 @@ int64 refresh_model_txn(const char* name) {
     if (ret != SPI_OK_SELECT || SPI_processed != 1)
         elog(ERROR, "%s: lead_scoring.refresh('%s') returned no row", kWorkerType, name);
     Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-    int64 leads = isnull ? 0 : DatumGetInt64(d);
+    int64 rows = isnull ? 0 : DatumGetInt64(d);
 
     // Undo whatever the owner's code SET, then become ourselves again.
     ls::pg::leave_restricted(saved);
@@ -412,7 +620,7 @@ int64 refresh_model_txn(const char* name) {
     SPI_finish();
     PopActiveSnapshot();
     CommitTransactionCommand();
-    return leads;
+    return rows;
 }
 
 // A failed refresh rolled back its own log row: record the failure in a fresh
@@ -463,10 +671,10 @@ void refresh_model(const char* name) {
     MemoryContext cxt = g_cycle_cxt;  // transactions end in TopMemoryContext: don't leak there
     TimestampTz started_at = GetCurrentTimestamp();
     ErrorData* volatile edata = nullptr;
-    volatile int64 leads = -1;
+    volatile int64 rows = -1;
     PG_TRY();
     {
-        leads = refresh_model_txn(name);
+        rows = refresh_model_txn(name);
     }
     PG_CATCH();
     {
@@ -499,10 +707,10 @@ void refresh_model(const char* name) {
                           edata->detail ? errdetail("%s", edata->detail) : 0,
                           edata->hint ? errhint("%s", edata->hint) : 0));
         log_failure(name, started_at, edata->message);
-    } else if (leads >= 0) {
+    } else if (rows >= 0) {
         g_cycle_ok++;
-        elog(DEBUG1, "%s: refreshed model \"%s\" in database \"%s\": %lld leads", kWorkerType, name, g_dbname,
-             (long long)leads);
+        elog(DEBUG1, "%s: refreshed model \"%s\" in database \"%s\": %lld ranking rows written", kWorkerType,
+             name, g_dbname, (long long)rows);
     }
 }
 
@@ -524,12 +732,13 @@ void run_cycle() {
     }
     MemoryContext old = MemoryContextSwitchTo(g_cycle_cxt);
     int n = 0;
-    char** names = list_due_models(&n);
+    DueModel* due = list_due_models(&n);
     g_cycle_due = n;
     for (int i = 0; i < n; i++) {
         CHECK_FOR_INTERRUPTS();
         reload_config_if_pending();
-        refresh_model(names[i]);
+        note_attempt(due[i].name, GetCurrentTimestamp());
+        refresh_model(due[i].name);
     }
     MemoryContextSwitchTo(old);
     MemoryContextReset(g_cycle_cxt);
@@ -607,6 +816,11 @@ extern "C" void ls_worker_main(Datum arg) {
     SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION);
 
     g_cycle_cxt = AllocSetContextCreate(TopMemoryContext, "lead_scoring worker cycle", ALLOCSET_DEFAULT_SIZES);
+    HASHCTL hctl;
+    memset(&hctl, 0, sizeof hctl);
+    hctl.keysize = NAMEDATALEN;
+    hctl.entrysize = sizeof(ModelMemo);
+    g_memo = hash_create("lead_scoring worker models", 16, &hctl, HASH_ELEM | HASH_STRINGS);
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     char* dbname = get_database_name(MyDatabaseId);

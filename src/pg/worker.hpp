@@ -1,4 +1,4 @@
-// The background worker (DESIGN.md §8): GUCs lead_scoring.database and
+// The background worker (doc/worker.md): GUCs lead_scoring.database and
 // lead_scoring.naptime, a launcher registered when the library is preloaded,
 // and one worker per configured database that refreshes due models.
 // Include after pg/glue.hpp.
