@@ -80,5 +80,5 @@ SELECT lead_scoring.drop_refresh_state('splitr');
 DELETE FROM lead_scoring.refresh_log WHERE model = 'splitr';
 DELETE FROM lead_scoring.stage_history WHERE model = 'splitr';
 DELETE FROM lead_scoring.model WHERE name IN ('splitm', 'splitr');
-DROP TABLE lead_scoring.ranking_splitm, lead_scoring.ranking_splitr;
+DROP TABLE lead_scoring.ranking_splitm, lead_scoring.ranking_splitr CASCADE;
 DROP SCHEMA crm CASCADE;

@@ -137,6 +137,6 @@ FROM s;
 SELECT count(lead_scoring.drop_refresh_state(m)) AS dropped FROM unnest(ARRAY['demo_sg', 'demo_sg_learned']) m;
 DELETE FROM lead_scoring.refresh_log WHERE model IN ('demo_sg', 'demo_sg_learned');
 DELETE FROM lead_scoring.stage_history WHERE model IN ('demo_sg', 'demo_sg_learned');
-DROP TABLE lead_scoring.ranking_demo_sg, lead_scoring.ranking_demo_sg_learned;
+DROP TABLE lead_scoring.ranking_demo_sg, lead_scoring.ranking_demo_sg_learned CASCADE;
 DELETE FROM lead_scoring.model WHERE name IN ('demo_sg', 'demo_sg_learned');
 DROP SCHEMA crm_sg CASCADE;

@@ -79,6 +79,6 @@ SELECT count(*) AS ranked FROM lead_scoring.ranking_cancel_aggs;
 SELECT lead_scoring.drop_refresh_state('cancel_aggs');
 DELETE FROM lead_scoring.refresh_log WHERE model = 'cancel_aggs';
 DELETE FROM lead_scoring.stage_history WHERE model = 'cancel_aggs';
-DROP TABLE lead_scoring.ranking_cancel_aggs;
+DROP TABLE lead_scoring.ranking_cancel_aggs CASCADE;
 DELETE FROM lead_scoring.model WHERE name = 'cancel_aggs';
 DROP SCHEMA cancrm CASCADE;

@@ -160,6 +160,6 @@ SELECT (SELECT count(*) FROM hashed) AS groups,
 SELECT lead_scoring.drop_refresh_state('memagg');
 DELETE FROM lead_scoring.refresh_log WHERE model = 'memagg';
 DELETE FROM lead_scoring.stage_history WHERE model = 'memagg';
-DROP TABLE lead_scoring.ranking_memagg;
+DROP TABLE lead_scoring.ranking_memagg CASCADE;
 DELETE FROM lead_scoring.model WHERE name = 'memagg';
 DROP SCHEMA memcrm CASCADE;

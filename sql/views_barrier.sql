@@ -85,7 +85,7 @@ SELECT lead_scoring.drop_refresh_state('vb_pipeline') IS NOT NULL AS dropped_sta
 DELETE FROM lead_scoring.refresh_log WHERE model = 'vb_pipeline';
 DELETE FROM lead_scoring.stage_history WHERE model = 'vb_pipeline';
 DELETE FROM lead_scoring.model WHERE name = 'vb_pipeline';
-DROP TABLE lead_scoring.ranking_vb_pipeline;
+DROP TABLE lead_scoring.ranking_vb_pipeline CASCADE;
 DROP SCHEMA vb_crm CASCADE;
 DROP ROLE regress_lsb_alice;
 DROP ROLE regress_lsb_mallory;
