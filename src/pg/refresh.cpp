@@ -1957,11 +1957,14 @@ PrevState read_prev(const Ctx& c, Datum spec) {
     return ps;
 }
 
-// Whether change_log holds rows of the model (read only: an idle refresh writes nothing).
+// Whether change_log holds rows of the model. A plain SELECT (it writes
+// nothing), run as a non-read-only SPI statement so that under READ COMMITTED it
+// takes a snapshot of its own, as the consume does: a change committed after the
+// calling statement started is seen, and then consumed, by this refresh.
 bool changes_pending(const Ctx& c) {
     Params p;
     p.add(TEXTOID, text_datum(c.model));
-    return exec_owner("SELECT FROM lead_scoring.change_log l WHERE l.model OPERATOR(pg_catalog.=) $1 LIMIT 1", &p, true) > 0;
+    return exec_owner("SELECT FROM lead_scoring.change_log l WHERE l.model OPERATOR(pg_catalog.=) $1 LIMIT 1", &p) > 0;
 }
 
 // Consumes the change rows committed so far (the DELETE runs with a snapshot of
