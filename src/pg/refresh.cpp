@@ -130,9 +130,10 @@ std::string quote_literal(const std::string& s) {
 
 struct Params {
     int n = 0;
-    Oid types[12];
-    Datum vals[12];
-    char nulls[13];
+    static constexpr int kMax = 16;  // the most any statement here binds is 13
+    Oid types[kMax];
+    Datum vals[kMax];
+    char nulls[kMax + 1];
     void add(Oid t, Datum d, bool isnull = false) {
         types[n] = t;
         vals[n] = d;
