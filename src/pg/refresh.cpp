@@ -1678,6 +1678,7 @@ void write_leaderboard(Ctx& c, const Target& t) {
         }
     }
     std::vector<std::string> idt = ids_as_text(c, T, top);
+    std::vector<std::string> reasons;
     for (size_t x = 0; x < top.size(); ++x) {
         const uint32_t i = top[x];
         std::string js = "{\"fit\": [";
@@ -1718,22 +1719,43 @@ void write_leaderboard(Ctx& c, const Target& t) {
             ls::append_json_number(&js, v);
         }
         js += "}}";
-        const Top& r = tops[x];
-        Params p;
-        p.add(TEXTOID, text_datum(c.model));
-        p.add(TEXTOID, text_datum(idt[x]));
-        p.add(INT8OID, Int64GetDatum(r.rank));
-        p.add(FLOAT8OID, Float8GetDatum(r.score));
-        p.add(FLOAT8OID, Float8GetDatum(r.fit));
-        p.add(FLOAT8OID, Float8GetDatum(r.activity));
-        p.add(TEXTOID, r.has_grade ? text_datum(r.grade) : 0, !r.has_grade);
-        p.add(TEXTOID, text_datum(r.stage));
-        p.add(TEXTOID, text_datum(js));
-        p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.tick));
-        exec_owner("INSERT INTO lead_scoring.leaderboard_entries (model, lead_id, rank, score, fit, activity, grade, "
-                   "stage, reasons, as_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::pg_catalog.jsonb, $10)",
-                   &p);
+        reasons.push_back(std::move(js));
     }
+    // One statement for all the entries.
+    std::vector<std::string> ranks, scores, fits, acts, grades, stages;
+    std::vector<unsigned char> gnull;
+    for (const Top& r : tops) {
+        ranks.push_back(std::to_string(r.rank));
+        std::string n;
+        ls::append_json_number(&n, r.score);
+        scores.push_back(n);
+        n.clear();
+        ls::append_json_number(&n, r.fit);
+        fits.push_back(n);
+        n.clear();
+        ls::append_json_number(&n, r.activity);
+        acts.push_back(n);
+        grades.push_back(r.grade);
+        gnull.push_back(r.has_grade ? 0 : 1);
+        stages.push_back(r.stage);
+    }
+    Params p;
+    p.add(TEXTOID, text_datum(c.model));
+    p.add(TEXTARRAYOID, text_array(idt));
+    p.add(TEXTARRAYOID, text_array(ranks));
+    p.add(TEXTARRAYOID, text_array(scores));
+    p.add(TEXTARRAYOID, text_array(fits));
+    p.add(TEXTARRAYOID, text_array(acts));
+    p.add(TEXTARRAYOID, text_array(grades, &gnull));
+    p.add(TEXTARRAYOID, text_array(stages));
+    p.add(TEXTARRAYOID, text_array(reasons));
+    p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.tick));
+    exec_owner("INSERT INTO lead_scoring.leaderboard_entries (model, lead_id, rank, score, fit, activity, grade, stage, "
+               "reasons, as_of) SELECT $1, u.i, u.r::pg_catalog.int8, u.s::pg_catalog.float8, u.f::pg_catalog.float8, "
+               "u.a::pg_catalog.float8, u.g, u.st, u.js::pg_catalog.jsonb, $10 FROM ROWS FROM (pg_catalog.unnest($2), "
+               "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
+               "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9)) AS u(i, r, s, f, a, g, st, js)",
+               &p);
 }
 
 // Funnel rows: stage -> (leads, converted).
@@ -2439,6 +2461,12 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
     Diff d = diff_target(c, L, rows, target, all, key_ids);
     int64 rows_written = write_target(c, L, rows, target, d);
     rows_written += write_rfm_only(c, target, R, r_codes, r_segs);
+    // After a large rewrite the planner's statistics of the ranking (its
+    // correlation above all) decide whether <target>_ranked WHERE rank <= N walks
+    // the index on score or sorts the whole table: refresh them now rather than
+    // wait for autovacuum.
+    const int64 table_rows = all ? static_cast<int64>(L.size()) : prev.qualified;
+    if (rows_written >= 1000 && rows_written * 10 >= table_rows) exec("ANALYZE " + target.qname);
     see_own_writes();
     pt.mark("write ranking");
 
@@ -2484,7 +2512,9 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
     } else if (state_written > 0) {
         Params p;
         p.add(INT8OID, Int64GetDatum(kNever));
-        exec_owner("SELECT pg_catalog.min(s.next_at) FROM " + state_q + " s WHERE s.next_at OPERATOR(pg_catalog.<>) $1", &p,
+        // A range condition (< never), not <>: the index scan then ends at once
+        // when no lead has a future row, instead of walking every entry.
+        exec_owner("SELECT pg_catalog.min(s.next_at) FROM " + state_q + " s WHERE s.next_at OPERATOR(pg_catalog.<) $1", &p,
                    true);
         pg_call([&] {
             bool isnull;
@@ -2513,6 +2543,7 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
     }
 
     write_stage_history(c, L, rows, d, !prev.exists);
+    pt.mark("write stage history");
     const FunnelCounts old_funnel = read_funnel(c);
     FunnelCounts funnel;
     if (all) {
@@ -2540,8 +2571,9 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
         }
     }
     write_funnel(c, funnel, old_funnel, full);
+    pt.mark("write funnel");
     if (full || all || (rows_written > 0 && leaderboard_touched(c, L, rows, d))) write_leaderboard(c, target);
-    pt.mark("write history, leaderboard, funnel");
+    pt.mark("write leaderboard");
 
     {
         Params p;
