@@ -1,41 +1,37 @@
-// lead_scoring.refresh(model, as_of, full), DESIGN.md §8: materializes a model's
-// ranking into its target table, fully or incrementally.
+// lead_scoring.refresh(model, as_of, full): keeps a model's ranking table up to
+// date (doc/rank.md is the user-facing account).
 //
-// Design (see doc/rank.md for the user-facing account):
-//  * One C++ pass. Leads, events, orders and conversions are read through SPI
-//    cursors in batches; per lead the pass keeps the fit, the rule
-//    disqualification and per event-type slot the decayed sums and "has a counted
-//    event" flags (core/ranking.hpp), using exactly the core arithmetic the SQL
-//    functions use, so the ranking equals what fit_score/activity_score/score/
-//    grade/stage compute. No SQL expression re-implements a formula.
-//  * Swap: DELETE + INSERT into the same target table in the refresh's
-//    transaction. It is MVCC-safe for every reader, whatever its isolation level
-//    (a reader sees the old complete ranking until we commit, then the new one);
-//    the table keeps its OID, so views, grants and BI tools pointing at it keep
-//    working. The cost is dead tuples, left to autovacuum. TRUNCATE or a
-//    relfilenode swap would show an empty table to REPEATABLE READ readers whose
-//    snapshot predates the swap (they are not MVCC-safe), and a rename changes the
-//    OID (breaks dependent views and grants) and takes an ACCESS EXCLUSIVE lock.
+//  * Ticks: every lead is scored at tick_start = date_bin(tick, as_of, 1970);
+//    rows in (tick_start, as_of] count as if at tick_start, rows after as_of do
+//    not count yet (core/refresh_plan.hpp). Within a tick only leads whose rows
+//    changed can change.
+//  * Idle first: whether there is anything to do is decided from the catalog,
+//    refresh_state and a probe of change_log, before anything is written (not
+//    even the model row's FOR SHARE lock, which writes its xmax).
+//  * Reads: within a tick only the changed leads (change_log ids and leads
+//    whose future rows became due, by the index on next_at); at a new tick the
+//    per-lead state of everyone (exponential or no decay) or every source row.
+//    The arithmetic is the core's (core/ranking.hpp), so the ranking equals
+//    what fit_score/activity_score/score/grade/stage compute.
+//  * Writes: the current rows of the recomputed leads are compared with the new
+//    ones and exactly the changed rows are inserted, updated or deleted, in the
+//    refresh's transaction: every reader, at any isolation level, sees the old
+//    or the new ranking, and the table keeps its OID. Rank is not stored (the
+//    _ranked view computes it over the index on score).
 //  * Concurrency: a transaction-level lock keyed by the model name that no SQL
 //    function can take (try_refresh_lock); a second refresh of the same model
-//    is skipped with a NOTICE (and logged as 'skipped'). Sources are only read
-//    (ACCESS SHARE): writers are never blocked, except once while the
-//    change-capture triggers are (re)created.
-//  * Incremental: statement-level AFTER triggers with transition tables append
-//    changed lead ids to lead_scoring.change_log. A refresh first consumes the
-//    change rows its snapshot sees (DELETE ... RETURNING), then reads sources with
-//    a snapshot taken later, so every consumed change is visible to the reads;
-//    changes of transactions still in flight stay in change_log for the next run.
-//    Changed leads are recomputed from all their rows; the others come from the
-//    per-lead state table, rescaled for exponential decay.
+//    is skipped with a NOTICE. Sources are only read (ACCESS SHARE).
+//  * Change capture: statement-level AFTER triggers with transition tables
+//    append changed lead ids to lead_scoring.change_log. A refresh consumes the
+//    change rows its snapshot sees (DELETE ... RETURNING), then reads with a
+//    snapshot taken later (push_read_snapshot), so no consumed change is unseen.
 //  * Privileges: the caller must have the privileges of the model's owner; the
-//    whole refresh then runs as the owner inside a security-restricted
-//    operation (as REFRESH MATERIALIZED VIEW), so the owner's views, functions
-//    and triggers never run with a more privileged caller's rights.
-//    lead_scoring's own bookkeeping tables and the capture triggers' DDL run as
-//    the extension owner (SECURITY_LOCAL_USERID_CHANGE, as PostgreSQL's RI
-//    triggers do), only by statements built here (doc/privileges.md lists them).
-//    The identity to return to is kept on each call's stack.
+//    refresh then runs as the owner inside a security-restricted operation (as
+//    REFRESH MATERIALIZED VIEW). lead_scoring's bookkeeping tables and the
+//    capture triggers' DDL run as the extension owner
+//    (SECURITY_LOCAL_USERID_CHANGE, as PostgreSQL's RI triggers do), only by
+//    statements built here (doc/privileges.md lists them). The identity to
+//    return to is kept on each call's stack.
 #include "core/activity.hpp"
 #include "core/fit.hpp"
 #include "core/qualify.hpp"
