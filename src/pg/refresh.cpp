@@ -1859,6 +1859,32 @@ bool try_refresh_lock(const std::string& model) {
     return locked;
 }
 
+// The source tables with no index on their lead id column (leads: id) to read
+// the changed leads' rows by: an incremental refresh scans each of them. Says
+// so in a NOTICE; returns the text for refresh_log.reason ("" when all have one).
+std::string missing_lead_indexes(Ctx& c) {
+    std::string out;
+    for (const Source* s : {&c.src.leads, &c.src.events, &c.src.orders, &c.src.conversions}) {
+        if (!s->present || (s->relkind != RELKIND_RELATION && s->relkind != RELKIND_PARTITIONED_TABLE)) continue;
+        const Column* col = s->role == "leads" ? s->col("id") : s->col("lead_id");
+        Params p;
+        p.add(OIDOID, ObjectIdGetDatum(s->relid));
+        p.add(INT2OID, Int16GetDatum(col->attnum));
+        exec("SELECT FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indkey[0] "
+             "OPERATOR(pg_catalog.=) $2 AND i.indpred IS NULL AND i.indisvalid LIMIT 1",
+             &p, true);
+        if (SPI_processed > 0) continue;
+        const std::string what = s->qname + " (" + col->q + ")";
+        const char* w = what.c_str();
+        pg_call([&] {
+            ereport(NOTICE, (errmsg("lead_scoring.refresh: no index on %s: every incremental refresh scans the table", w),
+                             errhint("CREATE INDEX ON %s;", w)));
+        });
+        out += (out.empty() ? "no index on " : ", ") + what;
+    }
+    return out;
+}
+
 // Copies lead i of `from` (its id, state and order summary) into `to`.
 void copy_lead(const Leads& from, uint32_t i, Leads& to) {
     const uint32_t j = to.add(from.key[i]);
@@ -2050,6 +2076,7 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
     Old.stride = L.stride;
     int64 changed = 0;
     std::vector<uint32_t> recomputed;
+    std::string no_index;  // sources an incremental refresh had to scan
     PhaseTimer pt;
     if (full) {
         read_leads(c, L, 0, false);
@@ -2107,6 +2134,7 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
         std::sort(recomputed.begin(), recomputed.end());
         changed = static_cast<int64>(recomputed.size());
         if (!recomputed.empty()) {
+            if (!all) no_index = missing_lead_indexes(c);
             for (uint32_t i : recomputed) {
                 copy_lead(L, i, Old);
                 L.reset_activity(i);
@@ -2395,7 +2423,7 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
         p.add(INT8OID, Int64GetDatum(all ? static_cast<int64>(L.size()) : static_cast<int64>(-1)), !all);
         p.add(INT8OID, Int64GetDatum(static_cast<int64>(c.events_read)));
         p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
-        const std::string why = full ? reason : plan.all_leads ? "new tick" : "";
+        const std::string why = full ? reason : plan.all_leads ? "new tick" : no_index;
         p.add(TEXTOID, why.empty() ? 0 : text_datum(why), why.empty());
         p.add(INT8OID, Int64GetDatum(changed));
         p.add(INT4OID, Int32GetDatum(g_log_retention));
