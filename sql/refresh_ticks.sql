@@ -224,3 +224,29 @@ DELETE FROM lead_scoring.model WHERE name IN ('tk', 'tk_old');
 DELETE FROM lead_scoring.refresh_log WHERE model IN ('tk', 'tk_old');
 DELETE FROM lead_scoring.stage_history WHERE model IN ('tk', 'tk_old');
 DROP SCHEMA tk CASCADE;
+
+-- ---------------------------------------------------------------- a 0.1.0 database
+-- The 0.2.0 library refuses to refresh until ALTER EXTENSION ... UPDATE has run
+-- (55000, with the hint), then updates the 0.1.0 ranking on its first refresh.
+\set regress_db :DBNAME
+CREATE DATABASE lead_scoring_v010;
+\c lead_scoring_v010
+SET client_min_messages = warning;
+CREATE EXTENSION lead_scoring VERSION '0.1.0';
+CREATE TABLE leads (id int PRIMARY KEY, tier text);
+INSERT INTO leads SELECT g, CASE WHEN g % 2 = 0 THEN 'gold' END FROM generate_series(1, 6) g;
+-- the ranking as 0.1.0's refresh left it
+CREATE TABLE lead_scoring.ranking_v1 (lead_id int PRIMARY KEY, score float8 NOT NULL, fit float8 NOT NULL,
+    activity float8 NOT NULL, grade text, stage text NOT NULL, disqualified boolean NOT NULL, rank bigint,
+    percentile float8, rfm_code text, rfm_segment text, as_of timestamptz NOT NULL, refreshed_at timestamptz NOT NULL);
+INSERT INTO lead_scoring.ranking_v1 SELECT id, 0, 0, 0, NULL, 'new', false, 1, 0, NULL, NULL, now(), now() FROM leads;
+INSERT INTO lead_scoring.model (name, spec) VALUES ('v1', '{"fit": {"rules": [{"field": "tier", "eq": "gold", "points": 10}]},
+  "source": {"leads": {"table": "public.leads", "id": "id"}}}');
+\set VERBOSITY default
+SELECT lead_scoring.refresh('v1', '2024-03-10+00');
+\set VERBOSITY terse
+ALTER EXTENSION lead_scoring UPDATE;
+SELECT lead_scoring.refresh('v1', '2024-03-10+00') AS written;
+SELECT lead_id, score, rank, percentile FROM lead_scoring.ranking_v1_ranked ORDER BY lead_id;
+\c :regress_db
+DROP DATABASE lead_scoring_v010;

@@ -1941,6 +1941,22 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
     if (TIMESTAMP_NOT_FINITE(c.as_of))
         throw ls::Error(ls::ErrorCode::InvalidParameter, "as_of must be a finite timestamp");
 
+    // This library writes the 0.2.0 schema: a database still at 0.1.0 (the
+    // package updated, ALTER EXTENSION not run yet) is told what to do rather
+    // than failing on a missing column halfway.
+    bool schema_ok = false;
+    pg_call([&] {
+        const Oid nsp = get_namespace_oid("lead_scoring", true);
+        const Oid rs = OidIsValid(nsp) ? get_relname_relid("refresh_state", nsp) : InvalidOid;
+        schema_ok = OidIsValid(rs) && get_attnum(rs, "qualified") != InvalidAttrNumber;
+    });
+    if (!schema_ok)
+        pg_call([] {
+            ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                            errmsg("lead_scoring.refresh needs version 0.2.0 of the extension's objects"),
+                            errhint("Run ALTER EXTENSION lead_scoring UPDATE;")));
+        });
+
     pg_call([] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
     });
