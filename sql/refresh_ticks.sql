@@ -158,12 +158,25 @@ SELECT * FROM pg_temp.check('2024-03-10 13:25+00');
 SELECT lead_id, activity FROM tk.ranking WHERE lead_id IN (2, 9, 10) ORDER BY lead_id;
 SELECT * FROM pg_temp.check('2024-03-10 14:00+00');  -- new tick: window from the events
 
+-- Exponential decay: a new tick rescales the stored sums, except for leads
+-- scored with an event moved to the last tick start (15:20 counted as 15:00
+-- within the 15:00 tick): at 16:00 it weighs by its own age, from its rows.
+UPDATE lead_scoring.model SET spec = jsonb_set(spec #- '{activity,window}', '{activity,decay}', '{"kind": "exponential", "half_life": "1 hour"}') WHERE name = 'tk';
+SELECT * FROM pg_temp.check('2024-03-10 15:10+00');
+INSERT INTO tk.events (lead_id, kind, at) VALUES (5, 'visit', '2024-03-10 15:20+00');
+SELECT * FROM pg_temp.check('2024-03-10 15:30+00');
+-- (lead 5 also has a visit at 10:20)
+SELECT round(activity::numeric, 9) = round((10 * power(2, -280 / 60.0) + 10)::numeric, 9) AS lead5_at_15 FROM tk.ranking WHERE lead_id = 5;
+SELECT * FROM pg_temp.check('2024-03-10 16:05+00');
+SELECT round(activity::numeric, 9) = round((10 * power(2, -340 / 60.0) + 10 * power(2, -40 / 60.0))::numeric, 9) AS lead5_at_16
+FROM tk.ranking WHERE lead_id = 5;
+
 -- A source without an index on its lead id column: the incremental refresh
 -- says so (NOTICE, and refresh_log.reason), as it scans that table.
 DROP INDEX tk.events_lead_id_idx;
-INSERT INTO tk.events (lead_id, kind, at) VALUES (4, 'visit', '2024-03-10 14:10+00');
+INSERT INTO tk.events (lead_id, kind, at) VALUES (4, 'visit', '2024-03-10 16:07+00');
 SET client_min_messages = notice;
-SELECT lead_scoring.refresh('tk', '2024-03-10 14:20+00') AS written;
+SELECT lead_scoring.refresh('tk', '2024-03-10 16:20+00') AS written;
 SET client_min_messages = warning;
 SELECT mode, reason FROM lead_scoring.refresh_log WHERE model = 'tk' ORDER BY id DESC LIMIT 1;
 CREATE INDEX ON tk.events (lead_id);
@@ -172,7 +185,7 @@ CREATE INDEX ON tk.events (lead_id);
 -- rank and percentile equal rank() and percent_rank() computed by hand over the
 -- table; disqualified leads have neither. Ties share a rank.
 UPDATE lead_scoring.model SET spec = jsonb_set(spec, '{disqualify}', '{"rules": [{"field": "tier", "eq": "silver"}]}') WHERE name = 'tk';
-SELECT lead_scoring.refresh('tk', '2024-03-10 14:20+00') IS NOT NULL AS refreshed;
+SELECT lead_scoring.refresh('tk', '2024-03-10 16:20+00') IS NOT NULL AS refreshed;
 SELECT count(*) AS leads, count(rank) AS ranked, count(*) - count(DISTINCT rank) - count(*) FILTER (WHERE disqualified) + 1 AS tied
 FROM tk.ranking_ranked;
 SELECT count(*) AS mismatches FROM tk.ranking_ranked v
@@ -208,10 +221,10 @@ CREATE VIEW tk.top AS SELECT lead_id FROM tk.old_ranking WHERE rank <= 10;
 INSERT INTO lead_scoring.model (name, spec)
 SELECT 'tk_old', jsonb_set(spec, '{source,target}', '"tk.old_ranking"') FROM lead_scoring.model WHERE name = 'tk';
 \set VERBOSITY default
-SELECT lead_scoring.refresh('tk_old', '2024-03-10 14:20+00');
+SELECT lead_scoring.refresh('tk_old', '2024-03-10 16:20+00');
 \set VERBOSITY terse
 DROP VIEW tk.top;
-SELECT lead_scoring.refresh('tk_old', '2024-03-10 14:20+00') > 0 AS written;
+SELECT lead_scoring.refresh('tk_old', '2024-03-10 16:20+00') > 0 AS written;
 SELECT a.attname FROM pg_attribute a WHERE a.attrelid = 'tk.old_ranking'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum;
 SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = 'tk.old_ranking'::regclass ORDER BY 1;
 SELECT count(*) AS differences FROM (

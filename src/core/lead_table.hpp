@@ -21,6 +21,7 @@ namespace ls {
 
 // A time that never comes: no future row, no order.
 constexpr int64_t kNever = INT64_MAX;
+constexpr int64_t kNoEvent = INT64_MIN;
 
 // Lead id -> index. Integer ids (the common case: 10M lookups in a full
 // refresh) use a direct array when the ids are dense (serial keys), else an
@@ -154,6 +155,9 @@ struct Leads {
     std::vector<double> state;  // per-lead sums and flags, state_sums/state_flags
     std::vector<int64_t> next_at;     // earliest event/order/conversion time after as_of
     std::vector<int64_t> last_order;  // kNever: none
+    // The latest counted event: a lead with one after a tick start was scored
+    // with that event moved to the tick start, so the next tick recomputes it.
+    std::vector<int64_t> last_event;  // kNoEvent: none
     std::vector<double> n_orders, amount;
     std::vector<unsigned char> in_state;  // had a row in the state table
 
@@ -173,6 +177,7 @@ struct Leads {
         state.resize(state.size() + stride, 0.0);
         next_at.push_back(kNever);
         last_order.push_back(kNever);
+        last_event.push_back(kNoEvent);
         n_orders.push_back(0);
         amount.push_back(0);
         in_state.push_back(0);
@@ -182,6 +187,7 @@ struct Leads {
         std::fill(&state[i * stride], &state[i * stride] + stride, 0.0);
         next_at[i] = kNever;
         last_order[i] = kNever;
+        last_event[i] = kNoEvent;
         n_orders[i] = 0;
         amount[i] = 0;
         converted[i] = 0;
@@ -204,6 +210,7 @@ struct Leads {
                 std::copy(&state[r * stride], &state[r * stride] + stride, &state[w * stride]);
                 next_at[w] = next_at[r];
                 last_order[w] = last_order[r];
+                last_event[w] = last_event[r];
                 n_orders[w] = n_orders[r];
                 amount[w] = amount[r];
                 in_state[w] = in_state[r];
@@ -219,6 +226,7 @@ struct Leads {
         state.resize(w * stride);
         next_at.resize(w);
         last_order.resize(w);
+        last_event.resize(w);
         n_orders.resize(w);
         amount.resize(w);
         in_state.resize(w);

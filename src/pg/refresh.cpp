@@ -645,6 +645,7 @@ void read_events(Ctx& c, Leads& L, Datum ids, bool filtered) {
         int slot = slots.slot(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
         // Rows in (tick_start, as_of] count as if at tick_start (doc/rank.md, "Ticks").
         const int64 eff = ls::effective_time_us(when, tick);
+        if (when > L.last_event[i]) L.last_event[i] = when;
         ls::LeadAccumulator acc{c.m, L.sums(i), L.flags(i)};
         acc.add(slot, seconds(tick - eff), seconds(ref - eff));
     });
@@ -712,7 +713,7 @@ void read_state(Ctx& c, Leads& L, const std::string& state, Datum ids = 0, bool 
         p.add(INT8OID, Int64GetDatum(c.as_of));
     }
     cur.open("SELECT s.lead_id, s.fit, s.rule_dq, s.sums, s.flags, s.next_at, s.last_order, s.n_orders, s.amount, "
-             "s.converted FROM " + state + " s" +
+             "s.converted, s.last_event FROM " + state + " s" +
                  (filtered ? " WHERE s.lead_id OPERATOR(pg_catalog.=) ANY ($1) OR s.next_at OPERATOR(pg_catalog.<=) $2"
                            : ""),
              filtered ? &p : nullptr, true);
@@ -735,15 +736,16 @@ void read_state(Ctx& c, Leads& L, const std::string& state, Datum ids = 0, bool 
             L.n_orders[i] = DatumGetFloat8(cur.at(r, 7));
             L.amount[i] = DatumGetFloat8(cur.at(r, 8));
             L.converted[i] = DatumGetBool(cur.at(r, 9));
+            L.last_event[i] = DatumGetInt64(cur.at(r, 10));
             L.in_state[i] = 1;
         }
     }
     cur.close();
 }
 
-constexpr int kStateCols = 10;
-const Oid kStateTypes[kStateCols] = {InvalidOid /* the id type */, FLOAT8OID, BOOLOID, BYTEAOID, BYTEAOID,
-                                     INT8OID,    INT8OID,   FLOAT8OID, FLOAT8OID, BOOLOID};
+constexpr int kStateCols = 11;
+const Oid kStateTypes[kStateCols] = {InvalidOid /* the id type */, FLOAT8OID, BOOLOID, BYTEAOID, BYTEAOID, INT8OID,
+                                     INT8OID,    FLOAT8OID, FLOAT8OID, BOOLOID, INT8OID};
 
 // One state row's column values, palloc'd in the current context (call inside pg_call).
 void state_values(const Ctx& c, Leads& L, uint32_t i, Datum* v) {
@@ -764,6 +766,7 @@ void state_values(const Ctx& c, Leads& L, uint32_t i, Datum* v) {
     v[7] = Float8GetDatum(L.n_orders[i]);
     v[8] = Float8GetDatum(L.amount[i]);
     v[9] = BoolGetDatum(L.converted[i]);
+    v[10] = Int64GetDatum(L.last_event[i]);
 }
 
 // A full refresh's state table was created by this transaction and has no
@@ -808,8 +811,11 @@ void write_state_bulk(Ctx& c, Leads& L, Oid relid) {
 // An incremental refresh's few changed rows, through SQL (the table has its key).
 void write_state(Ctx& c, Leads& L, const std::string& state, const std::vector<uint32_t>& rows) {
     const std::string sql = "INSERT INTO " + state +
-                            " (lead_id, fit, rule_dq, sums, flags, next_at, last_order, n_orders, amount, converted) "
-                            "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10))";
+                            " (lead_id, fit, rule_dq, sums, flags, next_at, last_order, n_orders, amount, converted, "
+                            "last_event) SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+                            "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
+                            "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10), "
+                            "pg_catalog.unnest($11))";
     MemoryContext chunk = new_chunk_context();
     for (size_t a = 0; a < rows.size(); a += kWriteChunk) {
         const size_t b = std::min(rows.size(), a + kWriteChunk);
@@ -1837,7 +1843,7 @@ Oid ensure_state_table(Ctx& c, const std::string& qname, const std::string& reln
     exec_owner("CREATE TABLE IF NOT EXISTS " + qname + " (lead_id " + type_name(c.src.id_type) +
                (recreate ? "" : " PRIMARY KEY") + ", fit float8 NOT NULL, rule_dq boolean NOT NULL, sums bytea NOT NULL, flags bytea NOT NULL, "
                "next_at bigint NOT NULL, last_order bigint NOT NULL, n_orders float8 NOT NULL, amount float8 NOT NULL, "
-               "converted boolean NOT NULL)");
+               "converted boolean NOT NULL, last_event bigint NOT NULL)");
     pg_call([&] { relid = get_relname_relid(rn, get_namespace_oid(kStateSchema, false)); });
     return relid;
 }
@@ -1894,6 +1900,7 @@ void copy_lead(const Leads& from, uint32_t i, Leads& to) {
     std::copy(&from.state[i * from.stride], &from.state[i * from.stride] + from.stride, &to.state[j * to.stride]);
     to.next_at[j] = from.next_at[i];
     to.last_order[j] = from.last_order[i];
+    to.last_event[j] = from.last_event[i];
     to.n_orders[j] = from.n_orders[i];
     to.amount[j] = from.amount[i];
     to.in_state[j] = from.in_state[i];
@@ -1906,6 +1913,7 @@ bool same_orders(int64 lo1, double n1, double a1, int64 lo2, double n2, double a
 // Lead i of L (alive) has the state lead j of Old had.
 bool same_state(const Leads& L, uint32_t i, const Leads& Old, uint32_t j) {
     return Old.in_state[j] && L.fit[i] == Old.fit[j] && L.rule_dq[i] == Old.rule_dq[j] &&
+           L.last_event[i] == Old.last_event[j] &&
            L.converted[i] == Old.converted[j] && L.next_at[i] == Old.next_at[j] &&
            same_orders(L.last_order[i], L.n_orders[i], L.amount[i], Old.last_order[j], Old.n_orders[j], Old.amount[j]) &&
            memcmp(&L.state[i * L.stride], &Old.state[j * Old.stride], L.stride * sizeof(double)) == 0;
@@ -2033,7 +2041,10 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
     facts.target_created = target.changed;
     facts.prev_capture = prev.capture;
     facts.capture = cap;
-    facts.state_ok = OidIsValid(state_relid) && state_relid == prev.state_table;
+    // (a state table without last_event predates it: rebuilt)
+    bool state_cols = false;
+    if (OidIsValid(state_relid)) pg_call([&] { state_cols = get_attnum(state_relid, "last_event") != InvalidAttrNumber; });
+    facts.state_ok = OidIsValid(state_relid) && state_relid == prev.state_table && state_cols;
     facts.prev_as_of = prev.as_of;
     facts.as_of = c.as_of;
     facts.prev_tick = prev.tick;
@@ -2134,8 +2145,10 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
             read_state(c, L, state_q);
             L.index.densify();
             for (const std::string& kk : keys) set.insert(L.add(kk));
+            // A new tick: also the leads scored with an event moved to the last
+            // tick start (an event after it); at this tick it weighs by its own time.
             for (size_t i = 0; i < L.size(); ++i)
-                if (L.next_at[i] <= c.as_of) set.insert(static_cast<uint32_t>(i));
+                if (L.next_at[i] <= c.as_of || L.last_event[i] > prev.tick) set.insert(static_cast<uint32_t>(i));
         } else {
             // Only the changed leads' state rows (by key) and the due ones (by
             // the index on next_at).
