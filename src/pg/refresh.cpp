@@ -1024,10 +1024,8 @@ Target resolve_target(Ctx& c) {
         }
         // The view: (re)made when missing or after the update from 0.1.0.
         Oid view = InvalidOid;
-        const char* vn = (t.relname + "_ranked").c_str();
-        std::string vname = t.relname + "_ranked";
+        const std::string vname = t.relname + "_ranked";
         pg_call([&] { view = get_relname_relid(vname.c_str(), nsp); });
-        (void)vn;
         if (migrated || !OidIsValid(view)) {
             if (dflt) {
                 exec_owner(ranked_view_ddl(t));
@@ -1121,10 +1119,10 @@ Datum text_array(const std::vector<std::string>& v, const std::vector<unsigned c
 
 // ---------------------------------------------------------------- diffing the ranking
 
-// A lead's new row (rows[i] for L's lead i; absent when the lead is gone).
+// A recomputed lead's current ranking row, as far as the stage history and
+// the funnel need it.
 struct OldRow {
     bool present = false;
-    bool disqualified = false;
     std::string stage;
 };
 
@@ -1175,7 +1173,6 @@ Diff diff_target(Ctx& c, const Leads& L, const std::vector<ls::RankingRow>& rows
             if (i >= 0) {
                 OldRow& o = d.old[i];
                 o.present = true;
-                o.disqualified = dq;
                 o.stage = stage;
             }
             if (i < 0 || !L.alive[i]) {
