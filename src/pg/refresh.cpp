@@ -875,6 +875,7 @@ AttrNumber attnum_of(Oid relid, const char* col) {
 // score, and percentile from rank, the number of peers and the count of
 // qualified leads refresh keeps in refresh_state in the same transaction as the
 // table (percent_rank() itself would read the whole table before the first row).
+// A table no model refreshes any more has no count: percentile NULL.
 std::string ranked_view_ddl(const Target& t) {
     const std::string cols = "t.lead_id, t.score, t.fit, t.activity, t.grade, t.stage, t.disqualified, t.rfm_code, "
                              "t.rfm_segment, t.as_of, t.changed_at";
@@ -882,7 +883,8 @@ std::string ranked_view_ddl(const Target& t) {
            "q.disqualified, q.rfm_code, q.rfm_segment, q.as_of, q.changed_at, q.rank, "
            "CASE WHEN n.qualified OPERATOR(pg_catalog.>) 1 THEN "
            "(n.qualified OPERATOR(pg_catalog.-) q.rank OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.-) q.peers)::float8 "
-           "OPERATOR(pg_catalog./) (n.qualified OPERATOR(pg_catalog.-) 1)::float8 ELSE 0::float8 END AS percentile "
+           "OPERATOR(pg_catalog./) (n.qualified OPERATOR(pg_catalog.-) 1)::float8 WHEN n.qualified IS NOT NULL THEN "
+           "0::float8 END AS percentile "
            "FROM (SELECT " + cols + ", pg_catalog.rank() OVER w AS rank, pg_catalog.count(*) OVER w AS peers FROM " +
            t.qname + " t WHERE NOT t.disqualified WINDOW w AS (ORDER BY t.score DESC RANGE BETWEEN CURRENT ROW AND "
            "CURRENT ROW)) q LEFT JOIN LATERAL (SELECT s.qualified FROM lead_scoring.refresh_state s WHERE s.target "
