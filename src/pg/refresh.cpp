@@ -876,8 +876,8 @@ AttrNumber attnum_of(Oid relid, const char* col) {
 // qualified leads refresh keeps in refresh_state in the same transaction as the
 // table (percent_rank() itself would read the whole table before the first row).
 // A table no model refreshes any more has no count: percentile NULL. The table
-// is named by a regclass constant, which a view keeps as the table itself
-// (pg_dump prints its name): a rename or a dump and restore keep the match.
+// is looked up by its (qualified) name when the view is read, not by an OID
+// fixed in the view: after a dump and restore the view still finds its count.
 std::string ranked_view_ddl(const Target& t) {
     const std::string cols = "t.lead_id, t.score, t.fit, t.activity, t.grade, t.stage, t.disqualified, t.rfm_code, "
                              "t.rfm_segment, t.as_of, t.changed_at";
@@ -890,7 +890,7 @@ std::string ranked_view_ddl(const Target& t) {
            "FROM (SELECT " + cols + ", pg_catalog.rank() OVER w AS rank, pg_catalog.count(*) OVER w AS peers FROM " +
            t.qname + " t WHERE NOT t.disqualified WINDOW w AS (ORDER BY t.score DESC RANGE BETWEEN CURRENT ROW AND "
            "CURRENT ROW)) q LEFT JOIN LATERAL (SELECT s.qualified FROM lead_scoring.refresh_state s WHERE s.target "
-           "OPERATOR(pg_catalog.=) " + quote_literal(t.qname) + "::pg_catalog.regclass::pg_catalog.oid) n ON true "
+           "OPERATOR(pg_catalog.=) pg_catalog.to_regclass(" + quote_literal(t.qname) + ")::pg_catalog.oid) n ON true "
            "UNION ALL SELECT " + cols + ", NULL::bigint, NULL::float8 FROM " + t.qname + " t WHERE t.disqualified; "
            "COMMENT ON VIEW " + t.vname + " IS " +
            quote_literal("Ranking with rank (1 = best, among qualified leads; NULL when disqualified) and percentile "
