@@ -15,7 +15,7 @@ CREATE TABLE lead_scoring.refresh_log (
     mode          text CONSTRAINT refresh_log_mode CHECK (mode IN ('full', 'incremental')),
     leads         bigint,
     events_read   bigint,
-    status        text NOT NULL CONSTRAINT refresh_log_status CHECK (status IN ('ok', 'error', 'skipped')),
+    status        text NOT NULL CONSTRAINT refresh_log_status CHECK (status IN ('ok', 'error', 'skipped')),  -- 'skipped': 0.1.0 only
     error         text,
     as_of         timestamptz,
     reason        text,      -- why a full refresh was done (first run, spec changed, decay, ...)
@@ -24,7 +24,7 @@ CREATE TABLE lead_scoring.refresh_log (
 );
 CREATE INDEX refresh_log_model_started ON lead_scoring.refresh_log (model, started_at);
 COMMENT ON TABLE lead_scoring.refresh_log IS
-    'One row per lead_scoring.refresh call (and per failed background refresh); rows older than lead_scoring.log_retention are deleted by refresh';
+    'One row per lead_scoring.refresh call that wrote something (and per failed background refresh); rows older than lead_scoring.log_retention are deleted by refresh';
 GRANT SELECT ON lead_scoring.refresh_log TO PUBLIC;
 
 CREATE TABLE lead_scoring.stage_history (
@@ -81,7 +81,9 @@ CREATE TABLE lead_scoring.refresh_state (
     refreshed_at timestamptz NOT NULL,
     owner        oid NOT NULL,         -- the model's owner at that refresh (see drop_refresh_state)
     tick_start   timestamptz,          -- the tick the ranking was scored at (doc/rank.md)
-    next_due     timestamptz           -- earliest source row time after as_of (it starts to count then), NULL: none
+    next_due     timestamptz,          -- earliest source row time after as_of (it starts to count then), NULL: none
+    qualified    bigint,               -- non-disqualified rows of the ranking (the _ranked view's percentile)
+    rfm_breaks   float8[]              -- the RFM cut points of the ranking (NULL: no lead has orders)
 );
 COMMENT ON TABLE lead_scoring.refresh_state IS 'Internal: the basis of each model''s last refresh';
 GRANT SELECT ON lead_scoring.refresh_state TO PUBLIC;
@@ -125,7 +127,7 @@ CREATE FUNCTION lead_scoring.refresh(model text, as_of timestamptz DEFAULT now()
     -- order, so sums come out bit for bit as in the last full refresh (doc/rank.md).
     SET search_path = pg_catalog, pg_temp SET synchronize_seqscans = off;
 COMMENT ON FUNCTION lead_scoring.refresh(text, timestamptz, boolean) IS
-    'Materializes the ranking of a model into its target table (incremental when possible); returns the leads written, NULL when skipped because another refresh of the model is running';
+    'Brings the ranking of a model in its target table up to date at as_of, writing only the rows that changed (doc/rank.md); returns the ranking rows inserted, updated or deleted, NULL when skipped because another refresh of the model is running';
 
 -- Change capture (src/pg/capture.cpp). A C trigger function, not SECURITY
 -- DEFINER: it reads the lead ids from the statement's transition tables itself

@@ -1,6 +1,7 @@
 -- BI views over the rankings (doc/rank.md). Both read small central tables that
--- every refresh rewrites in the same transaction as the ranking itself, so they
--- always match the rankings readers see, whatever each model's lead_id type.
+-- refresh keeps in the same transaction as the ranking itself (the funnel by
+-- delta, the leaderboard when the leads written reach it), so they always match
+-- the rankings readers see, whatever each model's lead_id type.
 -- Both hold every model's rows and filter them by the model's owner, so both
 -- are security barriers: a caller's own quals (a cheap function of theirs, a
 -- cast that fails and quotes its input) run only on rows the filter kept.

@@ -89,7 +89,7 @@ SELECT rolsuper AS eve_is_superuser FROM pg_roles WHERE rolname = 'regress_mr_ev
 UPDATE lead_scoring.model SET owner = 'regress_mr_alice' WHERE name = 'main';
 -- once eve drops her table, alice's model makes its own
 SET ROLE regress_mr_eve;
-DROP TABLE lead_scoring.ranking_main;
+DROP TABLE lead_scoring.ranking_main CASCADE;
 SET ROLE regress_mr_alice;
 SELECT lead_scoring.refresh('main', '2024-03-20+00') AS leads;
 SELECT pg_catalog.pg_get_userbyid(relowner) AS ranking_owner FROM pg_class WHERE oid = 'lead_scoring.ranking_main'::regclass;
@@ -140,7 +140,7 @@ CREATE TEMP VIEW pin AS SELECT * FROM lead_scoring_state.main;
 SET ROLE regress_mr_alice;
 DELETE FROM lead_scoring.model WHERE name = 'main';
 SELECT count(*) AS alice_ranking_rows FROM lead_scoring.ranking_main;
-DROP TABLE lead_scoring.ranking_main;
+DROP TABLE lead_scoring.ranking_main CASCADE;
 RESET ROLE;
 SELECT * FROM pg_temp.rows_of('main') WHERE n <> 0;
 

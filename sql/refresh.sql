@@ -1,6 +1,7 @@
 -- lead_scoring.refresh (DESIGN §8): a small CRM whose ranking is checked against
 -- a plain-SQL pipeline written from the formulas (fit by CASE, activity by the
 -- decay formula, rank() and percent_rank() windows, RFM by percentile_disc).
+-- Rank and percentile are read from the view ranking_crm_ranked (rankings v2).
 SET client_min_messages = warning;
 CREATE SCHEMA crm;
 CREATE TABLE crm.leads (id bigint PRIMARY KEY, industry text, employees int, email text, props jsonb);
@@ -117,7 +118,7 @@ CREATE FUNCTION pg_temp.rounded_ranking() RETURNS TABLE (lead_id bigint, score n
     grade text, stage text, disqualified boolean, rank bigint, percentile numeric, rfm_code text)
 LANGUAGE sql AS $$
 SELECT lead_id, round(score::numeric, 9), round(fit::numeric, 9), round(activity::numeric, 9), grade, stage,
-       disqualified, rank, round(percentile::numeric, 9), rfm_code FROM lead_scoring.ranking_crm $$;
+       disqualified, rank, round(percentile::numeric, 9), rfm_code FROM lead_scoring.ranking_crm_ranked $$;
 CREATE FUNCTION pg_temp.rounded_expected(as_of timestamptz) RETURNS TABLE (lead_id bigint, score numeric, fit numeric,
     activity numeric, grade text, stage text, disqualified boolean, rank bigint, percentile numeric, rfm_code text)
 LANGUAGE sql AS $$
@@ -137,7 +138,7 @@ SELECT 'expected - ranking', * FROM (SELECT * FROM pg_temp.rounded_expected('202
 -- lead 4 complained, lead 5 is a competitor: both disqualified with no rank.
 SELECT lead_id, round(score::numeric, 4) AS score, fit, round(activity::numeric, 4) AS activity, grade, stage,
        disqualified, rank, round(percentile::numeric, 4) AS percentile, rfm_code, rfm_segment, as_of
-FROM lead_scoring.ranking_crm ORDER BY rank NULLS LAST, lead_id;
+FROM lead_scoring.ranking_crm_ranked ORDER BY rank NULLS LAST, lead_id;
 SELECT round((5 + 5 * power(2, -1 / 30.0))::numeric, 9) = round(activity::numeric, 9) AS lead7_activity_by_hand,
        fit = 25 AS lead7_fit_by_hand
 FROM lead_scoring.ranking_crm WHERE lead_id = 7;
@@ -161,24 +162,24 @@ FROM lead_scoring.leaderboard WHERE model = 'crm' AND rank = 1;
 -- ---------------------------------------------------------------- incremental
 -- Inserts, updates and deletes of events, leads and orders; each incremental
 -- refresh must equal a full refresh exactly (and the plain SQL).
-CREATE TEMP TABLE inc AS SELECT * FROM lead_scoring.ranking_crm WITH NO DATA;
+CREATE TEMP TABLE inc AS SELECT * FROM lead_scoring.ranking_crm_ranked WITH NO DATA;
 CREATE FUNCTION pg_temp.check_incremental(as_of timestamptz, compare_sql boolean DEFAULT true) RETURNS TABLE (mode text, changed bigint, diff bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM lead_scoring.refresh('crm', as_of);
     SELECT l.mode, l.changed_leads INTO mode, changed FROM lead_scoring.refresh_log l ORDER BY l.id DESC LIMIT 1;
     TRUNCATE inc;
-    INSERT INTO inc SELECT * FROM lead_scoring.ranking_crm;
+    INSERT INTO inc SELECT * FROM lead_scoring.ranking_crm_ranked;
     PERFORM lead_scoring.refresh('crm', as_of, true);
     SELECT count(*) INTO diff FROM (
         (SELECT lead_id, round(score::numeric, 9), round(activity::numeric, 9), fit, grade, stage, disqualified, rank,
                 round(percentile::numeric, 9), rfm_code, rfm_segment FROM inc
          EXCEPT ALL
          SELECT lead_id, round(score::numeric, 9), round(activity::numeric, 9), fit, grade, stage, disqualified, rank,
-                round(percentile::numeric, 9), rfm_code, rfm_segment FROM lead_scoring.ranking_crm)
+                round(percentile::numeric, 9), rfm_code, rfm_segment FROM lead_scoring.ranking_crm_ranked)
         UNION ALL
         (SELECT lead_id, round(score::numeric, 9), round(activity::numeric, 9), fit, grade, stage, disqualified, rank,
-                round(percentile::numeric, 9), rfm_code, rfm_segment FROM lead_scoring.ranking_crm
+                round(percentile::numeric, 9), rfm_code, rfm_segment FROM lead_scoring.ranking_crm_ranked
          EXCEPT ALL
          SELECT lead_id, round(score::numeric, 9), round(activity::numeric, 9), fit, grade, stage, disqualified, rank,
                 round(percentile::numeric, 9), rfm_code, rfm_segment FROM inc)) d;
@@ -239,7 +240,7 @@ SELECT lead_scoring.refresh('crm', '2024-04-01 00:00+00') IS NOT NULL AS refresh
 SELECT mode, reason FROM lead_scoring.refresh_log ORDER BY id DESC LIMIT 1;
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'crm.events'::regclass ORDER BY 1;
 
--- linear decay with a changed as_of cannot be incremental: full, with the reason
+-- linear decay at a new tick is recomputed from the events: full, with the reason
 UPDATE lead_scoring.model SET spec = jsonb_set(spec, '{activity,decay}', '{"kind": "linear", "lifetime": "90 days"}')
 WHERE name = 'crm';
 SELECT lead_scoring.refresh('crm', '2024-04-01 00:00+00') IS NOT NULL AS refreshed;
@@ -248,8 +249,12 @@ SELECT * FROM pg_temp.check_incremental('2024-04-01 00:00+00', false);
 SELECT lead_scoring.refresh('crm', '2024-04-02 00:00+00') IS NOT NULL AS refreshed;
 SELECT mode, reason FROM lead_scoring.refresh_log ORDER BY id DESC LIMIT 1;
 
--- retention: lead_scoring.log_retention bounds the log
+-- retention: lead_scoring.log_retention bounds the log (a refresh that writes
+-- deletes its model's older rows; an idle one writes nothing at all)
 SET lead_scoring.log_retention = 0;
+SELECT lead_scoring.refresh('crm', '2024-04-02 00:00+00') AS idle_rows_written;
+SELECT count(*) > 1 AS log_rows_kept FROM lead_scoring.refresh_log WHERE model = 'crm';
+INSERT INTO crm.events (lead_id, event_type, occurred_at) VALUES (2, 'pricing', '2024-04-01 12:00+00');
 SELECT lead_scoring.refresh('crm', '2024-04-02 00:00+00') IS NOT NULL AS refreshed;
 SELECT count(*) AS log_rows FROM lead_scoring.refresh_log WHERE model = 'crm';
 RESET lead_scoring.log_retention;

@@ -47,7 +47,7 @@ SELECT lead_scoring.drop_refresh_state('pin');
 SELECT to_regclass('lead_scoring_state.pin') AS state_table_dropped;
 
 DELETE FROM lead_scoring.model WHERE name = 'pin';
-DROP TABLE lead_scoring.ranking_pin;
+DROP TABLE lead_scoring.ranking_pin CASCADE;
 DROP SCHEMA pin CASCADE;
 DELETE FROM lead_scoring.refresh_log WHERE model = 'pin';
 DROP ROLE regress_ls_pin_owner, regress_ls_pin_mallory;

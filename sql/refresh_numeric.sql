@@ -54,12 +54,12 @@ CREATE FUNCTION num.diff(model text, as_of timestamptz) RETURNS bigint LANGUAGE 
 DECLARE n bigint;
 BEGIN
     EXECUTE format('CREATE TEMP TABLE inc AS SELECT lead_id, score, fit, activity, grade, stage, disqualified, rank, '
-                   'percentile, rfm_code, rfm_segment, as_of FROM lead_scoring.%I', 'ranking_' || model);
+                   'percentile, rfm_code, rfm_segment, as_of FROM lead_scoring.%I', 'ranking_' || model || '_ranked');
     PERFORM lead_scoring.refresh(model, as_of, true);
     EXECUTE format('SELECT count(*) FROM ((TABLE inc EXCEPT ALL SELECT lead_id, score, fit, activity, grade, stage, '
                    'disqualified, rank, percentile, rfm_code, rfm_segment, as_of FROM lead_scoring.%1$I) UNION ALL '
                    '(SELECT lead_id, score, fit, activity, grade, stage, disqualified, rank, percentile, rfm_code, '
-                   'rfm_segment, as_of FROM lead_scoring.%1$I EXCEPT ALL TABLE inc)) d', 'ranking_' || model) INTO n;
+                   'rfm_segment, as_of FROM lead_scoring.%1$I EXCEPT ALL TABLE inc)) d', 'ranking_' || model || '_ranked') INTO n;
     DROP TABLE inc;
     RETURN n;
 END $$;
@@ -107,7 +107,7 @@ SELECT num.diff('num_decay', '2024-02-19 07:30+00') AS incremental_vs_full;
 
 SELECT lead_scoring.drop_refresh_state('num_huge'), lead_scoring.drop_refresh_state('num_decay');
 DELETE FROM lead_scoring.model WHERE name IN ('num_huge', 'num_decay');
-DROP TABLE lead_scoring.ranking_num_huge, lead_scoring.ranking_num_decay;
+DROP TABLE lead_scoring.ranking_num_huge, lead_scoring.ranking_num_decay CASCADE;
 DROP SCHEMA num CASCADE;
 DELETE FROM lead_scoring.refresh_log WHERE model IN ('num_huge', 'num_decay');
 DELETE FROM lead_scoring.stage_history WHERE model IN ('num_huge', 'num_decay');

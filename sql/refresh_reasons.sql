@@ -57,7 +57,7 @@ RESET ROLE;
 
 DELETE FROM lead_scoring.model WHERE name IN ('rs', 'rs_priv');
 SELECT lead_scoring.drop_refresh_state('rs');
-DROP TABLE lead_scoring.ranking_rs;
+DROP TABLE lead_scoring.ranking_rs CASCADE;
 DROP SCHEMA rs CASCADE;
 DROP SCHEMA rs_private CASCADE;
 DROP ROLE regress_ls_rs_owner;

@@ -23,10 +23,11 @@ LEFT JOIN (SELECT lead_id, sum(CASE kind WHEN 'demo' THEN 25 ELSE 1 END)::float8
            FROM rb.events GROUP BY lead_id) e ON e.lead_id = r.lead_id
 WHERE r.activity IS DISTINCT FROM coalesce(e.pts, 0);
 
--- A trigger on the ranking makes the refresh fail after it consumed the change rows.
+-- A trigger on the ranking makes the refresh fail after it consumed the change
+-- rows (it writes only changed rows: the trigger fires on any write).
 CREATE FUNCTION rb.boom() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'ranking write refused'; END $$;
-CREATE TRIGGER boom AFTER INSERT ON lead_scoring.ranking_rb FOR EACH STATEMENT EXECUTE FUNCTION rb.boom();
+CREATE TRIGGER boom AFTER INSERT OR UPDATE OR DELETE ON lead_scoring.ranking_rb FOR EACH STATEMENT EXECUTE FUNCTION rb.boom();
 
 INSERT INTO rb.events VALUES (3, 'demo', '2024-03-02 00:00+00');
 SELECT lead_scoring.refresh('rb', '2024-03-10 00:00+00');            -- fails
@@ -54,5 +55,5 @@ SELECT lead_id, activity FROM lead_scoring.ranking_rb ORDER BY lead_id;
 SELECT lead_scoring.drop_refresh_state('rb');
 DELETE FROM lead_scoring.model WHERE name = 'rb';
 DROP SCHEMA rb CASCADE;
-DROP TABLE lead_scoring.ranking_rb;
+DROP TABLE lead_scoring.ranking_rb CASCADE;
 DELETE FROM lead_scoring.refresh_log WHERE model = 'rb';

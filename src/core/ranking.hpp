@@ -54,11 +54,6 @@ struct LeadAccumulator {
 constexpr int kLandmarkHalfLives = 64;
 int64_t landmark_us(const Model& m, int64_t as_of_us);
 
-// Whether state kept at landmark `ref_us` and last computed at `prev_as_of_us`
-// can be carried to `as_of_us`. Empty string: yes; otherwise the reason a full
-// refresh is needed.
-std::string incremental_blocker(const Model& m, int64_t ref_us, int64_t prev_as_of_us, int64_t as_of_us);
-
 // Factor turning sums weighted at ref into sums weighted at as_of.
 double rescale_factor(const Model& m, int64_t ref_us, int64_t as_of_us);
 
@@ -92,16 +87,29 @@ struct RankingRow {
     const std::string* grade = nullptr;  // nullptr: NULL
     const std::string* stage = nullptr;
     bool disqualified = false;
-    int64_t rank = 0;          // 0: NULL (disqualified)
-    double percentile = -1;    // < 0: NULL (disqualified)
     std::string rfm_code;      // empty: NULL
     const std::string* rfm_segment = nullptr;
 };
 
-// Computes every row. rank = 1 + number of non-disqualified leads with a strictly
-// higher score (rank() over score desc); percentile = percent_rank() over score
-// ascending among non-disqualified leads (1 = best, 0 when alone); RFM breaks are
-// percentile_disc over all leads with orders.
+// Scores lead i (everything but RFM). A lead whose fit, activity or score is not
+// a finite number is an Error (see compute_ranking).
+RankingRow score_row(const RankingInput& in, size_t i);
+
+// RFM cut points over every lead of `in` with orders; false when none has any.
+bool rfm_breaks_of(const RankingInput& in, RfmBreaks* br);
+// Sets r's rfm_code and rfm_segment from the lead's order summary (nothing when
+// a dimension has no cut points: the code stays NULL, as lead_scoring.rfm()).
+void apply_rfm(const Model& m, const RfmBreaks& br, double recency_days, double frequency, double monetary,
+               RankingRow* r);
+// Cut points as a flat list (kept between refreshes): bins, then per dimension a
+// presence flag and bins-1 cut points. Empty: no lead had orders.
+std::vector<double> encode_breaks(const RfmBreaks* br);
+// false when `v` is empty (no breaks) or malformed.
+bool decode_breaks(const std::vector<double>& v, RfmBreaks* br);
+
+// Computes every row: score_row for each lead, then RFM with cut points
+// (percentile_disc) over all leads with orders. Rank is not computed: it is
+// read from the ranking table's _ranked view (doc/rank.md).
 // `interrupt`, when set, is called every kInterruptEvery leads of every pass (the
 // glue checks for query cancel there; it may throw). A lead whose fit, activity
 // or score is not a finite number (event points whose sums overflow float8) is

@@ -466,6 +466,32 @@ struct Builder {
         if (const json* v = member(j, "target")) m->source.target = string(*v, path_key(path, "target"));
     }
 
+    // refresh.tick: a PostgreSQL interval literal (interval_seconds' grammar:
+    // "N unit" pairs with microsecond ... week units, abbreviations and plurals,
+    // hh:mm:ss) of at least one second, without months or years, which have no
+    // fixed length (date_bin refuses them).
+    void refresh(const json& j, const std::string& path) {
+        expect_object(j, path);
+        check_keys(j, path, {"tick"});
+        const json* t = member(j, "tick");
+        if (!t) return;
+        const std::string tp = path_key(path, "tick");
+        const std::string s = string(*t, tp);
+        double secs = 0;
+        bool months = false;
+        try {
+            secs = interval_seconds(s, &months);
+        } catch (const Error& e) {
+            fail(tp, e.what());
+        }
+        if (months)
+            fail(tp, "a tick cannot contain months or years (they have no fixed length); write e.g. '30 days', got \"" + s +
+                         "\"");
+        if (!(secs >= 1)) fail(tp, "a tick must be at least 1 second, got \"" + s + "\"");
+        if (!(secs <= 1e12)) fail(tp, "a tick must be at most 1e12 seconds, got \"" + s + "\"");
+        m->refresh_tick_us = static_cast<int64_t>(std::llround(secs * 1e6));
+    }
+
     void slots() {
         auto add = [&](const std::string& t) {
             if (m->slot_of.count(t)) return;
@@ -607,7 +633,7 @@ std::shared_ptr<const Model> parse_model(std::string_view text) {
     const std::string root = "$";
     expect_object(j, root);
     check_keys(j, root, {"description", "fit", "activity", "disqualify", "weights", "score", "grades", "stages",
-                         "default_stage", "bant", "rfm", "source"});
+                         "default_stage", "bant", "rfm", "source", "refresh"});
     if (const json* v = member(j, "description")) string(*v, path_key(root, "description"), false);
     if (const json* v = member(j, "fit")) b.fit(*v, path_key(root, "fit"));
     if (const json* v = member(j, "activity")) b.activity(*v, path_key(root, "activity"));
@@ -629,6 +655,7 @@ std::shared_ptr<const Model> parse_model(std::string_view text) {
     if (const json* v = member(j, "bant")) b.bant(*v, path_key(root, "bant"));
     if (const json* v = member(j, "rfm")) b.rfm(*v, path_key(root, "rfm"));
     if (const json* v = member(j, "source")) b.source(*v, path_key(root, "source"));
+    if (const json* v = member(j, "refresh")) b.refresh(*v, path_key(root, "refresh"));
     b.slots();
     return m;
 }

@@ -272,6 +272,9 @@ struct Model {
     BantSpec bant;
     RfmSpec rfm;
     SourceSpec source;
+    // refresh.tick: rankings are scored at date_bin(tick, as_of, 1970-01-01 UTC)
+    // (doc/rank.md, "Ticks"); whole microseconds, at least one second.
+    int64_t refresh_tick_us = 3600LL * 1000000;
 
     // Every distinct lead field any rule reads, in first-use order; a rule's
     // field_index points here so the glue fetches each field once per lead.

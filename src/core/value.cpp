@@ -199,7 +199,9 @@ Unit unit_of(std::string_view u) {
 
 }  // namespace
 
-double interval_seconds(std::string_view text) {
+double interval_seconds(std::string_view text) { return interval_seconds(text, nullptr); }
+
+double interval_seconds(std::string_view text, bool* has_months) {
     // PostgreSQL keeps an interval as (months, days, microseconds) and
     // extract(epoch) turns months into 365.25-day years plus 30-day months; the
     // same bookkeeping here gives the same seconds for fractional units too.
@@ -335,6 +337,8 @@ double interval_seconds(std::string_view text) {
         any = true;
     }
     if (!any) bad_interval(text, "no quantity");
+    if (has_months) *has_months = months != 0 || seen & (bit(Unit::Month) | bit(Unit::Year) | bit(Unit::Decade) |
+                                                         bit(Unit::Century) | bit(Unit::Millennium));
     // PostgreSQL's interval holds days in an int32 and time in int64 microseconds.
     if (std::fabs(days) > 2147483647.0 || std::fabs(secs) > 9223372036854.0) bad_interval(text, "out of range");
     double epoch = 365.25 * 86400.0 * static_cast<double>(months / 12) +

@@ -43,6 +43,9 @@ bool contains_folded(std::string_view haystack, std::string_view folded_needle);
 // them. Supports the units, "@", "ago", hh:mm[:ss] and fractional quantities of
 // PostgreSQL's postgres interval style. Throws ls::Error(InvalidParameter).
 double interval_seconds(std::string_view text);
+// The same; *has_months: the text names a month-or-longer unit (such an
+// interval has no fixed length in seconds: date_bin refuses it).
+double interval_seconds(std::string_view text, bool* has_months);
 
 }  // namespace ls
 

@@ -1,45 +1,43 @@
-// lead_scoring.refresh(model, as_of, full), DESIGN.md §8: materializes a model's
-// ranking into its target table, fully or incrementally.
+// lead_scoring.refresh(model, as_of, full): keeps a model's ranking table up to
+// date (doc/rank.md is the user-facing account).
 //
-// Design (see doc/rank.md for the user-facing account):
-//  * One C++ pass. Leads, events, orders and conversions are read through SPI
-//    cursors in batches; per lead the pass keeps the fit, the rule
-//    disqualification and per event-type slot the decayed sums and "has a counted
-//    event" flags (core/ranking.hpp), using exactly the core arithmetic the SQL
-//    functions use, so the ranking equals what fit_score/activity_score/score/
-//    grade/stage compute. No SQL expression re-implements a formula.
-//  * Swap: DELETE + INSERT into the same target table in the refresh's
-//    transaction. It is MVCC-safe for every reader, whatever its isolation level
-//    (a reader sees the old complete ranking until we commit, then the new one);
-//    the table keeps its OID, so views, grants and BI tools pointing at it keep
-//    working. The cost is dead tuples, left to autovacuum. TRUNCATE or a
-//    relfilenode swap would show an empty table to REPEATABLE READ readers whose
-//    snapshot predates the swap (they are not MVCC-safe), and a rename changes the
-//    OID (breaks dependent views and grants) and takes an ACCESS EXCLUSIVE lock.
+//  * Ticks: every lead is scored at tick_start = date_bin(tick, as_of, 1970);
+//    rows in (tick_start, as_of] count as if at tick_start, rows after as_of do
+//    not count yet (core/refresh_plan.hpp). Within a tick only leads whose rows
+//    changed can change.
+//  * Idle first: whether there is anything to do is decided from the catalog,
+//    refresh_state and a probe of change_log, before anything is written (not
+//    even the model row's FOR SHARE lock, which writes its xmax).
+//  * Reads: within a tick only the changed leads (change_log ids and leads
+//    whose future rows became due, by the index on next_at); at a new tick the
+//    per-lead state of everyone (exponential or no decay) or every source row.
+//    The arithmetic is the core's (core/ranking.hpp), so the ranking equals
+//    what fit_score/activity_score/score/grade/stage compute.
+//  * Writes: the current rows of the recomputed leads are compared with the new
+//    ones and exactly the changed rows are inserted, updated or deleted, in the
+//    refresh's transaction: every reader, at any isolation level, sees the old
+//    or the new ranking, and the table keeps its OID. Rank is not stored (the
+//    _ranked view computes it over the index on score).
 //  * Concurrency: a transaction-level lock keyed by the model name that no SQL
 //    function can take (try_refresh_lock); a second refresh of the same model
-//    is skipped with a NOTICE (and logged as 'skipped'). Sources are only read
-//    (ACCESS SHARE): writers are never blocked, except once while the
-//    change-capture triggers are (re)created.
-//  * Incremental: statement-level AFTER triggers with transition tables append
-//    changed lead ids to lead_scoring.change_log. A refresh first consumes the
-//    change rows its snapshot sees (DELETE ... RETURNING), then reads sources with
-//    a snapshot taken later, so every consumed change is visible to the reads;
-//    changes of transactions still in flight stay in change_log for the next run.
-//    Changed leads are recomputed from all their rows; the others come from the
-//    per-lead state table, rescaled for exponential decay.
+//    is skipped with a NOTICE. Sources are only read (ACCESS SHARE).
+//  * Change capture: statement-level AFTER triggers with transition tables
+//    append changed lead ids to lead_scoring.change_log. A refresh consumes the
+//    change rows its snapshot sees (DELETE ... RETURNING), then reads with a
+//    snapshot taken later (push_read_snapshot), so no consumed change is unseen.
 //  * Privileges: the caller must have the privileges of the model's owner; the
-//    whole refresh then runs as the owner inside a security-restricted
-//    operation (as REFRESH MATERIALIZED VIEW), so the owner's views, functions
-//    and triggers never run with a more privileged caller's rights.
-//    lead_scoring's own bookkeeping tables and the capture triggers' DDL run as
-//    the extension owner (SECURITY_LOCAL_USERID_CHANGE, as PostgreSQL's RI
-//    triggers do), only by statements built here (doc/privileges.md lists them).
-//    The identity to return to is kept on each call's stack.
+//    refresh then runs as the owner inside a security-restricted operation (as
+//    REFRESH MATERIALIZED VIEW). lead_scoring's bookkeeping tables and the
+//    capture triggers' DDL run as the extension owner
+//    (SECURITY_LOCAL_USERID_CHANGE, as PostgreSQL's RI triggers do), only by
+//    statements built here (doc/privileges.md lists them). The identity to
+//    return to is kept on each call's stack.
 #include "core/activity.hpp"
 #include "core/fit.hpp"
+#include "core/lead_table.hpp"
 #include "core/qualify.hpp"
 #include "core/ranking.hpp"
+#include "core/refresh_plan.hpp"
 #include "core/spec.hpp"
 #include "core/value.hpp"
 
@@ -130,9 +128,10 @@ std::string quote_literal(const std::string& s) {
 
 struct Params {
     int n = 0;
-    Oid types[12];
-    Datum vals[12];
-    char nulls[13];
+    static constexpr int kMax = 16;  // the most any statement here binds is 13
+    Oid types[kMax];
+    Datum vals[kMax];
+    char nulls[kMax + 1];
     void add(Oid t, Datum d, bool isnull = false) {
         types[n] = t;
         vals[n] = d;
@@ -176,9 +175,9 @@ void as_ext_owner(F&& f) {
     SetUserIdAndSecContext(uid, sec);
 }
 
-uint64 exec_owner(const std::string& sql, const Params* p = nullptr) {
+uint64 exec_owner(const std::string& sql, const Params* p = nullptr, bool read_only = false) {
     uint64 n = 0;
-    as_ext_owner([&] { n = exec(sql, p); });
+    as_ext_owner([&] { n = exec(sql, p, read_only); });
     return n;
 }
 
@@ -313,229 +312,12 @@ Datum key_datum(Oid type, const char* k, size_t len) {
 
 // ---------------------------------------------------------------- per-lead data
 
-constexpr int64 kNever = INT64_MAX;
-
-// Lead id -> index. Integer ids (the common case: 10M lookups in a full
-// refresh) use a direct array when the ids are dense (serial keys), else an
-// open-addressing table on the integer; text and uuid ids a std::unordered_map
-// on their bytes.
-class IdIndex {
-public:
-    explicit IdIndex(size_t int_width = 0) : width_(int_width) {}
-    int find(const std::string& k) const {
-        if (!width_) {
-            auto it = strings_.find(k);
-            return it == strings_.end() ? -1 : static_cast<int>(it->second);
-        }
-        const int64_t v = as_int(k);
-        if (!dense_.empty()) {
-            const uint64_t off = static_cast<uint64_t>(v) - static_cast<uint64_t>(base_);
-            if (off >= dense_.size()) return -1;
-            return dense_[off] == kEmpty ? -1 : static_cast<int>(dense_[off]);
-        }
-        if (!mask_) return -1;
-        for (size_t i = mix(v) & mask_;; i = (i + 1) & mask_) {
-            if (table_[i].val == kEmpty) return -1;
-            if (table_[i].key == v) return static_cast<int>(table_[i].val);
-        }
-    }
-    void insert(const std::string& k, uint32_t val) {
-        if (!width_) {
-            strings_.emplace(k, val);
-            return;
-        }
-        if ((used_ + 1) * 2 > mask_ + 1) grow();
-        const int64_t v = as_int(k);
-        put(v, val);
-        if (!dense_.empty()) {
-            const uint64_t off = static_cast<uint64_t>(v) - static_cast<uint64_t>(base_);
-            if (off < dense_.size()) dense_[off] = val;
-            else dense_.clear();  // outside the dense range: the hash table serves
-        }
-    }
-    // After a bulk load: switch to a direct array when the ids are dense.
-    void densify() {
-        dense_.clear();
-        if (!width_ || used_ == 0) return;
-        int64_t lo = INT64_MAX, hi = INT64_MIN;
-        for (const Slot& e : table_)
-            if (e.val != kEmpty) {
-                lo = std::min(lo, e.key);
-                hi = std::max(hi, e.key);
-            }
-        const uint64_t range = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
-        if (range > 4 * used_ + 1024) return;
-        base_ = lo;
-        dense_.assign(range, kEmpty);
-        for (const Slot& e : table_)
-            if (e.val != kEmpty) dense_[static_cast<uint64_t>(e.key) - static_cast<uint64_t>(lo)] = e.val;
-    }
-    void clear(size_t expected) {
-        strings_.clear();
-        table_.clear();
-        dense_.clear();
-        mask_ = 0;
-        used_ = 0;
-        if (!width_) strings_.reserve(expected);
-    }
-
-private:
-    static constexpr uint32_t kEmpty = UINT32_MAX;
-    struct Slot {
-        int64_t key;
-        uint32_t val;
-    };
-    static uint64_t mix(int64_t x) {  // murmur3 finalizer: sequential ids spread out
-        uint64_t h = static_cast<uint64_t>(x);
-        h ^= h >> 33;
-        h *= 0xff51afd7ed558ccdULL;
-        h ^= h >> 33;
-        h *= 0xc4ceb9fe1a85ec53ULL;
-        h ^= h >> 33;
-        return h;
-    }
-    int64_t as_int(const std::string& k) const {
-        if (width_ == 4) {
-            int32_t v;
-            memcpy(&v, k.data(), sizeof v);
-            return v;
-        }
-        int64_t v;
-        memcpy(&v, k.data(), sizeof v);
-        return v;
-    }
-    void put(int64_t k, uint32_t val) {
-        for (size_t i = mix(k) & mask_;; i = (i + 1) & mask_) {
-            if (table_[i].val == kEmpty) {
-                table_[i] = Slot{k, val};
-                ++used_;
-                return;
-            }
-            if (table_[i].key == k) {
-                table_[i].val = val;
-                return;
-            }
-        }
-    }
-    void grow() {
-        std::vector<Slot> old;
-        old.swap(table_);
-        const size_t cap = std::max<size_t>(1024, (mask_ + 1) * 2);
-        table_.assign(cap, Slot{0, kEmpty});
-        mask_ = cap - 1;
-        used_ = 0;
-        for (const Slot& e : old)
-            if (e.val != kEmpty) put(e.key, e.val);
-    }
-    size_t width_;
-    std::unordered_map<std::string, uint32_t> strings_;
-    std::vector<Slot> table_;
-    std::vector<uint32_t> dense_;
-    int64_t base_ = 0;
-    size_t mask_ = 0, used_ = 0;
-};
+using ls::IdIndex;
+using ls::kNever;
+using ls::Leads;
+using ls::SlotCache;
 
 size_t id_width(Oid type) { return type == INT4OID ? 4 : type == INT8OID ? 8 : 0; }
-
-struct Leads {
-    explicit Leads(size_t id_width) : index(id_width) {}
-    const ls::Model* m = nullptr;
-    size_t ns = 0;  // slots incl. wildcard
-    std::vector<std::string> key;
-    IdIndex index;
-    std::vector<double> fit;
-    std::vector<unsigned char> rule_dq, alive, converted;
-    size_t stride = 0;          // ls::state_stride(ns)
-    std::vector<double> state;  // per-lead sums and flags, ls::state_sums/state_flags
-    std::vector<int64> next_at;     // earliest event/order/conversion time after as_of
-    std::vector<int64> last_order;  // kNever: none
-    std::vector<double> n_orders, amount;
-    std::vector<int32_t> old_stage;  // into stage_names; -1 none
-
-    size_t size() const { return key.size(); }
-    double* sums(size_t i) { return ls::state_sums(state.data(), stride, i); }
-    unsigned char* flags(size_t i) { return ls::state_flags(state.data(), stride, ns, i); }
-    uint32_t add(const std::string& k) {
-        int found = index.find(k);
-        if (found >= 0) return static_cast<uint32_t>(found);
-        uint32_t i = static_cast<uint32_t>(key.size());
-        index.insert(k, i);
-        key.push_back(k);
-        fit.push_back(0);
-        rule_dq.push_back(0);
-        alive.push_back(1);
-        converted.push_back(0);
-        state.resize(state.size() + stride, 0.0);
-        next_at.push_back(kNever);
-        last_order.push_back(kNever);
-        n_orders.push_back(0);
-        amount.push_back(0);
-        old_stage.push_back(-1);
-        return i;
-    }
-    void reset_activity(uint32_t i) {
-        std::fill(&state[i * stride], &state[i * stride] + stride, 0.0);
-        next_at[i] = kNever;
-        last_order[i] = kNever;
-        n_orders[i] = 0;
-        amount[i] = 0;
-        converted[i] = 0;
-        fit[i] = 0;
-        rule_dq[i] = 0;
-    }
-    int find(const std::string& k) const {
-        return index.find(k);
-    }
-    // Drops leads that are no longer alive, keeping the order of the others.
-    void compact() {
-        size_t w = 0;
-        for (size_t r = 0; r < size(); ++r) {
-            if (!alive[r]) continue;
-            if (w != r) {
-                key[w] = std::move(key[r]);
-                fit[w] = fit[r];
-                rule_dq[w] = rule_dq[r];
-                converted[w] = converted[r];
-                std::copy(&state[r * stride], &state[r * stride] + stride, &state[w * stride]);
-                next_at[w] = next_at[r];
-                last_order[w] = last_order[r];
-                n_orders[w] = n_orders[r];
-                amount[w] = amount[r];
-                old_stage[w] = old_stage[r];
-            }
-            alive[w] = 1;
-            ++w;
-        }
-        key.resize(w);
-        fit.resize(w);
-        rule_dq.resize(w);
-        alive.resize(w);
-        converted.resize(w);
-        state.resize(w * stride);
-        next_at.resize(w);
-        last_order.resize(w);
-        n_orders.resize(w);
-        amount.resize(w);
-        old_stage.resize(w);
-        index.clear(w);
-        for (size_t i = 0; i < w; ++i) index.insert(key[i], static_cast<uint32_t>(i));
-        index.densify();
-    }
-};
-
-// Recently seen event types -> slot, compared as bytes (types are few).
-struct SlotCache {
-    const ls::Model* m;
-    std::vector<std::pair<std::string, int>> seen;
-    int slot(const char* s, size_t n) {
-        for (const auto& p : seen)
-            if (p.first.size() == n && memcmp(p.first.data(), s, n) == 0) return p.second;
-        std::string t(s, n);
-        int sl = m->slot_for(t);
-        if (seen.size() < 256) seen.emplace_back(std::move(t), sl);
-        return sl;
-    }
-};
 
 struct Ctx {
     FunctionCallInfo fcinfo;
@@ -543,11 +325,10 @@ struct Ctx {
     std::string model;
     Sources src;
     TimestampTz as_of;
+    TimestampTz tick = 0;  // tick_start: the instant every lead is scored at
     TimestampTz ref;  // sums are weighted at this time
     Oid owner = InvalidOid;  // the model's owner role
     uint64 events_read = 0;
-    std::vector<std::string> stage_names;
-    std::unordered_map<std::string, int32_t> stage_index;
 };
 
 double seconds(int64 us) { return static_cast<double>(us) / 1e6; }
@@ -682,14 +463,20 @@ void read_events(Ctx& c, Leads& L, Datum ids, bool filtered) {
     std::string sql = "SELECT e." + lid->q + ", e." + ty->q + "::pg_catalog.text, e." + tm->q + " FROM " + s.qname +
                       " e" + any_filter("e." + lid->q, filtered, more.c_str());
     SlotCache slots{c.m, {}};
-    const int64 as_of = c.as_of, ref = c.ref;
+    const int64 as_of = c.as_of, tick = c.tick, ref = c.ref;
     c.events_read += for_each_lead_row(c, L, sql, ids, filtered, [&](const Cursor& cur, uint64 r, uint32_t i) {
+        int64 when = DatumGetTimestampTz(cur.at(r, 2));
+        if (when > as_of) {  // does not count yet; the lead is due then
+            note_future(L, i, when);
+            return;
+        }
         text* t = reinterpret_cast<text*>(DatumGetPointer(cur.at(r, 1)));
         int slot = slots.slot(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-        int64 when = DatumGetTimestampTz(cur.at(r, 2));
-        if (when > as_of) note_future(L, i, when);
+        // Rows in (tick_start, as_of] count as if at tick_start (doc/rank.md, "Ticks").
+        const int64 eff = ls::effective_time_us(when, tick);
+        if (when > L.last_event[i]) L.last_event[i] = when;
         ls::LeadAccumulator acc{c.m, L.sums(i), L.flags(i)};
-        acc.add(slot, seconds(as_of - when), seconds(ref - when));
+        acc.add(slot, seconds(tick - eff), seconds(ref - eff));
     });
 }
 
@@ -734,31 +521,6 @@ void read_conversions(Ctx& c, Leads& L, Datum ids, bool filtered) {
     });
 }
 
-int32_t stage_id(Ctx& c, const std::string& s) {
-    auto it = c.stage_index.find(s);
-    if (it != c.stage_index.end()) return it->second;
-    int32_t id = static_cast<int32_t>(c.stage_names.size());
-    c.stage_names.push_back(s);
-    c.stage_index.emplace(s, id);
-    return id;
-}
-
-// The stages of the ranking being replaced, for stage_history.
-void read_old_stages(Ctx& c, Leads& L, const std::string& target) {
-    Cursor cur;
-    cur.open("SELECT t.lead_id, t.stage FROM " + target + " t", nullptr);
-    std::string k;
-    while (cur.next()) {
-        for (uint64 r = 0; r < cur.n; ++r) {
-            if (cur.null(r, 0) || cur.null(r, 1)) continue;
-            key_of(c.src.id_type, cur.at(r, 0), &k);
-            int i = L.find(k);
-            if (i >= 0) L.old_stage[i] = stage_id(c, text_of(cur.at(r, 1)));
-        }
-    }
-    cur.close();
-}
-
 // A context for one chunk of rows being written (reset after each chunk).
 MemoryContext new_chunk_context() {
     MemoryContext volatile cxt = nullptr;
@@ -770,11 +532,20 @@ MemoryContext new_chunk_context() {
 
 // Per-lead state: what an incremental refresh needs to rebuild a lead's row
 // without reading its events (sums and flags as raw bytes, times in µs).
-void read_state(Ctx& c, Leads& L, const std::string& state) {
+// All rows, or (filtered) those of the leads in `ids` and those due at as_of
+// (next_at <= as_of, found through the index on next_at).
+void read_state(Ctx& c, Leads& L, const std::string& state, Datum ids = 0, bool filtered = false) {
     Cursor cur;
+    Params p;
+    if (filtered) {
+        p.add(c.src.id_array_type, ids);
+        p.add(INT8OID, Int64GetDatum(c.as_of));
+    }
     cur.open("SELECT s.lead_id, s.fit, s.rule_dq, s.sums, s.flags, s.next_at, s.last_order, s.n_orders, s.amount, "
-             "s.converted FROM " + state + " s",
-             nullptr, true);
+             "s.converted, s.last_event FROM " + state + " s" +
+                 (filtered ? " WHERE s.lead_id OPERATOR(pg_catalog.=) ANY ($1) OR s.next_at OPERATOR(pg_catalog.<=) $2"
+                           : ""),
+             filtered ? &p : nullptr, true);
     std::string k;
     const size_t sb = L.ns * sizeof(double);
     while (cur.next()) {
@@ -794,14 +565,16 @@ void read_state(Ctx& c, Leads& L, const std::string& state) {
             L.n_orders[i] = DatumGetFloat8(cur.at(r, 7));
             L.amount[i] = DatumGetFloat8(cur.at(r, 8));
             L.converted[i] = DatumGetBool(cur.at(r, 9));
+            L.last_event[i] = DatumGetInt64(cur.at(r, 10));
+            L.in_state[i] = 1;
         }
     }
     cur.close();
 }
 
-constexpr int kStateCols = 10;
-const Oid kStateTypes[kStateCols] = {InvalidOid /* the id type */, FLOAT8OID, BOOLOID, BYTEAOID, BYTEAOID,
-                                     INT8OID,    INT8OID,   FLOAT8OID, FLOAT8OID, BOOLOID};
+constexpr int kStateCols = 11;
+const Oid kStateTypes[kStateCols] = {InvalidOid /* the id type */, FLOAT8OID, BOOLOID, BYTEAOID, BYTEAOID, INT8OID,
+                                     INT8OID,    FLOAT8OID, FLOAT8OID, BOOLOID, INT8OID};
 
 // One state row's column values, palloc'd in the current context (call inside pg_call).
 void state_values(const Ctx& c, Leads& L, uint32_t i, Datum* v) {
@@ -822,6 +595,7 @@ void state_values(const Ctx& c, Leads& L, uint32_t i, Datum* v) {
     v[7] = Float8GetDatum(L.n_orders[i]);
     v[8] = Float8GetDatum(L.amount[i]);
     v[9] = BoolGetDatum(L.converted[i]);
+    v[10] = Int64GetDatum(L.last_event[i]);
 }
 
 // A full refresh's state table was created by this transaction and has no
@@ -866,8 +640,11 @@ void write_state_bulk(Ctx& c, Leads& L, Oid relid) {
 // An incremental refresh's few changed rows, through SQL (the table has its key).
 void write_state(Ctx& c, Leads& L, const std::string& state, const std::vector<uint32_t>& rows) {
     const std::string sql = "INSERT INTO " + state +
-                            " (lead_id, fit, rule_dq, sums, flags, next_at, last_order, n_orders, amount, converted) "
-                            "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10))";
+                            " (lead_id, fit, rule_dq, sums, flags, next_at, last_order, n_orders, amount, converted, "
+                            "last_event) SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+                            "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
+                            "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10), "
+                            "pg_catalog.unnest($11))";
     MemoryContext chunk = new_chunk_context();
     for (size_t a = 0; a < rows.size(); a += kWriteChunk) {
         const size_t b = std::min(rows.size(), a + kWriteChunk);
@@ -901,20 +678,103 @@ void write_state(Ctx& c, Leads& L, const std::string& state, const std::vector<u
 
 // ---------------------------------------------------------------- target
 
+// The ranking table's columns besides lead_id (doc/rank.md, "The ranking table").
 const char* kTargetColumns[][2] = {
-    {"score", "float8"},      {"fit", "float8"},          {"activity", "float8"},  {"grade", "text"},
-    {"stage", "text"},        {"disqualified", "bool"},   {"rank", "int8"},        {"percentile", "float8"},
-    {"rfm_code", "text"},     {"rfm_segment", "text"},    {"as_of", "timestamptz"}, {"refreshed_at", "timestamptz"},
+    {"score", "float8"},  {"fit", "float8"},         {"activity", "float8"},   {"grade", "text"},
+    {"stage", "text"},    {"disqualified", "bool"},  {"rfm_code", "text"},     {"rfm_segment", "text"},
+    {"as_of", "timestamptz"}, {"changed_at", "timestamptz"},
 };
 
 struct Target {
     Oid relid = InvalidOid;
-    std::string qname;
+    std::string qname;   // schema.table, quoted
+    std::string vname;   // schema.table_ranked, quoted
+    std::string schema, relname;
     bool existed = false;
+    bool changed = false;  // created or migrated by this refresh
 };
 
-// Resolves (and creates when missing) the target table; an existing table must
-// have every column of DESIGN §8 with the right type.
+AttrNumber attnum_of(Oid relid, const char* col) {
+    AttrNumber a = InvalidAttrNumber;
+    pg_call([&] { a = get_attnum(relid, col); });
+    return a;
+}
+
+// The view <target>_ranked: rank() among qualified leads over the index on
+// score, and percentile from rank, the number of peers and the count of
+// qualified leads refresh keeps in refresh_state in the same transaction as the
+// table (percent_rank() itself would read the whole table before the first row).
+// A table no model refreshes any more has no count: percentile NULL. The table
+// is looked up by its (qualified) name when the view is read, not by an OID
+// fixed in the view: after a dump and restore the view still finds its count.
+std::string ranked_view_ddl(const Target& t) {
+    const std::string cols = "t.lead_id, t.score, t.fit, t.activity, t.grade, t.stage, t.disqualified, t.rfm_code, "
+                             "t.rfm_segment, t.as_of, t.changed_at";
+    return "CREATE OR REPLACE VIEW " + t.vname + " AS SELECT q.lead_id, q.score, q.fit, q.activity, q.grade, q.stage, "
+           "q.disqualified, q.rfm_code, q.rfm_segment, q.as_of, q.changed_at, q.rank, "
+           "CASE WHEN n.qualified OPERATOR(pg_catalog.>) 1 THEN "
+           "(n.qualified OPERATOR(pg_catalog.-) q.rank OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.-) q.peers)::float8 "
+           "OPERATOR(pg_catalog./) (n.qualified OPERATOR(pg_catalog.-) 1)::float8 WHEN n.qualified IS NOT NULL THEN "
+           "0::float8 END AS percentile "
+           "FROM (SELECT " + cols + ", pg_catalog.rank() OVER w AS rank, pg_catalog.count(*) OVER w AS peers FROM " +
+           t.qname + " t WHERE NOT t.disqualified WINDOW w AS (ORDER BY t.score DESC RANGE BETWEEN CURRENT ROW AND "
+           "CURRENT ROW)) q LEFT JOIN LATERAL (SELECT s.qualified FROM lead_scoring.refresh_state s WHERE s.target "
+           "OPERATOR(pg_catalog.=) pg_catalog.to_regclass(" + quote_literal(t.qname) + ")::pg_catalog.oid) n ON true "
+           "UNION ALL SELECT " + cols + ", NULL::bigint, NULL::float8 FROM " + t.qname + " t WHERE t.disqualified; "
+           "COMMENT ON VIEW " + t.vname + " IS " +
+           quote_literal("Ranking with rank (1 = best, among qualified leads; NULL when disqualified) and percentile "
+                         "(1 = best, 0 = worst); WHERE rank <= N reads N index entries (doc/rank.md)");
+}
+
+std::string target_indexes_ddl(const Target& t) {
+    return "CREATE INDEX ON " + t.qname + " (score DESC) WHERE NOT disqualified; CREATE INDEX ON " + t.qname +
+           " (stage, score DESC); ";
+}
+
+// A ranking table written by lead_scoring 0.1.0 (rank, percentile and
+// refreshed_at columns) becomes a v2 table: rank and percentile are dropped
+// (with their indexes), refreshed_at is renamed changed_at, the v2 indexes and
+// the _ranked view are created. A user's view or other object on rank or
+// percentile would be dropped with them: refused, with a hint.
+bool migrate_v1_target(Ctx& c, Target& t) {
+    const AttrNumber rank = attnum_of(t.relid, "rank"), pct = attnum_of(t.relid, "percentile");
+    const AttrNumber refreshed = attnum_of(t.relid, "refreshed_at"), changed = attnum_of(t.relid, "changed_at");
+    if (rank <= 0 || pct <= 0 || refreshed <= 0 || changed > 0) return false;
+    Params p;
+    p.add(OIDOID, ObjectIdGetDatum(t.relid));
+    p.add(INT4OID, Int32GetDatum(rank));
+    p.add(INT4OID, Int32GetDatum(pct));
+    const uint64 n = exec("SELECT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_catalog.pg_depend d "
+                          "WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND "
+                          "d.refobjid OPERATOR(pg_catalog.=) $1 AND d.refobjsubid OPERATOR(pg_catalog.=) ANY "
+                          "(ARRAY[$2, $3]) AND d.deptype OPERATOR(pg_catalog.=) 'n' AND d.classid OPERATOR(pg_catalog.<>) "
+                          "'pg_catalog.pg_class'::pg_catalog.regclass OR (d.refobjid OPERATOR(pg_catalog.=) $1 AND "
+                          "d.refobjsubid OPERATOR(pg_catalog.=) ANY (ARRAY[$2, $3]) AND d.classid OPERATOR(pg_catalog.=) "
+                          "'pg_catalog.pg_rewrite'::pg_catalog.regclass) ORDER BY 1 LIMIT 1",
+                          &p, true);
+    if (n > 0) {
+        char* what = nullptr;
+        pg_call([&] { what = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1); });
+        const char* tq = t.qname.c_str();
+        const char* model = c.model.c_str();
+        pg_call([&] {
+            ereport(ERROR, (errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+                            errmsg("cannot update ranking table %s of lead scoring model \"%s\" to rankings v2: %s "
+                                   "depends on its column rank or percentile",
+                                   tq, model, what ? what : "an object"),
+                            errhint("Rankings v2 no longer store rank and percentile (read them from the view %s_ranked). "
+                                    "Drop or redefine that object, then refresh again.",
+                                    tq)));
+        });
+    }
+    exec("ALTER TABLE " + t.qname + " DROP COLUMN rank, DROP COLUMN percentile; ALTER TABLE " + t.qname +
+         " RENAME COLUMN refreshed_at TO changed_at; " + target_indexes_ddl(t));
+    return true;
+}
+
+// Resolves the target table, creating it (and its _ranked view) when missing
+// and updating a 0.1.0 table; an existing table must have every column of the
+// v2 layout with the right type.
 Target resolve_target(Ctx& c) {
     Target t;
     const bool dflt = c.m->source.target.empty();
@@ -931,7 +791,14 @@ Target resolve_target(Ctx& c) {
     });
     if (!OidIsValid(nsp))
         pg_error(ERRCODE_UNDEFINED_SCHEMA, "schema \"" + std::string(rv->schemaname) + "\" of $.source.target does not exist");
+    t.schema = rv->schemaname;
+    t.relname = rv->relname;
+    if (t.relname.size() + strlen("_ranked") >= NAMEDATALEN)
+        throw ls::Error(ls::ErrorCode::InvalidParameter,
+                        "target \"" + name + "\" of $.source.target: the name is too long for its view " + t.relname +
+                            "_ranked (at most " + std::to_string(NAMEDATALEN - 1 - 7) + " bytes)");
     t.qname = quote_ident(rv->schemaname) + "." + quote_ident(rv->relname);
+    t.vname = quote_ident(rv->schemaname) + "." + quote_ident(t.relname + "_ranked");
     if (OidIsValid(relid)) {
         t.existed = true;
         t.relid = relid;
@@ -968,6 +835,7 @@ Target resolve_target(Ctx& c) {
         pg_call([&] { kind = get_rel_relkind(relid); });
         if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
             throw ls::Error(ls::ErrorCode::InvalidParameter, "target \"" + name + "\" of $.source.target is not a table");
+        const bool migrated = migrate_v1_target(c, t);
         auto check = [&](const char* col, Oid want) {
             AttrNumber a = InvalidAttrNumber;
             Oid have = InvalidOid;
@@ -978,7 +846,7 @@ Target resolve_target(Ctx& c) {
             if (a <= 0 || have != want)
                 throw ls::Error(ls::ErrorCode::InvalidParameter,
                                 "target \"" + name + "\" of $.source.target must have a column " + col + " of type " +
-                                    type_name(want) + " (DESIGN §8 layout)");
+                                    type_name(want) + " (doc/rank.md, \"The ranking table\")");
         };
         check("lead_id", c.src.id_type);
         for (auto& col : kTargetColumns) {
@@ -987,25 +855,46 @@ Target resolve_target(Ctx& c) {
             pg_call([&] { want = typenameTypeId(nullptr, LS_TYPE_STRING_TO_TYPE_NAME(tn)); });
             check(col[0], want);
         }
+        // The view: (re)made when missing or after the update from 0.1.0.
+        Oid view = InvalidOid;
+        const std::string vname = t.relname + "_ranked";
+        pg_call([&] { view = get_relname_relid(vname.c_str(), nsp); });
+        if (migrated || !OidIsValid(view)) {
+            if (dflt) {
+                exec_owner(ranked_view_ddl(t));
+                std::string owner;
+                const Oid owner_id = c.owner;
+                pg_call([&] { owner = GetUserNameFromId(owner_id, false); });
+                exec_owner("ALTER VIEW " + t.vname + " OWNER TO " + quote_ident(owner));
+            } else {
+                exec(ranked_view_ddl(t));
+            }
+            t.changed = true;
+        }
         return t;
     }
     const std::string idt = type_name(c.src.id_type);
     std::string ddl = "CREATE TABLE " + t.qname + " (lead_id " + idt +
                       " PRIMARY KEY, score float8 NOT NULL, fit float8 NOT NULL, activity float8 NOT NULL, grade text, "
-                      "stage text NOT NULL, disqualified boolean NOT NULL, rank bigint, percentile float8, "
-                      "rfm_code text, rfm_segment text, as_of timestamptz NOT NULL, refreshed_at timestamptz NOT NULL)";
-    std::string idx = "CREATE INDEX ON " + t.qname + " (rank); CREATE INDEX ON " + t.qname + " (stage, rank); " +
-                      "COMMENT ON TABLE " + t.qname + " IS " +
-                      quote_literal("Ranking of lead scoring model " + c.model + " (written by lead_scoring.refresh)");
+                      "stage text NOT NULL, disqualified boolean NOT NULL, rfm_code text, rfm_segment text, "
+                      "as_of timestamptz NOT NULL, changed_at timestamptz NOT NULL)";
+    std::string idx = target_indexes_ddl(t) + "COMMENT ON TABLE " + t.qname + " IS " +
+                      quote_literal("Ranking of lead scoring model " + c.model +
+                                    " (written by lead_scoring.refresh; rank and percentile: the view " + t.relname +
+                                    "_ranked)");
+    t.changed = true;
     if (dflt) {
         // The default target lives in lead_scoring's schema: created by the
         // extension owner, then handed to the model's owner.
         exec_owner(ddl);
         exec_owner(idx);
+        pg_call([&] { t.relid = get_relname_relid(rv->relname, nsp); });
+        exec_owner(ranked_view_ddl(t));
         std::string owner;
         const Oid owner_id = c.owner;
         pg_call([&] { owner = GetUserNameFromId(owner_id, false); });
-        exec_owner("ALTER TABLE " + t.qname + " OWNER TO " + quote_ident(owner));
+        exec_owner("ALTER TABLE " + t.qname + " OWNER TO " + quote_ident(owner) + "; ALTER VIEW " + t.vname +
+                   " OWNER TO " + quote_ident(owner));
         // DROP EXTENSION then names this table (and CASCADE drops it) instead of
         // leaving it behind in schema lead_scoring, which the extension does not own.
         const char* relname = rv->relname;
@@ -1018,94 +907,10 @@ Target resolve_target(Ctx& c) {
     } else {
         exec(ddl);
         exec(idx);
+        pg_call([&] { t.relid = get_relname_relid(rv->relname, nsp); });
+        exec(ranked_view_ddl(t));
     }
-    pg_call([&] { t.relid = get_relname_relid(rv->relname, nsp); });
     return t;
-}
-
-void write_target(Ctx& c, const Leads& L, const std::vector<ls::RankingRow>& rows, const Target& t) {
-    exec("DELETE FROM " + t.qname);
-    // Rows go in in rank order: the rank and (stage, rank) indexes then grow at
-    // their right edge instead of taking a million random insertions.
-    std::vector<uint32_t> order(rows.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
-    std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
-        const int64_t rx = rows[x].rank > 0 ? rows[x].rank : INT64_MAX;
-        const int64_t ry = rows[y].rank > 0 ? rows[y].rank : INT64_MAX;
-        return rx < ry;
-    });
-    const std::string sql =
-        "INSERT INTO " + t.qname +
-        " (lead_id, score, fit, activity, grade, stage, disqualified, rank, percentile, rfm_code, rfm_segment, as_of, "
-        "refreshed_at) SELECT u.*, $12, pg_catalog.now() FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11)) AS u";
-    const Oid idt = c.src.id_type;
-    const TimestampTz as_of = c.as_of;
-    MemoryContext chunk = new_chunk_context();
-    for (size_t a = 0; a < rows.size(); a += kWriteChunk) {
-        const size_t b = std::min(rows.size(), a + kWriteChunk);
-        Params p;
-        pg_call([&] {
-            const int n = static_cast<int>(b - a);
-            int dims[1] = {n};
-            int lbs[1] = {1};
-            MemoryContext old = MemoryContextSwitchTo(chunk);
-            auto arr = [n] { return static_cast<Datum*>(palloc(sizeof(Datum) * n)); };
-            Datum *ids = arr(), *score = arr(), *fit = arr(), *act = arr(), *grade = arr(), *stage = arr(),
-                  *dq = arr(), *rank = arr(), *pct = arr(), *code = arr(), *seg = arr();
-            bool* gn = static_cast<bool*>(palloc0(n));
-            bool* rn = static_cast<bool*>(palloc0(n));
-            bool* cn = static_cast<bool*>(palloc0(n));
-            bool* sn = static_cast<bool*>(palloc0(n));
-            for (int j = 0; j < n; ++j) {
-                const ls::RankingRow& r = rows[order[a + j]];
-                const std::string& k = L.key[order[a + j]];
-                ids[j] = key_datum(idt, k.data(), k.size());
-                score[j] = Float8GetDatum(r.score);
-                fit[j] = Float8GetDatum(r.fit);
-                act[j] = Float8GetDatum(r.activity);
-                if (r.grade) grade[j] = PointerGetDatum(cstring_to_text_with_len(r.grade->data(), r.grade->size()));
-                else gn[j] = true;
-                stage[j] = PointerGetDatum(cstring_to_text_with_len(r.stage->data(), r.stage->size()));
-                dq[j] = BoolGetDatum(r.disqualified);
-                if (r.rank > 0) {
-                    rank[j] = Int64GetDatum(r.rank);
-                    pct[j] = Float8GetDatum(r.percentile);
-                } else {
-                    rn[j] = true;
-                }
-                if (!r.rfm_code.empty())
-                    code[j] = PointerGetDatum(cstring_to_text_with_len(r.rfm_code.data(), r.rfm_code.size()));
-                else cn[j] = true;
-                if (r.rfm_segment)
-                    seg[j] = PointerGetDatum(cstring_to_text_with_len(r.rfm_segment->data(), r.rfm_segment->size()));
-                else sn[j] = true;
-            }
-            int16 typlen;
-            bool byval;
-            char align;
-            get_typlenbyvalalign(idt, &typlen, &byval, &align);
-            auto md = [&](Datum* d, bool* nulls, Oid et, int16 len, bool bv, char al) {
-                return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, et, len, bv, al));
-            };
-            p.add(get_array_type(idt), md(ids, nullptr, idt, typlen, byval, align));
-            p.add(FLOAT8ARRAYOID, md(score, nullptr, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd'));
-            p.add(FLOAT8ARRAYOID, md(fit, nullptr, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd'));
-            p.add(FLOAT8ARRAYOID, md(act, nullptr, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd'));
-            p.add(TEXTARRAYOID, md(grade, gn, TEXTOID, -1, false, 'i'));
-            p.add(TEXTARRAYOID, md(stage, nullptr, TEXTOID, -1, false, 'i'));
-            p.add(BOOLARRAYOID, md(dq, nullptr, BOOLOID, 1, true, 'c'));
-            p.add(INT8ARRAYOID, md(rank, rn, INT8OID, 8, FLOAT8PASSBYVAL, 'd'));
-            p.add(FLOAT8ARRAYOID, md(pct, rn, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd'));
-            p.add(TEXTARRAYOID, md(code, cn, TEXTOID, -1, false, 'i'));
-            p.add(TEXTARRAYOID, md(seg, sn, TEXTOID, -1, false, 'i'));
-            p.add(TIMESTAMPTZOID, TimestampTzGetDatum(as_of));
-            MemoryContextSwitchTo(old);
-        });
-        exec(sql, &p);
-        pg_call([&] { MemoryContextReset(chunk); });
-        ls::pg::check_interrupts();
-    }
-    pg_call([&] { MemoryContextDelete(chunk); });
 }
 
 // Text form of lead ids (for stage_history and the leaderboard).
@@ -1145,18 +950,217 @@ Datum text_array(const std::vector<std::string>& v, const std::vector<unsigned c
     return out;
 }
 
-void write_stage_history(Ctx& c, const Leads& L, const std::vector<ls::RankingRow>& rows, bool first) {
+// ---------------------------------------------------------------- diffing the ranking
+
+// A recomputed lead's current ranking row, as far as the stage history and
+// the funnel need it.
+struct OldRow {
+    bool present = false;
+    std::string stage;
+};
+
+// Numbers equal to 1e-12 relative: the same lead recomputed from its rows read
+// in another order (an index scan instead of a sequential one) may differ in
+// the last bits, which is no change (doc/rank.md, "Exact").
+bool same_number(double a, double b) {
+    if (a == b) return true;
+    return std::fabs(a - b) <= 1e-12 * std::max(std::fabs(a), std::fabs(b));
+}
+
+struct Diff {
+    std::vector<uint32_t> inserts, updates;  // lead indexes in L
+    std::vector<std::string> delete_keys;    // key bytes
+    std::vector<OldRow> old;                 // per lead in L (present: it had a row)
+    std::vector<uint32_t> deleted_in_L;      // deleted rows of leads in L (gone from the sources)
+    int64 qualified_delta = 0;               // change in the number of qualified rows
+};
+
+// Compares the current target rows of the leads in L (all rows when `all`)
+// with the new rows. rows[i] is valid where L.alive[i].
+Diff diff_target(Ctx& c, const Leads& L, const std::vector<ls::RankingRow>& rows, const Target& t, bool all,
+                 Datum ids) {
+    Diff d;
+    d.old.resize(L.size());
+    std::vector<unsigned char> seen(L.size(), 0);
+    Params p;
+    if (!all) p.add(c.src.id_array_type, ids);
+    Cursor cur;
+    cur.open("SELECT t.lead_id, t.score, t.fit, t.activity, t.grade, t.stage, t.disqualified, t.rfm_code, t.rfm_segment "
+             "FROM " + t.qname + " t" + (all ? "" : " WHERE t.lead_id OPERATOR(pg_catalog.=) ANY ($1)"),
+             all ? nullptr : &p);
+    std::string k;
+    auto text_eq = [&](uint64 r, int col, const std::string* want) {
+        if (cur.null(r, col)) return want == nullptr;
+        if (!want) return false;
+        text* x = reinterpret_cast<text*>(DatumGetPointer(cur.at(r, col)));
+        return VARSIZE_ANY_EXHDR(x) == want->size() && memcmp(VARDATA_ANY(x), want->data(), want->size()) == 0;
+    };
+    while (cur.next()) {
+        for (uint64 r = 0; r < cur.n; ++r) {
+            if (cur.null(r, 0)) continue;
+            key_of(c.src.id_type, cur.at(r, 0), &k);
+            const int i = L.find(k);
+            const bool dq = !cur.null(r, 6) && DatumGetBool(cur.at(r, 6));
+            const std::string stage = cur.null(r, 5) ? std::string() : text_of(cur.at(r, 5));
+            if (!dq) d.qualified_delta--;
+            if (i >= 0) {
+                OldRow& o = d.old[i];
+                o.present = true;
+                o.stage = stage;
+            }
+            if (i < 0 || !L.alive[i]) {
+                d.delete_keys.push_back(k);
+                if (i >= 0) d.deleted_in_L.push_back(static_cast<uint32_t>(i));
+                continue;
+            }
+            seen[i] = 1;
+            const ls::RankingRow& n = rows[i];
+            const std::string* code = n.rfm_code.empty() ? nullptr : &n.rfm_code;
+            const bool same = !cur.null(r, 1) && same_number(DatumGetFloat8(cur.at(r, 1)), n.score) &&
+                              !cur.null(r, 2) && same_number(DatumGetFloat8(cur.at(r, 2)), n.fit) &&
+                              !cur.null(r, 3) && same_number(DatumGetFloat8(cur.at(r, 3)), n.activity) &&
+                              text_eq(r, 4, n.grade) && text_eq(r, 5, n.stage) && !cur.null(r, 6) &&
+                              dq == n.disqualified && text_eq(r, 7, code) && text_eq(r, 8, n.rfm_segment);
+            if (!same) d.updates.push_back(static_cast<uint32_t>(i));
+        }
+    }
+    cur.close();
+    for (size_t i = 0; i < L.size(); ++i) {
+        if (!L.alive[i]) continue;
+        if (!seen[i]) d.inserts.push_back(static_cast<uint32_t>(i));
+        if (!rows[i].disqualified) d.qualified_delta++;
+    }
+    return d;
+}
+
+// Deletes, updates and inserts exactly the rows the diff found; returns how many.
+int64 write_target(Ctx& c, const Leads& L, const std::vector<ls::RankingRow>& rows, const Target& t, const Diff& d) {
+    int64 written = 0;
+    const Oid idt = c.src.id_type;
+    if (!d.delete_keys.empty()) {
+        Leads tmp(id_width(idt));
+        for (const std::string& k : d.delete_keys) tmp.add(k);
+        std::vector<uint32_t> idx(tmp.size());
+        for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<uint32_t>(i);
+        Params p;
+        p.add(c.src.id_array_type, ids_array(c, tmp, idx));
+        written += static_cast<int64>(exec("DELETE FROM " + t.qname + " WHERE lead_id OPERATOR(pg_catalog.=) ANY ($1)", &p));
+    }
+    const std::string from =
+        " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
+        "pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), "
+        "pg_catalog.unnest($9)) AS u(i, s, f, a, g, st, dq, rc, rs)";
+    const std::string upd = "UPDATE " + t.qname + " t SET score = u.s, fit = u.f, activity = u.a, grade = u.g, stage = u.st, "
+                            "disqualified = u.dq, rfm_code = u.rc, rfm_segment = u.rs, as_of = $10, changed_at = "
+                            "pg_catalog.now()" + from + " WHERE t.lead_id OPERATOR(pg_catalog.=) u.i";
+    const std::string ins = "INSERT INTO " + t.qname +
+                            " (lead_id, score, fit, activity, grade, stage, disqualified, rfm_code, rfm_segment, as_of, "
+                            "changed_at) SELECT u.*, $10, pg_catalog.now()" + from;
+    const TimestampTz tick = c.tick;
+    MemoryContext chunk = new_chunk_context();
+    for (int pass = 0; pass < 2; ++pass) {
+        const std::vector<uint32_t>& which = pass == 0 ? d.updates : d.inserts;
+        for (size_t a = 0; a < which.size(); a += kWriteChunk) {
+            const size_t b = std::min(which.size(), a + kWriteChunk);
+            Params p;
+            pg_call([&] {
+                const int n = static_cast<int>(b - a);
+                int dims[1] = {n};
+                int lbs[1] = {1};
+                MemoryContext old = MemoryContextSwitchTo(chunk);
+                auto arr = [n] { return static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1))); };
+                Datum *ids = arr(), *score = arr(), *fit = arr(), *act = arr(), *grade = arr(), *stage = arr(),
+                      *dq = arr(), *code = arr(), *seg = arr();
+                bool* gn = static_cast<bool*>(palloc0(n + 1));
+                bool* cn = static_cast<bool*>(palloc0(n + 1));
+                bool* sn = static_cast<bool*>(palloc0(n + 1));
+                for (int j = 0; j < n; ++j) {
+                    const uint32_t i = which[a + j];
+                    const ls::RankingRow& r = rows[i];
+                    const std::string& k = L.key[i];
+                    ids[j] = key_datum(idt, k.data(), k.size());
+                    score[j] = Float8GetDatum(r.score);
+                    fit[j] = Float8GetDatum(r.fit);
+                    act[j] = Float8GetDatum(r.activity);
+                    if (r.grade) grade[j] = PointerGetDatum(cstring_to_text_with_len(r.grade->data(), r.grade->size()));
+                    else gn[j] = true;
+                    stage[j] = PointerGetDatum(cstring_to_text_with_len(r.stage->data(), r.stage->size()));
+                    dq[j] = BoolGetDatum(r.disqualified);
+                    if (!r.rfm_code.empty())
+                        code[j] = PointerGetDatum(cstring_to_text_with_len(r.rfm_code.data(), r.rfm_code.size()));
+                    else cn[j] = true;
+                    if (r.rfm_segment)
+                        seg[j] = PointerGetDatum(cstring_to_text_with_len(r.rfm_segment->data(), r.rfm_segment->size()));
+                    else sn[j] = true;
+                }
+                int16 typlen;
+                bool byval;
+                char align;
+                get_typlenbyvalalign(idt, &typlen, &byval, &align);
+                auto md = [&](Datum* dd, bool* nulls, Oid et, int16 len, bool bv, char al) {
+                    return PointerGetDatum(construct_md_array(dd, nulls, 1, dims, lbs, et, len, bv, al));
+                };
+                p.add(get_array_type(idt), md(ids, nullptr, idt, typlen, byval, align));
+                p.add(FLOAT8ARRAYOID, md(score, nullptr, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd'));
+                p.add(FLOAT8ARRAYOID, md(fit, nullptr, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd'));
+                p.add(FLOAT8ARRAYOID, md(act, nullptr, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd'));
+                p.add(TEXTARRAYOID, md(grade, gn, TEXTOID, -1, false, 'i'));
+                p.add(TEXTARRAYOID, md(stage, nullptr, TEXTOID, -1, false, 'i'));
+                p.add(BOOLARRAYOID, md(dq, nullptr, BOOLOID, 1, true, 'c'));
+                p.add(TEXTARRAYOID, md(code, cn, TEXTOID, -1, false, 'i'));
+                p.add(TEXTARRAYOID, md(seg, sn, TEXTOID, -1, false, 'i'));
+                p.add(TIMESTAMPTZOID, TimestampTzGetDatum(tick));
+                MemoryContextSwitchTo(old);
+            });
+            written += static_cast<int64>(exec(pass == 0 ? upd : ins, &p));
+            pg_call([&] { MemoryContextReset(chunk); });
+            ls::pg::check_interrupts();
+        }
+    }
+    pg_call([&] { MemoryContextDelete(chunk); });
+    return written;
+}
+
+// Leads whose only change is their RFM code (the cut points moved): their code
+// and segment, written where they differ.
+int64 write_rfm_only(Ctx& c, const Target& t, const Leads& R, const std::vector<std::string>& codes,
+                     const std::vector<const std::string*>& segs) {
+    if (R.size() == 0) return 0;
+    std::vector<uint32_t> idx(R.size());
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<uint32_t>(i);
+    std::vector<std::string> cv(codes), sv(R.size());
+    std::vector<unsigned char> cnull(R.size()), snull(R.size());
+    for (size_t i = 0; i < R.size(); ++i) {
+        cnull[i] = codes[i].empty();
+        snull[i] = segs[i] == nullptr;
+        if (segs[i]) sv[i] = *segs[i];
+    }
+    Params p;
+    p.add(c.src.id_array_type, ids_array(c, R, idx));
+    p.add(TEXTARRAYOID, text_array(cv, &cnull));
+    p.add(TEXTARRAYOID, text_array(sv, &snull));
+    p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.tick));
+    return static_cast<int64>(exec("UPDATE " + t.qname + " t SET rfm_code = u.c, rfm_segment = u.s, as_of = $4, "
+                                   "changed_at = pg_catalog.now() FROM ROWS FROM (pg_catalog.unnest($1), "
+                                   "pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(i, c, s) WHERE t.lead_id "
+                                   "OPERATOR(pg_catalog.=) u.i AND (t.rfm_code, t.rfm_segment) IS DISTINCT FROM (u.c, u.s)",
+                                   &p));
+}
+
+void write_stage_history(Ctx& c, const Leads& L, const std::vector<ls::RankingRow>& rows, const Diff& d, bool first) {
     if (first) return;
     std::vector<uint32_t> which;
     std::vector<std::string> from, to;
     std::vector<unsigned char> from_null;
-    for (size_t i = 0; i < rows.size(); ++i) {
-        const std::string* old = L.old_stage[i] >= 0 ? &c.stage_names[L.old_stage[i]] : nullptr;
-        if (old && *old == *rows[i].stage) continue;
-        which.push_back(static_cast<uint32_t>(i));
-        from.push_back(old ? *old : std::string());
-        from_null.push_back(old ? 0 : 1);
-        to.push_back(*rows[i].stage);
+    for (const std::vector<uint32_t>* v : {&d.updates, &d.inserts}) {
+        for (uint32_t i : *v) {
+            const OldRow& o = d.old[i];
+            if (o.present && o.stage == *rows[i].stage) continue;
+            which.push_back(i);
+            from.push_back(o.present ? o.stage : std::string());
+            from_null.push_back(o.present ? 0 : 1);
+            to.push_back(*rows[i].stage);
+        }
     }
     if (which.empty()) return;
     std::vector<std::string> ids = ids_as_text(c, L, which);
@@ -1172,29 +1176,103 @@ void write_stage_history(Ctx& c, const Leads& L, const std::vector<ls::RankingRo
                &p);
 }
 
-// The top leaderboard_size leads with their reasons: matched fit rules (re-read
-// from their rows) and activity points per event type at as_of.
-void write_leaderboard(Ctx& c, Leads& L, const std::vector<ls::RankingRow>& rows, double scale) {
+// Whether the written leads can change the leaderboard: one of them is on it,
+// or is qualified and scores at least as high as its last entry (or it is not full).
+bool leaderboard_touched(Ctx& c, const Leads& L, const std::vector<ls::RankingRow>& rows, const Diff& d) {
+    Params p;
+    p.add(TEXTOID, text_datum(c.model));
+    const uint64 n = exec_owner("SELECT e.lead_id, e.score FROM lead_scoring.leaderboard_entries e WHERE e.model "
+                                "OPERATOR(pg_catalog.=) $1", &p);
+    std::unordered_set<std::string> on;
+    double lowest = HUGE_VAL;
+    for (uint64 r = 0; r < n; ++r) {
+        const uint64 row = r;
+        char* v = nullptr;
+        double sc = 0;
+        pg_call([&] {
+            bool isnull;
+            v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1);
+            sc = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 2, &isnull));
+        });
+        on.insert(v);
+        lowest = std::min(lowest, sc);
+    }
+    const bool room = static_cast<int64>(n) < g_leaderboard_size;
+    std::vector<uint32_t> w(d.updates);
+    w.insert(w.end(), d.inserts.begin(), d.inserts.end());
+    for (uint32_t i : w)
+        if (!rows[i].disqualified && (room || rows[i].score >= lowest)) return true;
+    w.insert(w.end(), d.deleted_in_L.begin(), d.deleted_in_L.end());
+    std::vector<std::string> ids = ids_as_text(c, L, w);
+    for (const std::string& id : ids)
+        if (on.count(id)) return true;
+    return false;
+}
+
+// The top leaderboard_size leads (rank() <= size, from the index on score) with
+// their reasons: matched fit rules (re-read from their rows) and activity points
+// per event type at the tick (from their events).
+void write_leaderboard(Ctx& c, const Target& t) {
     Params del;
     del.add(TEXTOID, text_datum(c.model));
     exec_owner("DELETE FROM lead_scoring.leaderboard_entries WHERE model OPERATOR(pg_catalog.=) $1", &del);
-    std::vector<uint32_t> top;
-    for (size_t i = 0; i < rows.size(); ++i)
-        if (rows[i].rank > 0 && rows[i].rank <= g_leaderboard_size) top.push_back(static_cast<uint32_t>(i));
-    if (top.empty()) return;
-    // Fit reasons: re-read these leads' rows.
+    if (g_leaderboard_size <= 0) return;
+    Leads T(id_width(c.src.id_type));
+    T.m = c.m;
+    T.ns = c.m->slots.size() + 1;
+    T.stride = ls::state_stride(T.ns);
+    struct Top {
+        int64 rank;
+        double score, fit, activity;
+        bool has_grade;
+        std::string grade, stage;
+    };
+    std::vector<Top> tops;
+    {
+        Params p;
+        p.add(INT8OID, Int64GetDatum(g_leaderboard_size));
+        Cursor cur;
+        cur.open("SELECT q.lead_id, q.r, q.score, q.fit, q.activity, q.grade, q.stage FROM (SELECT t.lead_id, t.score, "
+                 "t.fit, t.activity, t.grade, t.stage, pg_catalog.rank() OVER (ORDER BY t.score DESC) AS r FROM " +
+                     t.qname + " t WHERE NOT t.disqualified) q WHERE q.r OPERATOR(pg_catalog.<=) $1",
+                 &p);
+        std::string k;
+        while (cur.next()) {
+            for (uint64 r = 0; r < cur.n; ++r) {
+                key_of(c.src.id_type, cur.at(r, 0), &k);
+                T.add(k);
+                Top x;
+                x.rank = DatumGetInt64(cur.at(r, 1));
+                x.score = DatumGetFloat8(cur.at(r, 2));
+                x.fit = DatumGetFloat8(cur.at(r, 3));
+                x.activity = DatumGetFloat8(cur.at(r, 4));
+                x.has_grade = !cur.null(r, 5);
+                if (x.has_grade) x.grade = text_of(cur.at(r, 5));
+                x.stage = text_of(cur.at(r, 6));
+                tops.push_back(std::move(x));
+            }
+        }
+        cur.close();
+    }
+    if (tops.empty()) return;
+    std::vector<uint32_t> top(T.size());
+    for (size_t i = 0; i < top.size(); ++i) top[i] = static_cast<uint32_t>(i);
+    Datum ids = ids_array(c, T, top);
     std::unordered_map<uint32_t, std::vector<int>> matched;
-    for_each_lead_attributes(c, L, ids_array(c, L, top), true, false, [&](uint32_t i, const ls::Value* vals) {
+    for_each_lead_attributes(c, T, ids, true, false, [&](uint32_t i, const ls::Value* vals) {
         ls::fit_matches(*c.m, vals, &matched[i]);
     });
+    const uint64 events_read = c.events_read;
+    read_events(c, T, ids, true);
+    c.events_read = events_read;
+    const double scale = ls::rescale_factor(*c.m, c.ref, c.tick);
     // Events of types not listed in the spec all add to the wildcard ("*") slot;
-    // a reason names their real types, as activity_breakdown does: re-read these
-    // leads' events and split the wildcard points by type.
+    // a reason names their real types, as activity_breakdown does.
     std::unordered_map<uint32_t, std::map<std::string, double>> wild;
     const int wslot = static_cast<int>(c.m->slots.size());
     if (c.src.events.present) {
         bool any = false;
-        for (uint32_t i : top) any = any || L.flags(i)[wslot];
+        for (uint32_t i : top) any = any || T.flags(i)[wslot];
         if (any) {
             const Column* lid = c.src.events.col("lead_id");
             const Column* ty = c.src.events.col("type");
@@ -1203,22 +1281,23 @@ void write_leaderboard(Ctx& c, Leads& L, const std::vector<ls::RankingRow>& rows
             const std::string sql = "SELECT e." + lid->q + ", e." + ty->q + "::pg_catalog.text, e." + tm->q + " FROM " +
                                     c.src.events.qname + " e" + any_filter("e." + lid->q, true, more.c_str());
             SlotCache slots{c.m, {}};
-            const int64 as_of = c.as_of;
-            for_each_lead_row(c, L, sql, ids_array(c, L, top), true, [&](const Cursor& cur, uint64 r, uint32_t i) {
-                text* t = reinterpret_cast<text*>(DatumGetPointer(cur.at(r, 1)));
-                if (slots.slot(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) != wslot) return;
-                const double age = seconds(as_of - DatumGetTimestampTz(cur.at(r, 2)));
+            const int64 as_of = c.as_of, tick = c.tick;
+            for_each_lead_row(c, T, sql, ids, true, [&](const Cursor& cur, uint64 r, uint32_t i) {
+                text* tx = reinterpret_cast<text*>(DatumGetPointer(cur.at(r, 1)));
+                if (slots.slot(VARDATA_ANY(tx), VARSIZE_ANY_EXHDR(tx)) != wslot) return;
+                const int64 when = DatumGetTimestampTz(cur.at(r, 2));
+                if (when > as_of) return;
+                const double age = seconds(tick - ls::effective_time_us(when, tick));
                 if (!ls::event_counts(*c.m, age)) return;
-                wild[i][std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t))] += ls::event_points(*c.m, wslot, age);
+                wild[i][std::string(VARDATA_ANY(tx), VARSIZE_ANY_EXHDR(tx))] += ls::event_points(*c.m, wslot, age);
             });
         }
     }
-    std::vector<std::string> ids = ids_as_text(c, L, top);
-    std::vector<std::string> reasons(top.size());
-    for (size_t t = 0; t < top.size(); ++t) {
-        const uint32_t i = top[t];
-        std::string& js = reasons[t];
-        js = "{\"fit\": [";
+    std::vector<std::string> idt = ids_as_text(c, T, top);
+    std::vector<std::string> reasons;
+    for (size_t x = 0; x < top.size(); ++x) {
+        const uint32_t i = top[x];
+        std::string js = "{\"fit\": [";
         bool firstr = true;
         for (int ri : matched[i]) {
             const ls::Rule& rule = c.m->fit.rules[ri];
@@ -1235,8 +1314,8 @@ void write_leaderboard(Ctx& c, Leads& L, const std::vector<ls::RankingRow>& rows
         }
         js += "], \"activity\": {";
         bool firsta = true;
-        for (size_t s = 0; s < L.ns; ++s) {
-            if (!L.flags(i)[s]) continue;
+        for (size_t s = 0; s < T.ns; ++s) {
+            if (!T.flags(i)[s]) continue;
             auto w = wild.find(i);
             if (static_cast<int>(s) == wslot && w != wild.end() && !w->second.empty()) {
                 for (const auto& kv : w->second) {  // the wildcard is never capped
@@ -1248,7 +1327,7 @@ void write_leaderboard(Ctx& c, Leads& L, const std::vector<ls::RankingRow>& rows
                 }
                 continue;
             }
-            double v = ls::cap_value(L.sums(i)[s] * scale, c.m->slot_cap[s]);
+            double v = ls::cap_value(T.sums(i)[s] * scale, c.m->slot_cap[s]);
             if (!firsta) js += ", ";
             firsta = false;
             ls::append_json_string(&js, s < c.m->slots.size() ? c.m->slots[s] : std::string("*"));
@@ -1256,59 +1335,107 @@ void write_leaderboard(Ctx& c, Leads& L, const std::vector<ls::RankingRow>& rows
             ls::append_json_number(&js, v);
         }
         js += "}}";
+        reasons.push_back(std::move(js));
     }
-    for (size_t t = 0; t < top.size(); ++t) {
-        const ls::RankingRow& r = rows[top[t]];
-        Params p;
-        p.add(TEXTOID, text_datum(c.model));
-        p.add(TEXTOID, text_datum(ids[t]));
-        p.add(INT8OID, Int64GetDatum(r.rank));
-        p.add(FLOAT8OID, Float8GetDatum(r.score));
-        p.add(FLOAT8OID, Float8GetDatum(r.fit));
-        p.add(FLOAT8OID, Float8GetDatum(r.activity));
-        p.add(TEXTOID, r.grade ? text_datum(*r.grade) : 0, r.grade == nullptr);
-        p.add(TEXTOID, text_datum(*r.stage));
-        p.add(TEXTOID, text_datum(reasons[t]));
-        p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
-        exec_owner("INSERT INTO lead_scoring.leaderboard_entries (model, lead_id, rank, score, fit, activity, grade, "
-                   "stage, reasons, as_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::pg_catalog.jsonb, $10)",
-                   &p);
+    // One statement for all the entries.
+    std::vector<std::string> ranks, scores, fits, acts, grades, stages;
+    std::vector<unsigned char> gnull;
+    for (const Top& r : tops) {
+        ranks.push_back(std::to_string(r.rank));
+        std::string n;
+        ls::append_json_number(&n, r.score);
+        scores.push_back(n);
+        n.clear();
+        ls::append_json_number(&n, r.fit);
+        fits.push_back(n);
+        n.clear();
+        ls::append_json_number(&n, r.activity);
+        acts.push_back(n);
+        grades.push_back(r.grade);
+        gnull.push_back(r.has_grade ? 0 : 1);
+        stages.push_back(r.stage);
     }
+    Params p;
+    p.add(TEXTOID, text_datum(c.model));
+    p.add(TEXTARRAYOID, text_array(idt));
+    p.add(TEXTARRAYOID, text_array(ranks));
+    p.add(TEXTARRAYOID, text_array(scores));
+    p.add(TEXTARRAYOID, text_array(fits));
+    p.add(TEXTARRAYOID, text_array(acts));
+    p.add(TEXTARRAYOID, text_array(grades, &gnull));
+    p.add(TEXTARRAYOID, text_array(stages));
+    p.add(TEXTARRAYOID, text_array(reasons));
+    p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.tick));
+    exec_owner("INSERT INTO lead_scoring.leaderboard_entries (model, lead_id, rank, score, fit, activity, grade, stage, "
+               "reasons, as_of) SELECT $1, u.i, u.r::pg_catalog.int8, u.s::pg_catalog.float8, u.f::pg_catalog.float8, "
+               "u.a::pg_catalog.float8, u.g, u.st, u.js::pg_catalog.jsonb, $10 FROM ROWS FROM (pg_catalog.unnest($2), "
+               "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
+               "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9)) AS u(i, r, s, f, a, g, st, js)",
+               &p);
 }
 
-void write_funnel(Ctx& c, const Leads& L, const std::vector<ls::RankingRow>& rows) {
-    Params del;
-    del.add(TEXTOID, text_datum(c.model));
-    exec_owner("DELETE FROM lead_scoring.funnel_counts WHERE model OPERATOR(pg_catalog.=) $1", &del);
-    // position: default stage 0, stages from the last listed (1) to the first
-    // listed (n), disqualified -1.
+// Funnel rows: stage -> (leads, converted).
+using FunnelCounts = std::map<std::string, std::pair<int64, int64>>;
+
+// position: default stage 0, stages from the last listed (1) to the first
+// listed (n), disqualified -1.
+std::vector<std::pair<std::string, int>> funnel_stages(const ls::Model& m) {
     std::vector<std::pair<std::string, int>> stages;
-    const int ns = static_cast<int>(c.m->stages.size());
-    for (int k = 0; k < ns; ++k) stages.emplace_back(c.m->stages[k].stage, ns - k);
-    stages.emplace_back(c.m->default_stage, 0);
-    stages.emplace_back("disqualified", -1);
-    std::vector<int64> leads(stages.size(), 0), conv(stages.size(), 0);
-    std::unordered_map<std::string, size_t> at;
-    for (size_t s = stages.size(); s-- > 0;) at[stages[s].first] = s;  // first listed wins
-    for (size_t i = 0; i < rows.size(); ++i) {
-        auto it = at.find(*rows[i].stage);
-        if (it == at.end()) continue;
-        leads[it->second]++;
-        if (L.converted[i]) conv[it->second]++;
-    }
-    const bool mapped = c.src.conversions.present;
     std::unordered_set<std::string> done;
-    for (size_t s = 0; s < stages.size(); ++s) {
-        if (!done.insert(stages[s].first).second) continue;
+    const int ns = static_cast<int>(m.stages.size());
+    for (int k = 0; k < ns; ++k)
+        if (done.insert(m.stages[k].stage).second) stages.emplace_back(m.stages[k].stage, ns - k);
+    if (done.insert(m.default_stage).second) stages.emplace_back(m.default_stage, 0);
+    if (done.insert("disqualified").second) stages.emplace_back("disqualified", -1);
+    return stages;
+}
+
+FunnelCounts read_funnel(Ctx& c) {
+    FunnelCounts f;
+    Params p;
+    p.add(TEXTOID, text_datum(c.model));
+    const uint64 n = exec_owner("SELECT f.stage, f.leads, COALESCE(f.converted, 0::pg_catalog.int8) FROM "
+                                "lead_scoring.funnel_counts f WHERE f.model OPERATOR(pg_catalog.=) $1", &p);
+    for (uint64 r = 0; r < n; ++r) {
+        const uint64 row = r;
+        char* s = nullptr;
+        int64 leads = 0, conv = 0;
+        pg_call([&] {
+            bool isnull;
+            s = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1);
+            leads = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 2, &isnull));
+            conv = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 3, &isnull));
+        });
+        f[s] = {leads, conv};
+    }
+    return f;
+}
+
+// Writes the funnel rows whose counts differ from `old` (all of them when `all`).
+void write_funnel(Ctx& c, const FunnelCounts& now, const FunnelCounts& old, bool all) {
+    const bool mapped = c.src.conversions.present;
+    if (all) {
+        Params del;
+        del.add(TEXTOID, text_datum(c.model));
+        exec_owner("DELETE FROM lead_scoring.funnel_counts WHERE model OPERATOR(pg_catalog.=) $1", &del);
+    }
+    for (const auto& st : funnel_stages(*c.m)) {
+        auto it = now.find(st.first);
+        const std::pair<int64, int64> v = it == now.end() ? std::pair<int64, int64>{0, 0} : it->second;
+        if (!all) {
+            auto o = old.find(st.first);
+            if (o != old.end() && o->second == v) continue;
+        }
         Params p;
         p.add(TEXTOID, text_datum(c.model));
-        p.add(TEXTOID, text_datum(stages[s].first));
-        p.add(INT4OID, Int32GetDatum(stages[s].second));
-        p.add(INT8OID, Int64GetDatum(leads[s]));
-        p.add(INT8OID, Int64GetDatum(conv[s]), !mapped);
-        p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
+        p.add(TEXTOID, text_datum(st.first));
+        p.add(INT4OID, Int32GetDatum(st.second));
+        p.add(INT8OID, Int64GetDatum(v.first));
+        p.add(INT8OID, Int64GetDatum(v.second), !mapped);
+        p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.tick));
         exec_owner("INSERT INTO lead_scoring.funnel_counts (model, stage, position, leads, converted, as_of) "
-                   "VALUES ($1, $2, $3, $4, $5, $6)",
+                   "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (model, stage) DO UPDATE SET position = EXCLUDED.position, "
+                   "leads = EXCLUDED.leads, converted = EXCLUDED.converted, as_of = EXCLUDED.as_of",
                    &p);
     }
 }
@@ -1413,10 +1540,14 @@ std::string ensure_capture(Ctx& c) {
 // ---------------------------------------------------------------- the refresh
 
 struct PrevState {
-    bool exists = false, same_spec = false, capture = false;
+    bool exists = false, same_spec = false, capture = false, v2 = false;
     std::string sources;
     Oid target = InvalidOid, state_table = InvalidOid;
-    TimestampTz ref = 0, as_of = 0;
+    TimestampTz ref = 0, as_of = 0, tick = 0;
+    bool has_next_due = false;
+    TimestampTz next_due = 0;
+    int64 qualified = 0;
+    std::vector<double> breaks;  // RFM cut points (ls::encode_breaks)
 };
 
 PrevState read_prev(const Ctx& c, Datum spec) {
@@ -1425,8 +1556,9 @@ PrevState read_prev(const Ctx& c, Datum spec) {
     p.add(TEXTOID, text_datum(c.model));
     p.add(JSONBOID, spec);
     uint64 n = exec_owner("SELECT s.spec OPERATOR(pg_catalog.=) $2, s.sources, s.target, s.state_table, s.ref_time, "
-                          "s.as_of, s.capture FROM lead_scoring.refresh_state s WHERE s.model OPERATOR(pg_catalog.=) $1",
-                          &p);
+                          "s.as_of, s.capture, s.tick_start, s.next_due, s.qualified, s.rfm_breaks "
+                          "FROM lead_scoring.refresh_state s WHERE s.model OPERATOR(pg_catalog.=) $1",
+                          &p, true);
     if (n != 1) return ps;
     ps.exists = true;
     pg_call([&] {
@@ -1439,11 +1571,39 @@ PrevState read_prev(const Ctx& c, Datum spec) {
         ps.ref = DatumGetTimestampTz(SPI_getbinval(tup, td, 5, &isnull));
         ps.as_of = DatumGetTimestampTz(SPI_getbinval(tup, td, 6, &isnull));
         ps.capture = DatumGetBool(SPI_getbinval(tup, td, 7, &isnull));
+        Datum tk = SPI_getbinval(tup, td, 8, &isnull);
+        ps.v2 = !isnull;
+        if (!isnull) ps.tick = DatumGetTimestampTz(tk);
+        Datum nd = SPI_getbinval(tup, td, 9, &isnull);
+        ps.has_next_due = !isnull;
+        if (!isnull) ps.next_due = DatumGetTimestampTz(nd);
+        Datum q = SPI_getbinval(tup, td, 10, &isnull);
+        if (isnull) ps.v2 = false;
+        else ps.qualified = DatumGetInt64(q);
+        Datum b = SPI_getbinval(tup, td, 11, &isnull);
+        if (!isnull) {
+            ArrayType* a = DatumGetArrayTypeP(b);
+            Datum* el;
+            bool* nl;
+            int ne;
+            deconstruct_array(a, FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd', &el, &nl, &ne);
+            for (int k = 0; k < ne; ++k) ps.breaks.push_back(nl[k] ? 0.0 : DatumGetFloat8(el[k]));
+        }
     });
     char* src = nullptr;
     pg_call([&] { src = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2); });
     ps.sources = src ? src : "";
     return ps;
+}
+
+// Whether change_log holds rows of the model. A plain SELECT (it writes
+// nothing), run as a non-read-only SPI statement so that under READ COMMITTED it
+// takes a snapshot of its own, as the consume does: a change committed after the
+// calling statement started is seen, and then consumed, by this refresh.
+bool changes_pending(const Ctx& c) {
+    Params p;
+    p.add(TEXTOID, text_datum(c.model));
+    return exec_owner("SELECT FROM lead_scoring.change_log l WHERE l.model OPERATOR(pg_catalog.=) $1 LIMIT 1", &p) > 0;
 }
 
 // Consumes the change rows committed so far (the DELETE runs with a snapshot of
@@ -1487,6 +1647,16 @@ bool consume_changes(Ctx& c, std::vector<std::string>* ids) {
 //    rolls back, consume included: retry it.
 // The consume is part of the refresh's transaction (or subtransaction): a
 // refresh that fails after it rolls the consume back with everything else.
+// The refresh's own writes made visible to its later reads (the leaderboard
+// from the ranking, next_due from the state), keeping the read snapshot's view
+// of other transactions.
+void see_own_writes() {
+    pg_call([] {
+        CommandCounterIncrement();
+        UpdateActiveSnapshotCommandId();
+    });
+}
+
 void push_read_snapshot() {
     pg_call([] {
         CommandCounterIncrement();
@@ -1503,7 +1673,7 @@ Oid ensure_state_table(Ctx& c, const std::string& qname, const std::string& reln
     exec_owner("CREATE TABLE IF NOT EXISTS " + qname + " (lead_id " + type_name(c.src.id_type) +
                (recreate ? "" : " PRIMARY KEY") + ", fit float8 NOT NULL, rule_dq boolean NOT NULL, sums bytea NOT NULL, flags bytea NOT NULL, "
                "next_at bigint NOT NULL, last_order bigint NOT NULL, n_orders float8 NOT NULL, amount float8 NOT NULL, "
-               "converted boolean NOT NULL)");
+               "converted boolean NOT NULL, last_event bigint NOT NULL)");
     pg_call([&] { relid = get_relname_relid(rn, get_namespace_oid(kStateSchema, false)); });
     return relid;
 }
@@ -1525,6 +1695,74 @@ bool try_refresh_lock(const std::string& model) {
     return locked;
 }
 
+// The source tables with no index on their lead id column (leads: id) to read
+// the changed leads' rows by: an incremental refresh scans each of them. Says
+// so in a NOTICE; returns the text for refresh_log.reason ("" when all have one).
+std::string missing_lead_indexes(Ctx& c) {
+    std::string out;
+    for (const Source* s : {&c.src.leads, &c.src.events, &c.src.orders, &c.src.conversions}) {
+        if (!s->present || (s->relkind != RELKIND_RELATION && s->relkind != RELKIND_PARTITIONED_TABLE)) continue;
+        const Column* col = s->role == "leads" ? s->col("id") : s->col("lead_id");
+        Params p;
+        p.add(OIDOID, ObjectIdGetDatum(s->relid));
+        p.add(INT2OID, Int16GetDatum(col->attnum));
+        exec("SELECT FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indkey[0] "
+             "OPERATOR(pg_catalog.=) $2 AND i.indpred IS NULL AND i.indisvalid LIMIT 1",
+             &p, true);
+        if (SPI_processed > 0) continue;
+        const std::string what = s->qname + " (" + col->q + ")";
+        const char* w = what.c_str();
+        pg_call([&] {
+            ereport(NOTICE, (errmsg("lead_scoring.refresh: no index on %s: every incremental refresh scans the table", w),
+                             errhint("CREATE INDEX ON %s;", w)));
+        });
+        out += (out.empty() ? "no index on " : ", ") + what;
+    }
+    return out;
+}
+
+// Copies lead i of `from` (its id, state and order summary) into `to`.
+void copy_lead(const Leads& from, uint32_t i, Leads& to) {
+    const uint32_t j = to.add(from.key[i]);
+    to.fit[j] = from.fit[i];
+    to.rule_dq[j] = from.rule_dq[i];
+    to.converted[j] = from.converted[i];
+    std::copy(&from.state[i * from.stride], &from.state[i * from.stride] + from.stride, &to.state[j * to.stride]);
+    to.next_at[j] = from.next_at[i];
+    to.last_order[j] = from.last_order[i];
+    to.last_event[j] = from.last_event[i];
+    to.n_orders[j] = from.n_orders[i];
+    to.amount[j] = from.amount[i];
+    to.in_state[j] = from.in_state[i];
+}
+
+bool same_orders(int64 lo1, double n1, double a1, int64 lo2, double n2, double a2) {
+    return lo1 == lo2 && n1 == n2 && (a1 == a2 || (std::isnan(a1) && std::isnan(a2)));
+}
+
+// Lead i of L (alive) has the state lead j of Old had.
+bool same_state(const Leads& L, uint32_t i, const Leads& Old, uint32_t j) {
+    return Old.in_state[j] && L.fit[i] == Old.fit[j] && L.rule_dq[i] == Old.rule_dq[j] &&
+           L.last_event[i] == Old.last_event[j] &&
+           L.converted[i] == Old.converted[j] && L.next_at[i] == Old.next_at[j] &&
+           same_orders(L.last_order[i], L.n_orders[i], L.amount[i], Old.last_order[j], Old.n_orders[j], Old.amount[j]) &&
+           memcmp(&L.state[i * L.stride], &Old.state[j * Old.stride], L.stride * sizeof(double)) == 0;
+}
+
+double recency_days(int64 tick, int64 last_order) {
+    return seconds(tick - ls::effective_time_us(last_order, tick)) / 86400.0;
+}
+
+Datum float8_array(const std::vector<double>& v) {
+    Datum volatile out = 0;
+    pg_call([&] {
+        Datum* d = static_cast<Datum*>(palloc(sizeof(Datum) * (v.size() + 1)));
+        for (size_t i = 0; i < v.size(); ++i) d[i] = Float8GetDatum(v[i]);
+        out = PointerGetDatum(construct_array(d, static_cast<int>(v.size()), FLOAT8OID, 8, FLOAT8PASSBYVAL, 'd'));
+    });
+    return out;
+}
+
 // `saved` holds the identity refresh was called with; once the caller is known
 // to have the privileges of the model's owner, the refresh becomes the owner
 // inside a security-restricted operation (pg/identity.hpp), which ls_refresh
@@ -1541,16 +1779,33 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
     if (TIMESTAMP_NOT_FINITE(c.as_of))
         throw ls::Error(ls::ErrorCode::InvalidParameter, "as_of must be a finite timestamp");
 
+    // This library writes the 0.2.0 schema: a database still at 0.1.0 (the
+    // package updated, ALTER EXTENSION not run yet) is told what to do rather
+    // than failing on a missing column halfway.
+    bool schema_ok = false;
+    pg_call([&] {
+        const Oid nsp = get_namespace_oid("lead_scoring", true);
+        const Oid rs = OidIsValid(nsp) ? get_relname_relid("refresh_state", nsp) : InvalidOid;
+        schema_ok = OidIsValid(rs) && get_attnum(rs, "qualified") != InvalidAttrNumber;
+    });
+    if (!schema_ok)
+        pg_call([] {
+            ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                            errmsg("lead_scoring.refresh needs version 0.2.0 of the extension's objects"),
+                            errhint("Run ALTER EXTENSION lead_scoring UPDATE;")));
+        });
+
     pg_call([] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
     });
 
-    // The model row, locked against concurrent edits for this transaction.
+    // The model row, read without a row lock: locking it writes the row (its
+    // xmax), and an idle refresh must write nothing. It is locked below, once
+    // there is work, and must then be unchanged.
     Params mp;
     mp.add(TEXTOID, text_datum(c.model));
-    uint64 found = exec_owner("SELECT m.spec, m.owner FROM lead_scoring.model m WHERE m.name OPERATOR(pg_catalog.=) $1 "
-                              "FOR SHARE",
-                              &mp);
+    uint64 found = exec_owner("SELECT m.spec, m.owner FROM lead_scoring.model m WHERE m.name OPERATOR(pg_catalog.=) $1",
+                              &mp, true);
     if (found != 1)
         throw ls::Error(ls::ErrorCode::InvalidParameter, "lead scoring model \"" + c.model + "\" does not exist");
     Datum spec = 0;
@@ -1573,18 +1828,13 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
     c.m = ls::pg::model_datum(ls::pg::call_site(fcinfo), JSONBOID, spec, false);
     c.owner = owner;
 
-    // One refresh per model at a time.
+    // One refresh per model at a time. A skipped refresh says so and writes
+    // nothing (the running one does the work).
     if (!try_refresh_lock(c.model)) {
         const char* mn = c.model.c_str();
         pg_call([&] {
             ereport(NOTICE, (errmsg("lead_scoring.refresh: model \"%s\" is being refreshed by another session; skipped", mn)));
         });
-        Params lp;
-        lp.add(TEXTOID, text_datum(c.model));
-        lp.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
-        exec_owner("INSERT INTO lead_scoring.refresh_log (model, finished_at, mode, status, as_of, reason) VALUES "
-                   "($1, pg_catalog.clock_timestamp(), 'incremental', 'skipped', $2, 'another refresh of the model was running')",
-                   &lp);
         pg_call([] { SPI_finish(); });
         return -1;
     }
@@ -1605,42 +1855,87 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
     PrevState prev = read_prev(c, spec);
     const std::string cap = ensure_capture(c);
     const bool capture_ok = cap.rfind(kCaptureUnavailable, 0) != 0;
-    std::string reason;
-    if (want_full) reason = "full refresh requested";
-    else if (!prev.exists) reason = "first refresh";
-    else if (!prev.same_spec) reason = "model spec changed";
-    else if (prev.sources != c.src.fingerprint) reason = "sources changed";
-    else if (prev.target != target.relid || !target.existed) reason = "target table changed";
-    else if (!prev.capture) reason = cap.empty() ? "change capture was unavailable at the previous refresh" : cap;
-    if (reason.empty() && !cap.empty()) reason = cap;
-    // Whatever made this refresh full, say why the next one will be too.
-    if (!capture_ok && reason != cap) reason += "; " + cap;
+    c.tick = ls::tick_start_us(c.as_of, c.m->refresh_tick_us);
+    c.ref = ls::landmark_us(*c.m, c.tick);
 
     Oid state_relid = InvalidOid;
     pg_call([&] { state_relid = get_relname_relid(state_rel.c_str(), get_namespace_oid(kStateSchema, false)); });
-    if (reason.empty() && (!OidIsValid(state_relid) || state_relid != prev.state_table)) reason = "state table missing";
-    if (reason.empty()) {
-        std::string b = ls::incremental_blocker(*c.m, prev.ref, prev.as_of, c.as_of);
-        if (!b.empty()) reason = b;
+
+    ls::RefreshFacts facts;
+    facts.want_full = want_full;
+    facts.has_prev = prev.exists;
+    facts.prev_v2 = prev.v2;
+    facts.same_spec = prev.same_spec;
+    facts.same_sources = prev.sources == c.src.fingerprint;
+    facts.same_target = prev.target == target.relid && target.existed;
+    facts.target_created = target.changed;
+    facts.prev_capture = prev.capture;
+    facts.capture = cap;
+    // (a state table without last_event predates it: rebuilt)
+    bool state_cols = false;
+    if (OidIsValid(state_relid)) pg_call([&] { state_cols = get_attnum(state_relid, "last_event") != InvalidAttrNumber; });
+    facts.state_ok = OidIsValid(state_relid) && state_relid == prev.state_table && state_cols;
+    facts.prev_as_of = prev.as_of;
+    facts.as_of = c.as_of;
+    facts.prev_tick = prev.tick;
+    facts.tick = c.tick;
+    facts.prev_ref = prev.ref;
+    facts.ref = c.ref;
+    facts.due = prev.has_next_due && prev.next_due <= c.as_of;
+    facts.changes_pending = changes_pending(c);
+    ls::RefreshPlan plan = ls::plan_refresh(*c.m, facts);
+    if (plan.mode == ls::RefreshMode::Idle) {
+        pg_call([] { SPI_finish(); });
+        return 0;
     }
+
+    // There is work: lock the model row against edits for the rest of the
+    // transaction; it must still be the spec this refresh was planned with.
+    {
+        Params lp;
+        lp.add(TEXTOID, text_datum(c.model));
+        lp.add(JSONBOID, spec);
+        const uint64 n = exec_owner("SELECT m.spec OPERATOR(pg_catalog.=) $2 FROM lead_scoring.model m WHERE m.name "
+                                    "OPERATOR(pg_catalog.=) $1 FOR SHARE",
+                                    &lp);
+        bool same = false;
+        if (n == 1)
+            pg_call([&] {
+                bool isnull;
+                same = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+            });
+        if (!same)
+            pg_error(ERRCODE_T_R_SERIALIZATION_FAILURE,
+                     "lead scoring model \"" + c.model + "\" was changed or deleted while being refreshed; retry");
+    }
+
     // Consume the committed changes, then read everything with a snapshot taken
     // after that (push_read_snapshot says why).
     std::vector<std::string> changed_text;
     const bool partial_changes = consume_changes(c, &changed_text);
     push_read_snapshot();
-    if (reason.empty() && !partial_changes) reason = "a source table was truncated";
-    const bool full = !reason.empty();
+    if (!partial_changes) {
+        facts.truncated = true;
+        plan = ls::plan_refresh(*c.m, facts);
+    }
+    std::string reason = plan.reason;
+    if (!capture_ok && reason != cap) reason += "; " + cap;
+    const bool full = plan.mode == ls::RefreshMode::Full;
+    const bool all = full || plan.all_leads;
 
     Leads L(id_width(c.src.id_type));
     L.m = c.m;
     L.ns = c.m->slots.size() + 1;
     L.stride = ls::state_stride(L.ns);
+    Leads Old(id_width(c.src.id_type));  // recomputed leads as they were (incremental)
+    Old.m = c.m;
+    Old.ns = L.ns;
+    Old.stride = L.stride;
     int64 changed = 0;
-    bool filtered = false;
     std::vector<uint32_t> recomputed;
+    std::string no_index;  // sources an incremental refresh had to scan
+    PhaseTimer pt;
     if (full) {
-        c.ref = ls::landmark_us(*c.m, c.as_of);
-        PhaseTimer pt;
         read_leads(c, L, 0, false);
         pt.mark("read leads");
         L.index.densify();
@@ -1651,19 +1946,14 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
         state_relid = ensure_state_table(c, state_q, state_rel, true);
         changed = static_cast<int64>(L.size());
     } else {
-        c.ref = prev.ref;
-        PhaseTimer pt;
-        read_state(c, L, state_q);
-        pt.mark("read state");
-        L.index.densify();
-        // Changed leads: from change_log, and those with rows that were in the
-        // future at the last as_of and are not any more.
-        std::unordered_set<uint32_t> set;
+        // Changed leads: from change_log, and those whose rows were in the
+        // future at the last refresh and are not any more (next_at <= as_of).
         Oid infn = InvalidOid, ioparam = InvalidOid;
         const Oid idt = c.src.id_type;
         pg_call([&] { getTypeInputInfo(idt, &infn, &ioparam); });
         std::string k;
         size_t seen = 0;
+        std::vector<std::string> keys;
         for (const std::string& t : changed_text) {
             if ((++seen & 0xffff) == 0) ls::pg::check_interrupts();
             Datum d = 0;
@@ -1678,20 +1968,38 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
                 continue;  // cannot be a lead id of this type
             }
             key_of(idt, d, &k);
-            set.insert(L.add(k));
+            keys.push_back(k);
         }
-        for (size_t i = 0; i < L.size(); ++i)
-            if (L.next_at[i] <= c.as_of) set.insert(static_cast<uint32_t>(i));
+        std::unordered_set<uint32_t> set;
+        if (all) {
+            read_state(c, L, state_q);
+            L.index.densify();
+            for (const std::string& kk : keys) set.insert(L.add(kk));
+            // A new tick: also the leads scored with an event moved to the last
+            // tick start (an event after it); at this tick it weighs by its own time.
+            for (size_t i = 0; i < L.size(); ++i)
+                if (L.next_at[i] <= c.as_of || L.last_event[i] > prev.tick) set.insert(static_cast<uint32_t>(i));
+        } else {
+            // Only the changed leads' state rows (by key) and the due ones (by
+            // the index on next_at).
+            for (const std::string& kk : keys) L.add(kk);
+            std::vector<uint32_t> idx(L.size());
+            for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<uint32_t>(i);
+            read_state(c, L, state_q, ids_array(c, L, idx), true);
+            for (size_t i = 0; i < L.size(); ++i) set.insert(static_cast<uint32_t>(i));
+        }
+        pt.mark("read state");
         recomputed.assign(set.begin(), set.end());
         std::sort(recomputed.begin(), recomputed.end());
         changed = static_cast<int64>(recomputed.size());
         if (!recomputed.empty()) {
+            if (!all) no_index = missing_lead_indexes(c);
             for (uint32_t i : recomputed) {
+                copy_lead(L, i, Old);
                 L.reset_activity(i);
                 L.alive[i] = 0;
             }
             Datum ids = ids_array(c, L, recomputed);
-            filtered = true;
             read_leads(c, L, ids, true);  // revives the leads that still exist
             read_events(c, L, ids, true);
             read_orders(c, L, ids, true);
@@ -1699,16 +2007,11 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
         }
         pt.mark("read changed leads");
     }
-    (void)filtered;
 
     // State rows to rewrite (by key, before compaction renumbers).
     std::vector<std::string> rewrite_keys;
-    if (!full)
-        for (uint32_t i : recomputed) rewrite_keys.push_back(L.key[i]);
-    L.compact();
-    PhaseTimer pt;
-    if (target.existed) read_old_stages(c, L, target.qname);
-    pt.mark("read previous stages");
+    for (uint32_t i : recomputed) rewrite_keys.push_back(L.key[i]);
+    if (all) L.compact();
 
     ls::RankingInput in;
     in.m = c.m;
@@ -1717,57 +2020,227 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
     in.fit.swap(L.fit);
     in.rule_dq.swap(L.rule_dq);
     in.state.swap(L.state);
-    in.scale = ls::rescale_factor(*c.m, c.ref, c.as_of);
+    in.scale = ls::rescale_factor(*c.m, c.ref, c.tick);
     in.has_orders.resize(in.n);
     in.recency_days.resize(in.n);
     in.frequency = L.n_orders;
     in.monetary = L.amount;
     for (size_t i = 0; i < in.n; ++i) {
-        in.has_orders[i] = L.last_order[i] != kNever;
-        if (in.has_orders[i]) in.recency_days[i] = seconds(c.as_of - L.last_order[i]) / 86400.0;
+        in.has_orders[i] = L.alive[i] && L.last_order[i] != kNever;
+        if (in.has_orders[i]) in.recency_days[i] = recency_days(c.tick, L.last_order[i]);
     }
     ls::pg::check_interrupts();
-    std::vector<ls::RankingRow> rows = ls::compute_ranking(in, [] { ls::pg::check_interrupts(); });
+    std::vector<ls::RankingRow> rows(in.n);
+    for (size_t i = 0; i < in.n; ++i) {
+        if ((i & 0x3fff) == 0x3fff) ls::pg::check_interrupts();
+        if (L.alive[i]) rows[i] = ls::score_row(in, i);
+    }
+
+    // RFM cut points are global. A full or new-tick refresh computes them over
+    // every lead; within a tick they are kept from the last refresh unless a
+    // changed lead's orders changed, and then recomputed from the stored
+    // per-lead order summaries: the leads whose code changes are rewritten.
+    ls::RfmBreaks br;
+    bool has_br = false;
+    ls::RfmBreaks old_br;
+    const bool had_br = ls::decode_breaks(prev.breaks, &old_br);
+    Leads R(id_width(c.src.id_type));  // leads whose only change is their RFM code
+    std::vector<std::string> r_codes;
+    std::vector<const std::string*> r_segs;
+    if (all) {
+        has_br = ls::rfm_breaks_of(in, &br);
+    } else {
+        bool orders_changed = false;
+        for (uint32_t i : recomputed) {
+            const int j = Old.find(L.key[i]);
+            const bool had = j >= 0 && Old.in_state[j] && Old.last_order[j] != kNever;
+            const bool has = L.alive[i] && L.last_order[i] != kNever;
+            if (had != has || (had && !same_orders(L.last_order[i], L.n_orders[i], L.amount[i], Old.last_order[j],
+                                                   Old.n_orders[j], Old.amount[j])))
+                orders_changed = true;
+        }
+        if (!orders_changed) {
+            has_br = had_br;
+            br = old_br;
+        } else {
+            // Every other lead's order summary, from the state table.
+            ls::RankingInput o;
+            o.m = c.m;
+            std::vector<std::string> okeys;
+            Params p;
+            p.add(INT8OID, Int64GetDatum(kNever));
+            Cursor cur;
+            cur.open("SELECT s.lead_id, s.last_order, s.n_orders, s.amount FROM " + state_q +
+                         " s WHERE s.last_order OPERATOR(pg_catalog.<>) $1",
+                     &p, true);
+            std::string k;
+            while (cur.next()) {
+                for (uint64 r = 0; r < cur.n; ++r) {
+                    key_of(c.src.id_type, cur.at(r, 0), &k);
+                    if (L.find(k) >= 0) continue;
+                    okeys.push_back(k);
+                    o.has_orders.push_back(1);
+                    o.recency_days.push_back(recency_days(c.tick, DatumGetInt64(cur.at(r, 1))));
+                    o.frequency.push_back(DatumGetFloat8(cur.at(r, 2)));
+                    o.monetary.push_back(DatumGetFloat8(cur.at(r, 3)));
+                }
+            }
+            cur.close();
+            const size_t others = okeys.size();
+            for (size_t i = 0; i < in.n; ++i) {
+                if (!in.has_orders[i]) continue;
+                o.has_orders.push_back(1);
+                o.recency_days.push_back(in.recency_days[i]);
+                o.frequency.push_back(in.frequency[i]);
+                o.monetary.push_back(in.monetary[i]);
+            }
+            o.n = o.has_orders.size();
+            has_br = ls::rfm_breaks_of(o, &br);
+            const bool moved = has_br != had_br || ls::encode_breaks(has_br ? &br : nullptr) != prev.breaks;
+            if (moved) {
+                for (size_t x = 0; x < others; ++x) {
+                    ls::RankingRow before, after;
+                    if (had_br) ls::apply_rfm(*c.m, old_br, o.recency_days[x], o.frequency[x], o.monetary[x], &before);
+                    if (has_br) ls::apply_rfm(*c.m, br, o.recency_days[x], o.frequency[x], o.monetary[x], &after);
+                    if (before.rfm_code == after.rfm_code && before.rfm_segment == after.rfm_segment) continue;
+                    R.add(okeys[x]);
+                    r_codes.push_back(after.rfm_code);
+                    r_segs.push_back(after.rfm_segment);
+                }
+            }
+        }
+    }
+    if (has_br)
+        for (size_t i = 0; i < in.n; ++i)
+            if (in.has_orders[i]) ls::apply_rfm(*c.m, br, in.recency_days[i], in.frequency[i], in.monetary[i], &rows[i]);
     in.fit.swap(L.fit);
     in.rule_dq.swap(L.rule_dq);
     in.state.swap(L.state);
-
     pt.mark("compute");
-    write_target(c, L, rows, target);
+
+    // Write only what changed.
+    Datum key_ids = 0;
+    if (!all) {
+        std::vector<uint32_t> idx(L.size());
+        for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<uint32_t>(i);
+        key_ids = ids_array(c, L, idx);
+    }
+    Diff d = diff_target(c, L, rows, target, all, key_ids);
+    int64 rows_written = write_target(c, L, rows, target, d);
+    rows_written += write_rfm_only(c, target, R, r_codes, r_segs);
+    // After a large rewrite the planner's statistics of the ranking (its
+    // correlation above all) decide whether <target>_ranked WHERE rank <= N walks
+    // the index on score or sorts the whole table: refresh them now rather than
+    // wait for autovacuum.
+    const int64 table_rows = all ? static_cast<int64>(L.size()) : prev.qualified;
+    if (rows_written >= 1000 && rows_written * 10 >= table_rows) exec("ANALYZE " + target.qname);
+    see_own_writes();
     pt.mark("write ranking");
 
-    // Per-lead state.
-    std::vector<uint32_t> state_rows;
-    if (!full && !rewrite_keys.empty()) {
-        for (const std::string& k : rewrite_keys) {
-            int i = L.find(k);
-            if (i >= 0) state_rows.push_back(static_cast<uint32_t>(i));
-        }
-        // Delete every rewritten key, including leads that disappeared.
-        Params p;
-        Leads tmp(id_width(c.src.id_type));
-        tmp.ns = L.ns;
-        tmp.stride = L.stride;
-        for (const std::string& k : rewrite_keys) tmp.add(k);
-        std::vector<uint32_t> idx(tmp.size());
-        for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<uint32_t>(i);
-        p.add(c.src.id_array_type, ids_array(c, tmp, idx));
-        exec_owner("DELETE FROM " + state_q + " WHERE lead_id OPERATOR(pg_catalog.=) ANY ($1)", &p);
-    }
-    // A full refresh made a new state table: its key is built once, sorted,
-    // after the rows (much cheaper than a million index insertions).
+    // Per-lead state: a full refresh rebuilt the table; otherwise the
+    // recomputed leads whose state changed.
+    int64 state_written = 0;
     if (full) {
         write_state_bulk(c, L, state_relid);
-        exec_owner("ALTER TABLE " + state_q + " ADD PRIMARY KEY (lead_id)");
-    } else {
+        exec_owner("ALTER TABLE " + state_q + " ADD PRIMARY KEY (lead_id); CREATE INDEX ON " + state_q + " (next_at)");
+        state_written = static_cast<int64>(L.size());
+    } else if (!rewrite_keys.empty()) {
+        std::vector<uint32_t> state_rows;
+        Leads gone(id_width(c.src.id_type));
+        for (const std::string& k : rewrite_keys) {
+            const int i = L.find(k);
+            const int j = Old.find(k);
+            const bool alive = i >= 0 && L.alive[i];
+            if (alive && j >= 0 && same_state(L, static_cast<uint32_t>(i), Old, static_cast<uint32_t>(j))) continue;
+            if (alive) state_rows.push_back(static_cast<uint32_t>(i));
+            if (j >= 0 && Old.in_state[j]) gone.add(k);  // its old row goes
+        }
+        if (gone.size() > 0) {
+            std::vector<uint32_t> idx(gone.size());
+            for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<uint32_t>(i);
+            Params p;
+            p.add(c.src.id_array_type, ids_array(c, gone, idx));
+            exec_owner("DELETE FROM " + state_q + " WHERE lead_id OPERATOR(pg_catalog.=) ANY ($1)", &p);
+        }
         write_state(c, L, state_q, state_rows);
+        state_written = static_cast<int64>(gone.size() + state_rows.size());
+        see_own_writes();
+    }
+    pt.mark("write state");
+
+    // next_due: the earliest source row after as_of of any lead.
+    bool has_next_due = prev.has_next_due;
+    TimestampTz next_due = prev.next_due;
+    if (all) {
+        int64 m = kNever;
+        for (size_t i = 0; i < L.size(); ++i) m = std::min(m, L.next_at[i]);
+        has_next_due = m != kNever;
+        next_due = m;
+    } else if (state_written > 0) {
+        Params p;
+        p.add(INT8OID, Int64GetDatum(kNever));
+        // A range condition (< never), not <>: the index scan then ends at once
+        // when no lead has a future row, instead of walking every entry.
+        exec_owner("SELECT pg_catalog.min(s.next_at) FROM " + state_q + " s WHERE s.next_at OPERATOR(pg_catalog.<) $1", &p,
+                   true);
+        pg_call([&] {
+            bool isnull;
+            Datum v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+            has_next_due = !isnull;
+            if (!isnull) next_due = DatumGetInt64(v);
+        });
     }
 
-    pt.mark("write state");
-    write_stage_history(c, L, rows, !prev.exists);
-    write_leaderboard(c, L, rows, in.scale);
-    write_funnel(c, L, rows);
-    pt.mark("write history, leaderboard, funnel");
+    int64 qualified = prev.qualified + d.qualified_delta;
+    if (all) {
+        qualified = 0;
+        for (size_t i = 0; i < L.size(); ++i)
+            if (L.alive[i] && !rows[i].disqualified) ++qualified;
+    }
+    const std::vector<double> new_breaks = ls::encode_breaks(has_br ? &br : nullptr);
+
+    const bool wrote = full || all || rows_written > 0 || state_written > 0 || has_next_due != prev.has_next_due ||
+                       (has_next_due && next_due != prev.next_due) || new_breaks != prev.breaks;
+    if (!wrote) {
+        pg_call([] {
+            PopActiveSnapshot();
+            SPI_finish();
+        });
+        return 0;
+    }
+
+    write_stage_history(c, L, rows, d, !prev.exists);
+    pt.mark("write stage history");
+    const FunnelCounts old_funnel = read_funnel(c);
+    FunnelCounts funnel;
+    if (all) {
+        for (size_t i = 0; i < L.size(); ++i) {
+            if (!L.alive[i]) continue;
+            auto& f = funnel[*rows[i].stage];
+            f.first++;
+            f.second += L.converted[i] ? 1 : 0;
+        }
+    } else {
+        funnel = old_funnel;
+        for (size_t i = 0; i < L.size(); ++i) {
+            const int j = Old.find(L.key[i]);
+            const bool old_conv = j >= 0 && Old.in_state[j] && Old.converted[j];
+            if (d.old[i].present) {
+                auto& f = funnel[d.old[i].stage];
+                f.first--;
+                f.second -= old_conv ? 1 : 0;
+            }
+            if (L.alive[i]) {
+                auto& f = funnel[*rows[i].stage];
+                f.first++;
+                f.second += L.converted[i] ? 1 : 0;
+            }
+        }
+    }
+    write_funnel(c, funnel, old_funnel, full);
+    pt.mark("write funnel");
+    if (full || all || (rows_written > 0 && leaderboard_touched(c, L, rows, d))) write_leaderboard(c, target);
+    pt.mark("write leaderboard");
 
     {
         Params p;
@@ -1788,27 +2261,35 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
         if (cap == "change-capture triggers installed") pg_call([&] { installed_late = IsolationUsesXactSnapshot(); });
         p.add(BOOLOID, BoolGetDatum(capture_ok && !installed_late));
         p.add(OIDOID, ObjectIdGetDatum(c.owner));
+        p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.tick));
+        p.add(TIMESTAMPTZOID, has_next_due ? TimestampTzGetDatum(next_due) : 0, !has_next_due);
+        p.add(INT8OID, Int64GetDatum(qualified));
+        p.add(FLOAT8ARRAYOID, has_br ? float8_array(new_breaks) : 0, !has_br);
         exec_owner("INSERT INTO lead_scoring.refresh_state (model, spec, sources, target, state_table, ref_time, as_of, "
-                   "capture, refreshed_at, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now(), $9) "
+                   "capture, refreshed_at, owner, tick_start, next_due, qualified, rfm_breaks) VALUES ($1, $2, $3, $4, $5, "
+                   "$6, $7, $8, pg_catalog.now(), $9, $10, $11, $12, $13) "
                    "ON CONFLICT (model) DO UPDATE SET spec = EXCLUDED.spec, sources = EXCLUDED.sources, "
                    "target = EXCLUDED.target, state_table = EXCLUDED.state_table, ref_time = EXCLUDED.ref_time, "
                    "as_of = EXCLUDED.as_of, capture = EXCLUDED.capture, refreshed_at = EXCLUDED.refreshed_at, "
-                   "owner = EXCLUDED.owner",
+                   "owner = EXCLUDED.owner, tick_start = EXCLUDED.tick_start, next_due = EXCLUDED.next_due, "
+                   "qualified = EXCLUDED.qualified, rfm_breaks = EXCLUDED.rfm_breaks",
                    &p);
     }
     {
         Params p;
         p.add(TEXTOID, text_datum(c.model));
         p.add(TEXTOID, text_datum(full ? "full" : "incremental"));
-        p.add(INT8OID, Int64GetDatum(static_cast<int64>(L.size())));
+        p.add(INT8OID, Int64GetDatum(all ? static_cast<int64>(L.size()) : static_cast<int64>(-1)), !all);
         p.add(INT8OID, Int64GetDatum(static_cast<int64>(c.events_read)));
         p.add(TIMESTAMPTZOID, TimestampTzGetDatum(c.as_of));
-        p.add(TEXTOID, full ? text_datum(reason) : 0, !full);
+        const std::string why = full ? reason : plan.all_leads ? "new tick" : no_index;
+        p.add(TEXTOID, why.empty() ? 0 : text_datum(why), why.empty());
         p.add(INT8OID, Int64GetDatum(changed));
         p.add(INT4OID, Int32GetDatum(g_log_retention));
+        p.add(INT8OID, Int64GetDatum(rows_written));
         exec_owner("INSERT INTO lead_scoring.refresh_log (model, started_at, finished_at, mode, leads, events_read, "
-                   "status, as_of, reason, changed_leads) VALUES ($1, pg_catalog.now(), pg_catalog.clock_timestamp(), $2, "
-                   "$3, $4, 'ok', $5, $6, $7)",
+                   "status, as_of, reason, changed_leads, rows_written) VALUES ($1, pg_catalog.now(), "
+                   "pg_catalog.clock_timestamp(), $2, $3, $4, 'ok', $5, $6, $7, $9)",
                    &p);
         exec_owner("DELETE FROM lead_scoring.refresh_log WHERE model OPERATOR(pg_catalog.=) $1 AND started_at "
                    "OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $8))",
@@ -1818,7 +2299,7 @@ int64 do_refresh(FunctionCallInfo fcinfo, ls::pg::SavedIdentity* saved) {
         PopActiveSnapshot();
         SPI_finish();
     });
-    return static_cast<int64>(L.size());
+    return rows_written;
 }
 
 }  // namespace

@@ -53,11 +53,14 @@ sub wait_log
 		$msg);
 }
 
+# One-second ticks: every refresh in a new second rescores the leads and logs a
+# row (a refresh with nothing to do writes nothing, not even a log row).
 sub spec
 {
 	my ($leads, $target) = @_;
 	return qq({"fit": {"rules": [{"field": "title", "contains": "vp", "points": 10}]},
  "activity": {"events": {"visit": {"points": 1}}},
+ "refresh": {"tick": "1 second"},
  "source": {"leads": {"table": "$leads", "id": "id", "properties": "props"},
             "events": {"table": "crm.events", "lead_id": "lead_id", "type": "event_type", "time": "occurred_at"},
             "target": "$target"}});

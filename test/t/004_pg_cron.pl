@@ -59,7 +59,7 @@ SELECT lead_scoring.refresh('demo');
 });
 is($node->safe_psql('crm', "SELECT owner::text FROM lead_scoring.model WHERE name = 'demo'"),
 	'sales_ops', 'the model belongs to sales_ops');
-my $top = q{SELECT string_agg(lead_id::text, ',' ORDER BY lead_id) FROM crm.ranking_demo WHERE rank = 1};
+my $top = q{SELECT string_agg(lead_id::text, ',' ORDER BY lead_id) FROM crm.ranking_demo_ranked WHERE rank = 1};
 is($node->safe_psql('crm', $top), '2,4,6,8,10', 'first ranking: the VPs tie at the top');
 
 # Lead 3 (an intern, fit 0) now visits 30 times: its activity (about 30) beats

@@ -31,12 +31,15 @@ INSERT INTO crm.events SELECT g % 20 + 1, 'visit', '2026-01-01 00:00:00+00'::tim
 CREATE VIEW crm.slow_leads AS SELECT l.* FROM crm.leads l, pg_catalog.pg_sleep(3600) s;
 });
 
+# One-second ticks: each refresh in a new second logs a row (a refresh with
+# nothing to do writes nothing).
 sub add_model
 {
 	my ($name, $leads, $timeout) = @_;
 	$node->safe_psql('crm', qq{
 INSERT INTO lead_scoring.model (name, spec, refresh_interval, refresh_timeout) VALUES ('$name', '{
   "activity": {"events": {"visit": {"points": 1}}},
+  "refresh": {"tick": "1 second"},
   "source": {"leads": {"table": "$leads", "id": "id"},
              "events": {"table": "crm.events", "lead_id": "lead_id", "type": "event_type", "time": "occurred_at"}}}',
   '1 second', $timeout)});

@@ -1,5 +1,5 @@
-// Rankings (core/ranking.hpp): rank() and percent_rank() semantics, exponential
-// rescaling equal to direct evaluation, and when incremental refresh is allowed.
+// Rankings (core/ranking.hpp): per-lead rows, exponential rescaling equal to
+// direct evaluation, landmarks, RFM cut points kept between refreshes.
 #include "core/error.hpp"
 #include "core/ranking.hpp"
 
@@ -31,24 +31,46 @@ ls::RankingInput input(const ls::Model& m, size_t n) {
     return in;
 }
 
-TEST(Ranking, RankTiesAndPercentRank) {
+TEST(Ranking, RowsWithoutRank) {
     auto m = model(R"({"kind": "none"})");
-    auto in = input(*m, 5);
-    in.fit = {10, 30, 10, 5, 50};
-    in.rule_dq[4] = 1;  // best score but disqualified: no rank
+    auto in = input(*m, 3);
+    in.fit = {10, 30, 50};
+    in.rule_dq[2] = 1;
     auto rows = ls::compute_ranking(in);
-    EXPECT_EQ(rows[1].rank, 1);
-    EXPECT_EQ(rows[0].rank, 2);
-    EXPECT_EQ(rows[2].rank, 2);  // tie: rank() semantics
-    EXPECT_EQ(rows[3].rank, 4);
-    EXPECT_EQ(rows[4].rank, 0);
-    EXPECT_TRUE(rows[4].disqualified);
-    EXPECT_EQ(*rows[4].stage, "disqualified");
-    // percent_rank over score ascending among the 4 qualified leads: (#lower)/(n-1)
-    EXPECT_DOUBLE_EQ(rows[1].percentile, 1.0);
-    EXPECT_DOUBLE_EQ(rows[0].percentile, 1.0 / 3);
-    EXPECT_DOUBLE_EQ(rows[3].percentile, 0.0);
-    EXPECT_LT(rows[4].percentile, 0);
+    EXPECT_DOUBLE_EQ(rows[1].score, 30);
+    EXPECT_FALSE(rows[1].disqualified);
+    EXPECT_TRUE(rows[2].disqualified);
+    EXPECT_EQ(*rows[2].stage, "disqualified");
+    EXPECT_TRUE(rows[0].rfm_code.empty());
+}
+
+TEST(Ranking, BreaksRoundTripAndApply) {
+    auto m = model(R"({"kind": "none"})");
+    auto in = input(*m, 6);
+    for (size_t i = 0; i < 5; ++i) {
+        in.has_orders[i] = 1;
+        in.recency_days[i] = 10.0 * i;
+        in.frequency[i] = 1 + i;
+        in.monetary[i] = 100.0 * (5 - i);
+    }
+    ls::RfmBreaks br;
+    ASSERT_TRUE(ls::rfm_breaks_of(in, &br));
+    std::vector<double> v = ls::encode_breaks(&br);
+    ls::RfmBreaks back;
+    ASSERT_TRUE(ls::decode_breaks(v, &back));
+    EXPECT_EQ(back.bins, 5);
+    for (int d = 0; d < 3; ++d) {
+        EXPECT_EQ(back.has[d], br.has[d]);
+        for (int k = 0; k < 4; ++k) EXPECT_EQ(back.cuts[d][k], br.cuts[d][k]);
+    }
+    EXPECT_FALSE(ls::decode_breaks({}, &back));
+    EXPECT_FALSE(ls::decode_breaks({5, 1}, &back));
+    auto rows = ls::compute_ranking(in);
+    ls::RankingRow r;
+    ls::apply_rfm(*m, back, in.recency_days[0], in.frequency[0], in.monetary[0], &r);
+    EXPECT_EQ(r.rfm_code, rows[0].rfm_code);
+    EXPECT_EQ(rows[0].rfm_code, "515");  // most recent, fewest orders, largest amount
+    EXPECT_TRUE(rows[5].rfm_code.empty());
 }
 
 TEST(Ranking, DisqualifyingEventAndStageEvent) {
@@ -90,28 +112,15 @@ TEST(Ranking, ExponentialRescaleEqualsDirectEvaluation) {
     EXPECT_NEAR(rows[0].activity, std::min(3.0, direct[view]), 1e-12);
 }
 
-TEST(Ranking, IncrementalBlockers) {
+TEST(Ranking, Landmarks) {
     auto none = model(R"({"kind": "none"})");
     auto expo = model(R"({"kind": "exponential", "half_life": "30 days"})");
-    auto lin = model(R"({"kind": "linear", "lifetime": "90 days"})");
-    auto step = model(R"({"kind": "step", "expire_after": "90 days"})");
     const int64_t day = 86400LL * 1000000;
     const int64_t grid = 64 * 30 * day;  // kLandmarkHalfLives half-lives
-    const int64_t l = ls::landmark_us(*expo, 10 * day);
-    EXPECT_EQ(l, 0);
-    EXPECT_EQ(ls::incremental_blocker(*none, 10, 10, 20), "");
-    EXPECT_EQ(ls::incremental_blocker(*expo, l, 15 * day, 20 * day), "");
-    EXPECT_EQ(ls::incremental_blocker(*lin, 10, 10, 10), "");
-    EXPECT_NE(ls::incremental_blocker(*lin, 10, 10, 20), "");
-    EXPECT_NE(ls::incremental_blocker(*step, 10, 10, 20), "");
-    EXPECT_NE(ls::incremental_blocker(*expo, l, 20 * day, 15 * day), "");  // as_of went back
-    // the next grid cell: the landmark moved, full
-    EXPECT_NE(ls::incremental_blocker(*expo, l, 20 * day, grid), "");
+    EXPECT_EQ(ls::landmark_us(*expo, 10 * day), 0);
     EXPECT_EQ(ls::landmark_us(*expo, grid + 5), grid);
     EXPECT_EQ(ls::landmark_us(*expo, -5), -grid);  // floor before the epoch
     EXPECT_EQ(ls::landmark_us(*none, 12345), 12345);
-    auto windowed = ls::parse_model(R"({"activity": {"events": {"v": {"points": 1}}, "window": "30 days"}})");
-    EXPECT_NE(ls::incremental_blocker(*windowed, 10, 10, 20), "");
     EXPECT_EQ(ls::rescale_factor(*none, 10, 1000000000000LL), 1.0);
     // a huge half-life: one landmark at the epoch
     auto slow = model(R"({"kind": "exponential", "half_life": "100000 years"})");
@@ -161,8 +170,7 @@ TEST(Ranking, NonFiniteScoreIsAnError) {
     EXPECT_THROW(ls::compute_ranking(in), ls::Error);
 }
 
-// Ties are found whatever the comparison says: equal scores share a rank, and
-// the interrupt callback runs during every pass (it may throw to cancel).
+// The interrupt callback runs during the pass over the leads (it may throw to cancel).
 TEST(Ranking, InterruptCallbackIsCalledAndCanCancel) {
     auto m = model(R"({"kind": "none"})");
     const size_t n = 3 * ls::kInterruptEvery + 7;
@@ -170,10 +178,8 @@ TEST(Ranking, InterruptCallbackIsCalledAndCanCancel) {
     for (size_t i = 0; i < n; ++i) in.fit[i] = static_cast<double>(i % 3);
     size_t calls = 0;
     auto rows = ls::compute_ranking(in, [&] { ++calls; });
-    EXPECT_GE(calls, 6u);  // at least 3 per pass over the leads, 2 passes
-    EXPECT_EQ(rows[2].rank, 1);
-    EXPECT_EQ(rows[5].rank, 1);
-    EXPECT_EQ(rows[1].rank, static_cast<int64_t>(n / 3 + 1));
+    EXPECT_GE(calls, 3u);  // at least 3 in the pass over the leads
+    EXPECT_DOUBLE_EQ(rows[2].score, 2);
     struct Cancelled {};
     EXPECT_THROW(ls::compute_ranking(in, [] { throw Cancelled{}; }), Cancelled);
 }
