@@ -28,7 +28,11 @@ int64_t landmark_us(const Model& m, int64_t as_of_us) {
 
 double rescale_factor(const Model& m, int64_t ref_us, int64_t as_of_us) {
     if (m.activity.decay.kind != DecayKind::Exponential || as_of_us == ref_us) return 1.0;
-    return std::exp2(-(static_cast<double>(as_of_us - ref_us) / 1e6) / m.activity.decay.seconds);
+    // The one exponential weight (core/spec.hpp); the landmark is never after
+    // the instant scored, so the age is not negative.
+    const int64_t age_us = as_of_us - ref_us;
+    if (age_us < 0) return 1.0 / m.activity.decay.half_life.weight_us(-age_us);
+    return m.activity.decay.half_life.weight_us(age_us);
 }
 
 RankingRow score_row(const RankingInput& in, size_t i) {
