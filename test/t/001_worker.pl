@@ -6,19 +6,16 @@ use File::Basename qw(dirname);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use WorkerNode;
 
 my $stub = slurp_file(dirname(__FILE__) . '/refresh_stub.sql');
 
-my $node = PostgreSQL::Test::Cluster->new('worker');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'lead_scoring'
-lead_scoring.database = 'crm'
+my $node = worker_node('worker', q{
 lead_scoring.naptime = '1s'
-max_worker_processes = 16
 restart_after_crash = on
-});
-$node->start;
+}, no_db => 1);
 
 sub worker_pid
 {

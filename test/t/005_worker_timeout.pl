@@ -8,18 +8,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use WorkerNode;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_timeout');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'lead_scoring'
-lead_scoring.database = 'crm'
+my $node = worker_node('worker_timeout', q{
 lead_scoring.naptime = '1s'
 lead_scoring.refresh_timeout = '1500ms'
-max_worker_processes = 16
 });
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE crm');
 $node->safe_psql('crm', q{
 CREATE EXTENSION lead_scoring;
 CREATE SCHEMA crm;

@@ -9,17 +9,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use WorkerNode;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_latency');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'lead_scoring'
-lead_scoring.database = 'crm'
-lead_scoring.naptime = 1
-max_worker_processes = 16
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE crm');
+my $node = worker_node('worker_latency');
 # Lead k has k visits: the ranking is lead 20 first, lead 1 last, no ties.
 $node->safe_psql('crm', q{
 CREATE EXTENSION lead_scoring;

@@ -11,21 +11,16 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use WorkerNode;
 use Time::HiRes qw(usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('worker_idle');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'lead_scoring'
-lead_scoring.database = 'crm'
-lead_scoring.naptime = 1
-max_worker_processes = 16
+my $node = worker_node('worker_idle', q{
 autovacuum = off
 checkpoint_timeout = '1h'
 track_functions = 'all'
 });
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE crm');
 $node->safe_psql('crm', q{
 CREATE EXTENSION lead_scoring;
 CREATE SCHEMA crm;

@@ -13,17 +13,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use WorkerNode;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_hostile_tick');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'lead_scoring'
-lead_scoring.database = 'crm'
-lead_scoring.naptime = 1
-max_worker_processes = 16
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE crm');
+my $node = worker_node('worker_hostile_tick');
 
 my %ticks = (
 	h_garbage  => q{"garbage"},
