@@ -19,7 +19,8 @@
 // ERROR into a PgError and rethrows it on the C++ side). A helper that says
 // "call inside pg_call" makes PostgreSQL calls only.
 //
-// Include after core/*.hpp and pg/glue.hpp.
+// Self-contained: it includes the core headers first (they must precede
+// PostgreSQL's), then pg/glue.hpp.
 #pragma once
 
 #include "core/lead_table.hpp"
@@ -281,6 +282,7 @@ struct OldRow {
     bool present = false;
     std::string stage;
 };
+
 struct Diff {
     std::vector<uint32_t> inserts, updates;  // lead indexes in L
     std::vector<std::string> delete_keys;    // key bytes
