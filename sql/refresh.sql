@@ -1,4 +1,4 @@
--- lead_scoring.refresh (DESIGN §8): a small CRM whose ranking is checked against
+-- lead_scoring.refresh (doc/rank.md): a small CRM whose ranking is checked against
 -- a plain-SQL pipeline written from the formulas (fit by CASE, activity by the
 -- decay formula, rank() and percent_rank() windows, RFM by percentile_disc).
 -- Rank and percentile are read from the view ranking_crm_ranked (rankings v2).
@@ -58,7 +58,8 @@ INSERT INTO lead_scoring.model (name, spec) VALUES ('crm', '{
 
 SELECT lead_scoring.refresh('crm', '2024-03-10 00:00+00') AS leads_written;
 
--- The plain-SQL pipeline, from DESIGN §3–§7.
+-- The plain-SQL pipeline, from the formulas of doc/foundation.md (fit),
+-- doc/activity.md and doc/qualify.md (score, grade, stage, disqualification, RFM).
 CREATE FUNCTION pg_temp.expected(as_of timestamptz) RETURNS TABLE (
     lead_id bigint, score float8, fit float8, activity float8, grade text, stage text, disqualified boolean,
     rank bigint, percentile float8, rfm_code text) LANGUAGE sql AS $$

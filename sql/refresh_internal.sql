@@ -43,13 +43,11 @@ SET ROLE regress_ls_pin_owner;
 SELECT lead_scoring.refresh('pin', '2024-03-10 00:00+00', true) AS full_refresh;
 SELECT lead_scoring.refresh('pin', '2024-03-11 00:00+00', true) AS full_refresh_again;
 RESET ROLE;
-SELECT lead_scoring.drop_refresh_state('pin');
+\i sql/include/lib.sql
+CALL pg_temp.drop_models('pin');
 SELECT to_regclass('lead_scoring_state.pin') AS state_table_dropped;
 
-DELETE FROM lead_scoring.model WHERE name = 'pin';
-DROP TABLE lead_scoring.ranking_pin CASCADE;
 DROP SCHEMA pin CASCADE;
-DELETE FROM lead_scoring.refresh_log WHERE model = 'pin';
 DROP ROLE regress_ls_pin_owner, regress_ls_pin_mallory;
 
 -- 2. DROP EXTENSION ... CASCADE used to leave lead_scoring.ranking_<model> and

@@ -105,9 +105,6 @@ SELECT lead_scoring.refresh('num_decay', '2024-02-19 07:30+00');
 SELECT mode FROM lead_scoring.refresh_log WHERE model = 'num_decay' ORDER BY id DESC LIMIT 1;
 SELECT num.diff('num_decay', '2024-02-19 07:30+00') AS incremental_vs_full;
 
-SELECT lead_scoring.drop_refresh_state('num_huge'), lead_scoring.drop_refresh_state('num_decay');
-DELETE FROM lead_scoring.model WHERE name IN ('num_huge', 'num_decay');
-DROP TABLE lead_scoring.ranking_num_huge, lead_scoring.ranking_num_decay CASCADE;
+\i sql/include/lib.sql
+CALL pg_temp.drop_models('num_huge', 'num_decay');
 DROP SCHEMA num CASCADE;
-DELETE FROM lead_scoring.refresh_log WHERE model IN ('num_huge', 'num_decay');
-DELETE FROM lead_scoring.stage_history WHERE model IN ('num_huge', 'num_decay');

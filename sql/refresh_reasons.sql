@@ -55,10 +55,10 @@ SELECT lead_scoring.refresh('rs_priv');
 SELECT lead_scoring.refresh('rs_priv');
 RESET ROLE;
 
-DELETE FROM lead_scoring.model WHERE name IN ('rs', 'rs_priv');
-SELECT lead_scoring.drop_refresh_state('rs');
-DROP TABLE lead_scoring.ranking_rs CASCADE;
+\i sql/include/lib.sql
+CALL pg_temp.drop_models('rs');
+DELETE FROM lead_scoring.model WHERE name = 'rs_priv';
+DELETE FROM lead_scoring.refresh_log WHERE model = 'rs_priv';
 DROP SCHEMA rs CASCADE;
 DROP SCHEMA rs_private CASCADE;
 DROP ROLE regress_ls_rs_owner;
-DELETE FROM lead_scoring.refresh_log WHERE model IN ('rs', 'rs_priv');

@@ -52,8 +52,6 @@ SELECT mode, changed_leads, reason FROM lead_scoring.refresh_log WHERE model = '
 SELECT * FROM rb.wrong;                                              -- no row
 SELECT lead_id, activity FROM lead_scoring.ranking_rb ORDER BY lead_id;
 
-SELECT lead_scoring.drop_refresh_state('rb');
-DELETE FROM lead_scoring.model WHERE name = 'rb';
+\i sql/include/lib.sql
+CALL pg_temp.drop_models('rb');
 DROP SCHEMA rb CASCADE;
-DROP TABLE lead_scoring.ranking_rb CASCADE;
-DELETE FROM lead_scoring.refresh_log WHERE model = 'rb';

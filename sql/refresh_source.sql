@@ -1,6 +1,7 @@
--- lead_scoring.refresh: source resolution (DESIGN §8). Every bad source is a
--- clear ERROR and changes nothing; lead ids of type int, bigint, text, uuid;
--- the target's indexes serve "top N", "one lead", "one stage"; privileges.
+-- lead_scoring.refresh: source resolution (doc/rank.md, "Sources: resolved,
+-- checked, quoted"). Every bad source is a clear ERROR and changes nothing; lead
+-- ids of type int, bigint, text, uuid; the target's indexes serve "top N", "one
+-- lead", "one stage"; privileges.
 SET client_min_messages = notice;
 CREATE SCHEMA src;
 CREATE TABLE src.leads (id int PRIMARY KEY, industry text);
@@ -20,19 +21,13 @@ INSERT INTO lead_scoring.model (name, spec) VALUES ('src', '{
 SELECT lead_scoring.refresh('src', '2024-02-01 00:00+00') AS leads_written;
 ANALYZE lead_scoring.ranking_src;
 
--- The three reader queries are index scans (12000 rows: a plan choice, not forced).
--- true when some plan node scans one of the ranking's indexes
-CREATE FUNCTION pg_temp.uses_index(q text) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE line text; found boolean := false;
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-        found := found OR line ~ '(Index|Index Only|Bitmap Index) Scan (using|on) ranking_src_';
-    END LOOP;
-    RETURN found;
-END $$;
-SELECT pg_temp.uses_index('SELECT * FROM lead_scoring.ranking_src_ranked WHERE rank <= 10') AS top_n,
-       pg_temp.uses_index('SELECT * FROM lead_scoring.ranking_src WHERE lead_id = 42') AS one_lead,
-       pg_temp.uses_index('SELECT * FROM lead_scoring.ranking_src WHERE stage = ''hot'' ORDER BY score DESC') AS one_stage;
+-- The three reader queries are index scans (12000 rows: a plan choice, not forced):
+-- some plan node scans one of the ranking's indexes.
+\i sql/include/lib.sql
+\set uses_index '''(Index|Index Only|Bitmap Index) Scan (using|on) ranking_src_'''
+SELECT pg_temp.plan_has('SELECT * FROM lead_scoring.ranking_src_ranked WHERE rank <= 10', :uses_index) AS top_n,
+       pg_temp.plan_has('SELECT * FROM lead_scoring.ranking_src WHERE lead_id = 42', :uses_index) AS one_lead,
+       pg_temp.plan_has('SELECT * FROM lead_scoring.ranking_src WHERE stage = ''hot'' ORDER BY score DESC', :uses_index) AS one_stage;
 
 -- Bad sources: each is an ERROR with its SQLSTATE, and nothing changes.
 CREATE TEMP TABLE before AS SELECT * FROM lead_scoring.ranking_src;
@@ -163,11 +158,9 @@ INSERT INTO lead_scoring.model (name, spec, owner)
 VALUES ('own', '{"source": {"leads": {"table": "src.tleads", "id": "code"}}}', 'regress_ls_other');
 SELECT lead_scoring.refresh('own', '2024-02-01 00:00+00') AS leads_written;
 SELECT pg_get_userbyid(relowner) AS ranking_owner FROM pg_class WHERE oid = 'lead_scoring.ranking_own'::regclass;
-SELECT lead_scoring.drop_refresh_state('own');
-DROP TABLE lead_scoring.ranking_own CASCADE;
-
+CALL pg_temp.drop_models('own');
 DROP SCHEMA src CASCADE;
-DELETE FROM lead_scoring.model WHERE name IN ('src', 'txt', 'uu', 'nosource', 'own');
+DELETE FROM lead_scoring.model WHERE name IN ('src', 'txt', 'uu', 'nosource');
 REVOKE regress_ls_other FROM CURRENT_USER;
 DROP ROLE regress_ls_writer;
 DROP ROLE regress_ls_other;

@@ -6,7 +6,6 @@
 #include "pg/fused.hpp"
 #include "pg/guc.hpp"
 #include "pg/model_cache.hpp"
-#include "pg/refresh.hpp"
 #include "pg/worker.hpp"
 
 extern "C" {
@@ -16,8 +15,7 @@ PGDLLEXPORT void _PG_init(void);
 void _PG_init(void) {
     ls::pg::guc::define_gucs();
     ls::pg::model_cache_init();
-    ls::pg::refresh_init();  // still defines lead_scoring.log_retention, lead_scoring.leaderboard_size
-    ls::pg::worker_init();   // still defines lead_scoring.database, naptime, refresh_timeout; the launcher
+    ls::pg::worker_init();   // the launcher
     ls::pg::fused_init();    // the planner hook
     ls::pg::guc::reserve_prefix();
 }

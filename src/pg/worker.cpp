@@ -41,6 +41,7 @@
 // This file calls PostgreSQL only: it holds no C++ object with a destructor,
 // so PG_TRY/longjmp is safe everywhere in it.
 #include "pg/glue.hpp"
+#include "pg/guc.hpp"
 #include "pg/identity.hpp"
 #include "pg/worker.hpp"
 
@@ -90,31 +91,8 @@ constexpr const char* kLauncherType = "lead_scoring launcher";
 constexpr const char* kWorkerType = "lead_scoring worker";
 constexpr int kMaxDatabases = 64;
 
-// GUCs.
-char* g_database = nullptr;  // lead_scoring.database
-int g_naptime = 60;          // lead_scoring.naptime, seconds
-int g_refresh_timeout = 5 * 60 * 1000;  // lead_scoring.refresh_timeout, ms; 0: none
-
 // The time limit of the refresh running now (ms, 0: none), for its error message.
 int g_current_timeout = 0;
-
-// ---------------------------------------------------------------------------
-// GUC definitions
-
-bool check_database_list(char** newval, void** extra, GucSource source) {
-    char* raw = pstrdup(*newval ? *newval : "");
-    List* names = NIL;
-    bool ok = SplitGUCList(raw, ',', &names);
-    if (!ok) {
-        GUC_check_errdetail("List syntax is invalid.");
-    } else if (list_length(names) > kMaxDatabases) {
-        GUC_check_errdetail("At most %d databases can be listed.", kMaxDatabases);
-        ok = false;
-    }
-    list_free(names);
-    pfree(raw);
-    return ok;
-}
 
 // ---------------------------------------------------------------------------
 // Launcher
@@ -165,7 +143,7 @@ void launcher_stop_orphans() {
 
 // Brings g_slots in line with lead_scoring.database.
 void launcher_reconcile() {
-    char* raw = pstrdup(g_database ? g_database : "");
+    char* raw = pstrdup(ls::pg::guc::database ? ls::pg::guc::database : "");
     List* names = NIL;
     if (!SplitGUCList(raw, ',', &names)) names = NIL;  // the check hook rejects this
 
@@ -246,7 +224,7 @@ void launcher_start(DbSlot* s, TimestampTz now) {
                               errmsg("%s: database \"%s\" listed in lead_scoring.database does not exist",
                                      kLauncherType, s->name)));
         s->warned = true;
-        s->next_start = TimestampTzPlusMilliseconds(now, (int64)g_naptime * 1000);
+        s->next_start = TimestampTzPlusMilliseconds(now, (int64)ls::pg::guc::naptime * 1000);
         return;
     }
 
@@ -271,7 +249,7 @@ void launcher_start(DbSlot* s, TimestampTz now) {
                                      kLauncherType, s->name),
                               errhint("Raise max_worker_processes.")));
         s->warned = true;
-        s->next_start = TimestampTzPlusMilliseconds(now, (int64)g_naptime * 1000);
+        s->next_start = TimestampTzPlusMilliseconds(now, (int64)ls::pg::guc::naptime * 1000);
         return;
     }
     s->warned = false;
@@ -425,11 +403,11 @@ void report_idle() {
     char buf[512];
     // timestamptz_to_str returns a static buffer: copy the first before the second.
     char until[MAXDATELEN + 1];
-    TimestampTz next = TimestampTzPlusMilliseconds(g_last_cycle, (int64)g_naptime * 1000);
+    TimestampTz next = TimestampTzPlusMilliseconds(g_last_cycle, (int64)ls::pg::guc::naptime * 1000);
     strlcpy(until, timestamptz_to_str(next), sizeof until);
     snprintf(buf, sizeof buf,
              "%s: idle until %s (naptime %d s); last cycle at %s: %d due, %d refreshed, %d failed%s",
-             kWorkerType, until, g_naptime, timestamptz_to_str(g_last_cycle),
+             kWorkerType, until, ls::pg::guc::naptime, timestamptz_to_str(g_last_cycle),
              g_cycle_due, g_cycle_ok, g_cycle_failed, g_cycle_note);
     pgstat_report_activity(STATE_IDLE, buf);
 }
@@ -506,7 +484,7 @@ DueModel* list_due_models(int* count) {
     // take half a naptime: a model is refreshed a little after the check that
     // found it due, so without the slack refresh_interval = naptime would mean
     // every other check.
-    const TimestampTz horizon = TimestampTzPlusMilliseconds(now, (int64)g_naptime * 500);
+    const TimestampTz horizon = TimestampTzPlusMilliseconds(now, (int64)ls::pg::guc::naptime * 500);
     due = static_cast<DueModel*>(MemoryContextAlloc(g_cycle_cxt, sizeof(DueModel) * (n + 1)));
     for (uint64 i = 0; i < n; i++) {
         Candidate* c = &cand[i];
@@ -590,7 +568,7 @@ int64 refresh_model_txn(const char* name) {
     // that sleeps, a lock it waits for) then holds the worker at most this long
     // per cycle: it fails, the other due models are refreshed.
     g_current_timeout = 0;
-    int timeout = g_refresh_timeout;
+    int timeout = ls::pg::guc::refresh_timeout;
     Datum tm = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
     if (!isnull) {
         double ms = DatumGetFloat8(tm);
@@ -717,10 +695,10 @@ void refresh_model(const char* name) {
 void reload_config_if_pending() {
     if (!ConfigReloadPending) return;
     ConfigReloadPending = false;
-    int old_naptime = g_naptime;
+    int old_naptime = ls::pg::guc::naptime;
     ProcessConfigFile(PGC_SIGHUP);
-    if (g_naptime != old_naptime)
-        ereport(LOG, (errmsg("%s for database \"%s\": naptime is now %d s", kWorkerType, g_dbname, g_naptime)));
+    if (ls::pg::guc::naptime != old_naptime)
+        ereport(LOG, (errmsg("%s for database \"%s\": naptime is now %d s", kWorkerType, g_dbname, ls::pg::guc::naptime)));
 }
 
 void run_cycle() {
@@ -826,7 +804,7 @@ extern "C" void ls_worker_main(Datum arg) {
     char* dbname = get_database_name(MyDatabaseId);
     g_dbname = MemoryContextStrdup(TopMemoryContext, dbname ? dbname : "?");
     CommitTransactionCommand();
-    ereport(LOG, (errmsg("%s started for database \"%s\" (naptime %d s)", kWorkerType, g_dbname, g_naptime)));
+    ereport(LOG, (errmsg("%s started for database \"%s\" (naptime %d s)", kWorkerType, g_dbname, ls::pg::guc::naptime)));
 
     // Errors outside a model's own handler (listing the due models, a cancel
     // while idle) land here: report, roll back, carry on with the next cycle.
@@ -851,7 +829,7 @@ extern "C" void ls_worker_main(Datum arg) {
         reload_config_if_pending();
 
         TimestampTz now = GetCurrentTimestamp();
-        TimestampTz next = TimestampTzPlusMilliseconds(g_last_cycle, (int64)g_naptime * 1000);
+        TimestampTz next = TimestampTzPlusMilliseconds(g_last_cycle, (int64)ls::pg::guc::naptime * 1000);
         if (g_last_cycle == 0 || now >= next) {
             g_last_cycle = now;
             run_cycle();
@@ -869,24 +847,23 @@ extern "C" void ls_worker_main(Datum arg) {
 
 namespace ls::pg {
 
-void worker_init() {
-    DefineCustomStringVariable(
-        "lead_scoring.database",
-        "Databases in which the lead_scoring background worker refreshes due models.",
-        "A comma-separated list of database names; empty: none. Needs shared_preload_libraries = "
-        "'lead_scoring'.",
-        &g_database, "", PGC_SIGHUP, GUC_LIST_INPUT, check_database_list, nullptr, nullptr);
-    DefineCustomIntVariable(
-        "lead_scoring.naptime",
-        "Time between two checks for due models by the lead_scoring background worker.", nullptr,
-        &g_naptime, 60, 1, INT_MAX / 1000, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
-    DefineCustomIntVariable(
-        "lead_scoring.refresh_timeout",
-        "Time limit of one model's refresh by the lead_scoring background worker.",
-        "A model's own lead_scoring.model.refresh_timeout overrides it; 0: no limit. A refresh over its limit "
-        "is canceled and logged as failed, and the worker goes on with the other models.",
-        &g_refresh_timeout, 5 * 60 * 1000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+// lead_scoring.database's check hook (defined in guc.cpp).
+bool check_database_list(char** newval, void** extra, GucSource source) {
+    char* raw = pstrdup(*newval ? *newval : "");
+    List* names = NIL;
+    bool ok = SplitGUCList(raw, ',', &names);
+    if (!ok) {
+        GUC_check_errdetail("List syntax is invalid.");
+    } else if (list_length(names) > kMaxDatabases) {
+        GUC_check_errdetail("At most %d databases can be listed.", kMaxDatabases);
+        ok = false;
+    }
+    list_free(names);
+    pfree(raw);
+    return ok;
+}
 
+void worker_init() {
     if (!process_shared_preload_libraries_in_progress) return;
 
     BackgroundWorker w;

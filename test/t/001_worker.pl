@@ -1,4 +1,4 @@
-# The background worker (DESIGN.md §8): schedule, failures, owner privileges,
+# The background worker (doc/worker.md): schedule, failures, owner privileges,
 # signals, restarts. Run with scripts/tap.sh (see doc/worker.md).
 use strict;
 use warnings;
