@@ -1,4 +1,4 @@
--- Materialized rankings, DESIGN.md §8: refresh (full and incremental), its log,
+-- Materialized rankings (doc/rank.md): refresh (full and incremental), its log,
 -- stage history and the change capture that makes incremental refreshes exact.
 --
 -- Bookkeeping tables below are written only by lead_scoring.refresh (switching

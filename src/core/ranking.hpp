@@ -1,10 +1,10 @@
-// Materialized rankings, DESIGN.md §8: the per-lead state a refresh keeps and
-// the global pass (scores, rank, percentile, RFM) that turns it into ranking rows.
+// Materialized rankings (doc/rank.md): the per-lead state a refresh keeps and
+// the global pass (scores, RFM) that turns it into ranking rows.
 //
 // Per lead and per event-type slot the refresh keeps the sum of points weighted
 // at a fixed reference time `ref` (and whether the lead has a counted event of
 // that slot). For exponential decay the sums at another as_of are the stored sums
-// times 2^(-(as_of - ref) / half_life) (DESIGN §4: the weight is multiplicative),
+// times 2^(-(as_of - ref) / half_life) (doc/activity.md: the weight is multiplicative),
 // so an incremental refresh at a later as_of only rescales; caps and clamps are
 // applied after scaling. For other decays the sums are only valid at ref.
 #pragma once

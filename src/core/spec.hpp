@@ -1,4 +1,4 @@
-// The typed form of a model spec (DESIGN.md §2). A spec is parsed and validated
+// The typed form of a model spec (doc/foundation.md). A spec is parsed and validated
 // once by parse_model(); every evaluation works on these structures.
 #pragma once
 #include "core/cpp_only.hpp"
@@ -236,11 +236,11 @@ struct RfmSegment {
 
 struct RfmSpec {
     int bins = 5;
-    bool has_segments = false;  // false: the default map of DESIGN.md §7 (bins = 5 only)
+    bool has_segments = false;  // false: the default map of doc/qualify.md (bins = 5 only)
     std::vector<RfmSegment> segments;
 };
 
-// Names of the CRM's own tables and columns (DESIGN.md §8). Checked and quoted
+// Names of the CRM's own tables and columns (doc/rank.md). Checked and quoted
 // by the glue; the core only checks they are non-empty strings.
 struct SourceTable {
     bool present = false;
@@ -298,7 +298,7 @@ struct Model {
 // JSON path of the first problem. Unknown keys are errors.
 std::shared_ptr<const Model> parse_model(std::string_view json_text);
 
-// Documented limits (README "Limits"): keeps a hostile spec from taking the
+// Documented limits (doc/foundation.md, "Limits"): keeps a hostile spec from taking the
 // backend's memory or time.
 constexpr size_t kMaxRules = 100000;
 // Compiling a regular expression costs ~0.1 ms and a few kB; 100,000 of them took

@@ -8,7 +8,7 @@
 // with it), from fixed SQL with the name as a bound parameter, run as the
 // extension owner inside a security-restricted operation. The ranking table is
 // the user's data and stays (refresh adopts an existing target only when the
-// model's owner owns it, src/pg/refresh.cpp resolve_target).
+// model's owner owns it, src/pg/refresh_target.cpp resolve_target).
 //
 // Snapshots: the rows to remove are found with the latest snapshot, not the
 // statement's. A refresh of the model holds a lock on the model row until it

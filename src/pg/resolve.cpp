@@ -1,4 +1,8 @@
-// See pg/resolve.hpp.
+// Source resolution for refresh and the evaluation functions; the rules are in
+// pg/resolve.hpp.
+//
+// Error boundary: LS_FUNCTION at the three SQL entry points; every PostgreSQL
+// call made while C++ objects are alive goes through pg_call.
 #include "core/error.hpp"
 #include "core/spec.hpp"
 

@@ -1,5 +1,9 @@
 // The background worker (doc/worker.md).
 //
+// Error boundary: plain C in C++ syntax. No C++ object with a destructor is
+// ever alive here and no SQL entry point is defined, so PG_TRY and longjmp are
+// safe everywhere (see the note further down).
+//
 // Shape (modelled on pg_cron's launcher and PostgreSQL's logical replication
 // launcher):
 //  * _PG_init, when the library is in shared_preload_libraries, registers one
