@@ -10,6 +10,9 @@
 #                               "SET lead_scoring.enable_fused_aggregate = off")
 #                               runs first in the session; BENCH_SETUP (SQL)
 #                               runs untimed before each run.
+#   bench_once QUERY            prints the ms of one run of QUERY by the same
+#                               timer, recording nothing (for sections that
+#                               aggregate runs their own way)
 # Variables every section sees (psql :vars and env): BENCH_LEADS, BENCH_EVENTS,
 # BENCH_AS_OF.
 
@@ -32,4 +35,11 @@ SQL
   bench_psql -At -c "SELECT format('  %-10s %-8s w=%s %-44s %10s ms %12s WAL %9s VmHWM  %s', section, layout, workers, label,
                                    round(ms::numeric, 1), pg_size_pretty(wal::bigint), pg_size_pretty(hwm_kb * 1024), plan)
                      FROM bench.result ORDER BY id DESC LIMIT 1"
+}
+
+bench_once() {
+  bench_psql -At -v query="$1" <<'SQL'
+CALL bench.record('_once', '', 0, '', :'query', 1);
+DELETE FROM bench.result WHERE section = '_once' RETURNING round(ms);
+SQL
 }
