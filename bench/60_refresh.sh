@@ -161,7 +161,7 @@ echo
 echo "Rankings: $BENCH_LEADS leads, $BENCH_EVENTS events; idle: $IDLE_LOG log rows; new tick: $NEWTICK_LOG"
 bench_psql -v idle_log="$IDLE_LOG" -P footer=off <<'SQL'
 WITH r AS (SELECT * FROM bench.result WHERE section = 'rankings'),
-v(k, ms, wal, hwm) AS (SELECT label, ms, wal, hwm_kb FROM r),
+v(k, ms, wal, hwm, fpi) AS (SELECT label, ms, wal, hwm_kb, wal_fpi FROM r),
 t(n, what, figure, target, met) AS (VALUES
   (0, 'beside them: plain SQL, every lead recomputed (CREATE TABLE AS)',
       (SELECT round(ms) || ' ms, ' || pg_size_pretty(wal::bigint) || ' WAL' FROM v WHERE k LIKE 'plain SQL: CREATE TABLE AS%'), '', NULL),
@@ -174,7 +174,8 @@ t(n, what, figure, target, met) AS (VALUES
       (SELECT ms <= 2000 FROM v WHERE k = 'event -> visible, p95')),
   (3, 'refresh, 1 changed lead: time', (SELECT round(ms::numeric, 1) || ' ms' FROM v WHERE k LIKE 'ours: refresh, 1 new event'), '<= 20 ms',
       (SELECT ms <= 20 FROM v WHERE k LIKE 'ours: refresh, 1 new event')),
-  (4, 'refresh, 1 changed lead: WAL', (SELECT pg_size_pretty(wal::bigint) FROM v WHERE k LIKE 'ours: refresh, 1 new event'), '<= 64 kB',
+  (4, 'refresh, 1 changed lead: WAL', (SELECT pg_size_pretty(wal::bigint) || coalesce(' (full-page images ' || pg_size_pretty(fpi::bigint) || ')', '')
+                                         FROM v WHERE k LIKE 'ours: refresh, 1 new event'), '<= 64 kB',
       (SELECT wal <= 65536 FROM v WHERE k LIKE 'ours: refresh, 1 new event')),
   (5, '10k events on 1%: incremental vs full, time',
       (SELECT round(i.ms) || ' ms vs ' || round(f.ms) || ' ms: ' || round((f.ms / i.ms)::numeric, 1) || 'x'
@@ -197,7 +198,7 @@ SELECT what AS "target", figure, target AS "goal", CASE met WHEN true THEN 'met'
 FROM t ORDER BY n, what;
 
 SELECT r.layout AS "case", r.label AS "query", round(r.ms::numeric, 1) AS ms, cardinality(r.runs) AS n,
-       pg_size_pretty(r.wal::bigint) AS wal, pg_size_pretty(r.hwm_kb * 1024) AS "peak mem (VmHWM)",
+       pg_size_pretty(r.wal::bigint) AS wal, pg_size_pretty(r.wal_fpi::bigint) AS "of it FPI", pg_size_pretty(r.hwm_kb * 1024) AS "peak mem (VmHWM)",
        pg_size_pretty(r.shmem_kb * 1024) AS "of it shared buf", r.checksum AS "value"
 FROM bench.result r WHERE r.section = 'rankings' ORDER BY r.id;
 SQL

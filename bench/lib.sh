@@ -32,8 +32,10 @@ SET max_parallel_workers_per_gather = :workers;
 SELECT set_config('parallel_setup_cost', '0', false), set_config('parallel_tuple_cost', '0', false) WHERE :workers > 0;
 CALL bench.record(:'section', :'layout', :workers, :'label', :'query', :n, nullif(:'setup', ''));
 SQL
-  bench_psql -At -c "SELECT format('  %-10s %-8s w=%s %-44s %10s ms %12s WAL %9s VmHWM  %s', section, layout, workers, label,
-                                   round(ms::numeric, 1), pg_size_pretty(wal::bigint), pg_size_pretty(hwm_kb * 1024), plan)
+  bench_psql -At -c "SELECT format('  %-10s %-8s w=%s %-44s %10s ms %12s WAL%s %9s VmHWM  %s', section, layout, workers, label,
+                                   round(ms::numeric, 1), pg_size_pretty(wal::bigint),
+                                   CASE WHEN wal > 0 THEN ' (FPI ' || pg_size_pretty(bench.fpi(id)::bigint) || ')' ELSE '' END,
+                                   pg_size_pretty(hwm_kb * 1024), plan)
                      FROM bench.result ORDER BY id DESC LIMIT 1"
 }
 

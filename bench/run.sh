@@ -59,12 +59,12 @@ done
 
 echo
 echo "Median of the runs (n), ms, timed inside the server. x floor = time / the section's floor; x ours = time / lead_scoring's time."
-echo "WAL: median bytes inserted per run; peak mem: the session's VmHWM (of it shared buf: RssShmem, shared buffers it touched)."
+echo "WAL: median bytes inserted per run (of it FPI: full-page images, pg_walinspect); peak mem: the session's VmHWM (of it shared buf: RssShmem, shared buffers it touched)."
 bench_psql -P footer=off -c "
 SELECT r.section, r.layout, r.workers AS w, r.label AS query, cardinality(r.runs) AS n,
        round(r.ms::numeric, CASE WHEN r.ms < 100 THEN 1 ELSE 0 END) AS ms,
        round((r.ms / f.ms)::numeric, 2) AS \"x floor\", round((r.ms / o.ms)::numeric, 2) AS \"x ours\",
-       pg_size_pretty(r.wal::bigint) AS wal, pg_size_pretty(r.hwm_kb * 1024) AS \"peak mem\",
+       pg_size_pretty(r.wal::bigint) AS wal, pg_size_pretty(r.wal_fpi::bigint) AS \"of it FPI\", pg_size_pretty(r.hwm_kb * 1024) AS \"peak mem\",
        pg_size_pretty(r.shmem_kb * 1024) AS \"of it shared buf\", r.plan, left(r.checksum, 60) AS value
 FROM bench.result r
 LEFT JOIN LATERAL (SELECT * FROM bench.result f WHERE f.section = r.section AND f.layout = r.layout AND f.workers = r.workers
