@@ -23,25 +23,30 @@ CREATE TABLE bench.result(id serial, section text, layout text, workers int, lab
 -- sections keep the server otherwise quiet), the backend's memory, and q's
 -- value (q returns one value, so the planner cannot skip work; a statement
 -- that returns nothing, e.g. CREATE TABLE AS, records 'done'). The plan column
--- says whether workers and the fused activity_score node were used.
+-- says whether workers and the fused activity_score node were used, and
+-- whether the plan reads an index or sorts.
 -- A procedure, so it can commit between runs; call it outside a transaction.
 CREATE OR REPLACE PROCEDURE bench.record(section text, layout text, workers int, label text, q text,
                                          n int DEFAULT 3, setup text DEFAULT NULL)
 LANGUAGE plpgsql AS $$
 DECLARE
   t0 timestamptz; t1 timestamptz; lsn0 pg_lsn; lsn1 pg_lsn; v text; l text; st text;
-  times float8[] := '{}'; wals float8[] := '{}'; froms pg_lsn[] := '{}'; tos pg_lsn[] := '{}'; plan text := 'serial'; fused boolean := false;
+  times float8[] := '{}'; wals float8[] := '{}'; froms pg_lsn[] := '{}'; tos pg_lsn[] := '{}'; plan text := 'serial'; fused boolean := false; access text[] := '{}';
   returns_rows boolean := q ~* '^\s*(select|with|values|table)\M';
 BEGIN
   IF returns_rows THEN
     FOR l IN EXECUTE 'EXPLAIN ' || q LOOP
       IF l LIKE '%Workers Planned%' THEN plan := 'parallel'; END IF;
       IF l LIKE '%ActivityScoreAggregate%' THEN fused := true; END IF;
+      IF l LIKE '%Index Only Scan%' THEN access := array_append(array_remove(access, 'index only scan'), 'index only scan');
+      ELSIF l LIKE '%Index Scan%' THEN access := array_append(array_remove(access, 'index scan'), 'index scan');
+      ELSIF l ~ '\mSort Key\M' THEN access := array_append(array_remove(access, 'sort'), 'sort'); END IF;
     END LOOP;
   ELSE
     plan := 'statement';
   END IF;
   IF fused THEN plan := plan || ', fused'; END IF;
+  IF access <> '{}' THEN plan := plan || ', ' || array_to_string(access, ', '); END IF;
   FOR i IN 1..n LOOP
     IF setup IS NOT NULL THEN EXECUTE setup; END IF;
     COMMIT;
