@@ -131,6 +131,17 @@ else
 fi
 BENCH_N=5 bench_time rankings "one rank" 0 "ours: one lead's rank (median lead)" "$ONE_RANK"
 
+# Exactness after all those incremental refreshes (not timed): a full refresh
+# at the same instant must find the same values, lead for lead.
+bench_psql -At <<SQL | sed 's/^/  /'
+CREATE TEMP TABLE before AS SELECT lead_id, score, fit, activity, stage, disqualified FROM $TARGET;
+SELECT lead_scoring.refresh('bench_rank', $CLOCK, true) \g /dev/null
+SELECT 'check: incremental vs full at the same as_of: ' || count(*) || ' leads, ' || count(*) FILTER (
+      WHERE n.lead_id IS NULL OR b.lead_id IS NULL OR abs(n.score - b.score) > 1e-9 * greatest(1, abs(n.score))
+         OR n.stage IS DISTINCT FROM b.stage OR n.disqualified IS DISTINCT FROM b.disqualified) || ' differ'
+FROM before b FULL JOIN $TARGET n USING (lead_id);
+SQL
+
 # The worker: bring the ranking to the current tick first (as a refresh at
 # now() would), away from a tick boundary, then let the worker keep it fresh.
 WORKER_PID=$(bench_psql -At -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'lead_scoring worker' AND datname = current_database()")
