@@ -71,8 +71,10 @@ unit:
 	cmake --build build/core -j2
 	cd build/core && ctest --output-on-failure
 
+# bench: bench/run.sh on a throwaway server with the extension installed for
+# PG_CONFIG (install first); BENCH_SECTIONS="60_refresh ..." runs some sections.
 bench:
-	bash bench/run.sh
+	PG_CONFIG=$(PG_CONFIG) bash bench/run.sh
 
 # --- Hardening (doc/hardening.md) -------------------------------------------
 # sanitize: unit tests under ASan+UBSan. fuzz / fuzz-smoke: every libFuzzer

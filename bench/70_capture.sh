@@ -50,7 +50,7 @@ INSERT INTO lead_scoring.model (name, spec) VALUES ('bench_capture', '{
   "activity": {"events": {"page_view": {"points": 1}}},
   "source": {"leads": {"table": "bench_capture.leads", "id": "id"},
              "events": {"table": "bench_capture.events_capture", "lead_id": "lead_id", "type": "event_type", "time": "occurred_at"}}}');
-SELECT lead_scoring.refresh('bench_capture');
+SELECT lead_scoring.refresh('bench_capture') \g /dev/null
 
 -- The trigger function this extension shipped before the C capture, verbatim
 -- but for the change log it writes (a copy of lead_scoring.change_log).
@@ -152,7 +152,7 @@ if ((CAPTURE_BULK > 0)); then
 capture_file=$(bench_psql -At -c "SHOW data_directory")/bench_capture.copy
 bench_psql -c "COPY (SELECT 1 + g % 100000, 'page_view', now() FROM generate_series(1, $CAPTURE_BULK) g) TO '$capture_file'"
 capture_bulk() {  # capture_bulk TABLE KIND -> "ms cpu_s change_rows"
-  local sql t0 t1 cpu0 cpu1
+  local sql ms cpu0 cpu1
   case $2 in
     cycle) sql="INSERT INTO bench_capture.$1 SELECT 1 + g % 100000, 'page_view', now() FROM generate_series(1, $CAPTURE_BULK) g" ;;
     sorted) sql="INSERT INTO bench_capture.$1 SELECT 1 + g / 10, 'page_view', now() FROM generate_series(0, $CAPTURE_BULK - 1) g" ;;
@@ -160,11 +160,9 @@ capture_bulk() {  # capture_bulk TABLE KIND -> "ms cpu_s change_rows"
   esac
   bench_psql -c "TRUNCATE bench_capture.$1; TRUNCATE lead_scoring.change_log; CHECKPOINT"
   cpu0=$(capture_server_cpu)
-  t0=$(date +%s%N)
-  bench_psql -c "$sql"
-  t1=$(date +%s%N)
+  ms=$(bench_once "$sql")
   cpu1=$(capture_server_cpu)
-  echo "$(( (t1 - t0) / 1000000 )) $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }') $(bench_psql -At -c "SELECT count(*) FROM lead_scoring.change_log")"
+  echo "$ms $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }') $(bench_psql -At -c "SELECT count(*) FROM lead_scoring.change_log")"
 }
 declare -A bulk_ms=() bulk_cpu=() bulk_rows=()
 for ((round = 1; round <= CAPTURE_ROUNDS; round++)); do
