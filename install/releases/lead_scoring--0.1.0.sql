@@ -1,6 +1,6 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION lead_scoring" to load this file. \quit
--- Models (DESIGN.md §2): named JSON specs, validated on write.
+-- Models (doc/foundation.md): named JSON specs, validated on write.
 
 CREATE FUNCTION lead_scoring.validate_model(spec jsonb) RETURNS boolean
     AS 'MODULE_PATHNAME', 'ls_validate_model'
@@ -46,7 +46,7 @@ CREATE TRIGGER model_touch BEFORE UPDATE ON lead_scoring.model
 
 GRANT USAGE ON SCHEMA lead_scoring TO PUBLIC;
 GRANT SELECT ON lead_scoring.model TO PUBLIC;
--- Who may write which model (DESIGN.md §2, §8; doc/privileges.md).
+-- Who may write which model (doc/foundation.md, doc/rank.md, doc/privileges.md).
 --
 -- The background worker refreshes a model with its owner's rights: whoever can
 -- name a role as a model's owner, or edit a model a role owns, could make the
@@ -144,7 +144,7 @@ COMMENT ON FUNCTION lead_scoring.fit_breakdown(text, anyelement) IS
     'The fit rules a table row matches (columns are the fields, then the model''s source.leads.properties): [{rule, field, label, points}] (named model)';
 COMMENT ON FUNCTION lead_scoring.fit_breakdown(jsonb, anyelement) IS
     'The fit rules a table row matches (columns are the fields, then the model''s source.leads.properties): [{rule, field, label, points}] (model spec)';
--- Activity (behavioural) scoring with decay, DESIGN.md §4.
+-- Activity (behavioural) scoring with decay, doc/activity.md.
 
 CREATE FUNCTION lead_scoring.decay(points float8, occurred_at timestamptz, as_of timestamptz, half_life interval)
     RETURNS float8
@@ -229,7 +229,7 @@ COMMENT ON AGGREGATE lead_scoring.activity_breakdown(text, text, timestamptz, ti
     'Activity score per event type: {"total": A, "types": {type: {count, raw, capped}}} (named model)';
 COMMENT ON AGGREGATE lead_scoring.activity_breakdown(jsonb, text, timestamptz, timestamptz) IS
     'Activity score per event type: {"total": A, "types": {type: {count, raw, capped}}} (model spec)';
--- Qualification, DESIGN.md §5–§6: total score, grade, stage, disqualification,
+-- Qualification, doc/qualify.md: total score, grade, stage, disqualification,
 -- BANT, email engagement rating, and the event_flags aggregate that tells which
 -- event types a lead has (for stage and disqualify rules) in one pass.
 -- Name forms are STABLE (they read lead_scoring.model), spec forms IMMUTABLE.
@@ -341,7 +341,7 @@ COMMENT ON AGGREGATE lead_scoring.event_flags(text, text, timestamptz, timestamp
     'Sorted event types, among those the model''s stages and disqualify.events name, with at least one counted event (age >= 0, inside activity.window) (named model)';
 COMMENT ON AGGREGATE lead_scoring.event_flags(jsonb, text, timestamptz, timestamptz) IS
     'Sorted event types, among those the model''s stages and disqualify.events name, with at least one counted event (age >= 0, inside activity.window) (model spec)';
--- RFM, DESIGN.md §7: exact percentile_disc cut points (rfm_breaks) and per-lead
+-- RFM, doc/qualify.md: exact percentile_disc cut points (rfm_breaks) and per-lead
 -- R, F, M scores, code and segment (rfm).
 
 CREATE TYPE lead_scoring.rfm_score AS (r integer, f integer, m integer, code text, segment text);
@@ -402,7 +402,7 @@ COMMENT ON FUNCTION lead_scoring.rfm(float8, float8, float8, jsonb, text) IS
     'RFM scores, code and segment using the named model''s rfm.segments (default map when it has none)';
 COMMENT ON FUNCTION lead_scoring.rfm(float8, float8, float8, jsonb, jsonb) IS
     'RFM scores, code and segment using the model spec''s rfm.segments (default map when it has none)';
--- Materialized rankings, DESIGN.md §8: refresh (full and incremental), its log,
+-- Materialized rankings, doc/rank.md: refresh (full and incremental), its log,
 -- stage history and the change capture that makes incremental refreshes exact.
 --
 -- Bookkeeping tables below are written only by lead_scoring.refresh (switching
@@ -595,7 +595,7 @@ CREATE FUNCTION lead_scoring.drop_refresh_state(model text) RETURNS void
 COMMENT ON FUNCTION lead_scoring.drop_refresh_state(text) IS
     'Drops a model''s change-capture triggers, per-lead refresh state and leaderboard/funnel rows (its owner or a member may; for a deleted model''s leftovers, also its refresh_log and stage_history rows: the owner its last refresh ran as, or a superuser); the ranking table is kept';
 GRANT EXECUTE ON FUNCTION lead_scoring.drop_refresh_state(text) TO PUBLIC;
--- The background worker (DESIGN.md §8; the worker itself is C: src/pg/worker.cpp).
+-- The background worker (doc/worker.md; the worker itself is C: src/pg/worker.cpp).
 
 -- A model's time limit in the worker: one slow model (a source that sleeps, a
 -- lock it waits for) must not hold the single worker and starve the others.
@@ -644,7 +644,7 @@ FROM pg_catalog.pg_stat_activity AS a
 WHERE a.backend_type OPERATOR(pg_catalog.=) ANY (ARRAY['lead_scoring launcher', 'lead_scoring worker']);
 COMMENT ON VIEW lead_scoring.worker_status IS
     'The lead_scoring background processes (needs shared_preload_libraries = ''lead_scoring''): one launcher, one worker per database in lead_scoring.database; activity says what each is doing (visible to superusers and pg_read_all_stats)';
--- Evaluation (DESIGN.md §9): ROC AUC, logistic regression, evaluate(),
+-- Evaluation (doc/eval.md): ROC AUC, logistic regression, evaluate(),
 -- attribute_lift(). See doc/eval.md.
 
 -- auc(score, converted) ------------------------------------------------------
@@ -727,7 +727,7 @@ COMMENT ON AGGREGATE lead_scoring.logistic_fit(float8[], boolean) IS
     'logistic_fit(features, label, l2 => 1.0)';
 
 -- evaluate(model) and attribute_lift(model, field) ----------------------------
--- Both read the tables the model's "source" names (DESIGN.md §8). Every name is
+-- Both read the tables the model's "source" names (doc/rank.md). Every name is
 -- resolved to a regclass or a checked column and quoted with %I/%s; names are
 -- resolved with search_path = pg_catalog, pg_temp, so source tables must be
 -- schema-qualified.
@@ -750,7 +750,7 @@ BEGIN
         RAISE EXCEPTION 'lead scoring model "%" does not exist', model USING ERRCODE = '22023';
     END IF;
     IF s->'source' IS NULL THEN
-        RAISE EXCEPTION 'lead scoring model "%" has no "source" mapping (DESIGN §8)', model USING ERRCODE = '22023';
+        RAISE EXCEPTION 'lead scoring model "%" has no "source" mapping (doc/rank.md)', model USING ERRCODE = '22023';
     END IF;
     RETURN s;
 END $$;
