@@ -158,6 +158,9 @@ INSERT INTO lead_scoring.model (name, spec, owner)
 VALUES ('own', '{"source": {"leads": {"table": "src.tleads", "id": "code"}}}', 'regress_ls_other');
 SELECT lead_scoring.refresh('own', '2024-02-01 00:00+00') AS leads_written;
 SELECT pg_get_userbyid(relowner) AS ranking_owner FROM pg_class WHERE oid = 'lead_scoring.ranking_own'::regclass;
+-- so is its _ranked view: owned by the extension owner it would read the table
+-- past the owner's row-level security for anyone it were granted to
+SELECT pg_get_userbyid(relowner) AS ranked_view_owner FROM pg_class WHERE oid = 'lead_scoring.ranking_own_ranked'::regclass;
 CALL pg_temp.drop_models('own');
 DROP SCHEMA src CASCADE;
 DELETE FROM lead_scoring.model WHERE name IN ('src', 'txt', 'uu', 'nosource');
